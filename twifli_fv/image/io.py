@@ -1,0 +1,74 @@
+"""Read segmented images from PNG, TIFF (multi-page), NPY and raw files into integer arrays."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from twifli_fv.errors import InputError
+
+SUFFIXES = (".png", ".tif", ".tiff", ".npy", ".raw")
+
+
+def read_labels(path: str | Path, *, shape: tuple[int, ...] | None = None, dtype: str | None = None) -> np.ndarray:
+    """Return the integer label array stored in ``path`` (2D or 3D; a multi-page TIFF stacks pages on axis 0).
+
+    ``shape`` and ``dtype`` (e.g. ``"uint8"``, ``"<u2"``) are required for ``.raw`` files and ignored otherwise.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise InputError(f"{path}: unsupported image type {suffix!r}; use one of {', '.join(SUFFIXES)}")
+    if not path.is_file():
+        raise InputError(f"{path}: image file not found")
+    try:
+        if suffix == ".npy":
+            array = np.load(path, allow_pickle=False)
+        elif suffix == ".raw":
+            array = _read_raw(path, shape, dtype)
+        else:
+            array = _read_pillow(path)
+    except InputError:
+        raise
+    except Exception as exc:  # any decoder failure is a bad file, reported in one line
+        raise InputError(f"{path}: cannot read image ({type(exc).__name__}: {exc}); is the file complete?") from None
+    if array.ndim not in (2, 3):
+        raise InputError(f"{path}: image has {array.ndim} dimensions (shape {array.shape}); need 2D or 3D")
+    if not np.issubdtype(array.dtype, np.integer):
+        if np.issubdtype(array.dtype, np.floating) and np.all(np.isfinite(array)) and np.all(array == np.round(array)):
+            array = array.astype(np.int64)
+        else:
+            raise InputError(f"{path}: image holds {array.dtype} values, not integer labels; segment it first")
+    return array
+
+
+def _read_raw(path: Path, shape: tuple[int, ...] | None, dtype: str | None) -> np.ndarray:
+    if shape is None or dtype is None:
+        raise InputError(f"{path}: a .raw image needs its shape and dtype (e.g. --shape 64,64,64 --dtype uint8)")
+    try:
+        kind = np.dtype(dtype)
+    except TypeError:
+        raise InputError(f"{path}: unknown dtype {dtype!r} (e.g. uint8, <u2)") from None
+    expected = int(np.prod(shape)) * kind.itemsize
+    size = path.stat().st_size
+    if size != expected:
+        raise InputError(f"{path}: file has {size} bytes but shape {tuple(shape)} of {kind} needs {expected}")
+    return np.fromfile(path, dtype=kind).reshape(shape)
+
+
+def _read_pillow(path: Path) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        pages = []
+        for index in range(getattr(image, "n_frames", 1)):
+            image.seek(index)
+            page = np.asarray(image)
+            if page.ndim == 3:  # colour: accept only when all channels agree (a grey image saved as RGB)
+                if not np.all(page[..., :3] == page[..., :1]):
+                    raise InputError(f"{path}: colour image; save the segmentation as single-channel labels")
+                page = page[..., 0]
+            pages.append(page)
+    return pages[0] if len(pages) == 1 else np.stack(pages)
+

@@ -1,0 +1,1 @@
+"""Mesh layer: FiPy meshes of segmented images."""

@@ -1,0 +1,1 @@
+"""Model layer: diffusivity laws, TWIF-Li weights, kinetics."""

@@ -1,0 +1,1 @@
+"""Outputs layer: VTK fields, CSV/JSON numbers, PNG plots; every file written atomically."""

@@ -1,0 +1,1 @@
+"""Properties layer: connectivity, interfaces, microstructure report, tortuosity formulation."""
