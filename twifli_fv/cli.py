@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from twifli_fv.errors import InputError
 
@@ -160,6 +161,24 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    from twifli_fv.run import run_case
+
+    summary = run_case(args.case, resume=args.resume, progress=not args.no_progress and rank() == 0)
+    if rank() == 0:
+        for number, step in enumerate(summary["steps"], 1):
+            print(f"step {number} ({step['text']}): {step['duration_s'] / 3600:.2f} h, "
+                  f"mean c/c_sat {step['mean_c_norm_end']:.4f}, {step['end_reason']}")
+        print(f"outputs in {Path(args.case) / 'output'}")
+    return 0
+
+
+def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("case", help="case directory holding case.toml")
+    parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint in CASE/output")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
 def _describe_arguments(parser: argparse.ArgumentParser) -> None:
     _image_arguments(parser, voxel_required=True)
 
@@ -184,6 +203,7 @@ Command = tuple[Callable[[argparse.Namespace], int], str, Callable[[argparse.Arg
 COMMANDS: dict[str, Command] = {
     "describe": (_describe, "microstructure report: fractions, percolation, interfaces, particles", _describe_arguments),
     "tortuosity": (_tortuosity, "tortuosity factors of each phase and of the electronic network", _tortuosity_arguments),
+    "run": (_run, "run a TWIF-Li case directory (writes CASE/output/)", _run_arguments),
     "generate": (_generate, "generate a seeded synthetic composite cathode image", _generate_arguments),
 }
 

@@ -117,7 +117,7 @@ def run_case(directory: str | Path, *, resume: bool = False, progress: bool = Tr
         shutil.rmtree(out)  # a fresh run never leaves an older, complete-looking output beside it
     solver = TwifliSolver(
         model, c_initial,
-        sweep_tol=case.positive("solver", "sweep_tol", 1e-10),
+        sweep_tol=case.positive("solver", "sweep_tol", 1e-8),
         max_sweeps=int(case.positive("solver", "max_sweeps", 30)),
         linear_tol=case.positive("solver", "linear_tol", 1e-12),
     )

@@ -1,10 +1,11 @@
 """Interfacial kinetics laws on the active (AM|SE) interfaces, one small class each.
 
 A law gives the dimensionless weight ``W(c)`` of SPEC sect. 3 and a linearisation
-``W ~ p + q c`` about the latest iterate that keeps the implicit step positive and bounded:
-on charge ``W = w1 sqrt(c / c_sat) ~ (w1 / sqrt(c* c_sat)) c`` (Li leaves, rate -> 0 as c -> 0);
-on discharge ``W = sqrt(1 - c / c_sat) ~ (1 - c / c_sat) / sqrt(1 - c*/c_sat)`` (Li enters, rate
--> 0 as c -> c_sat). Both are exact once the nonlinear sweeps have converged (c = c*).
+``W ~ p + q c`` about the latest iterate ``c*``. Far from the bound it is Newton's tangent
+(quadratic convergence of the sweeps); within ``NEWTON_ZONE`` of the bound (c -> 0 on charge,
+c -> c_sat on discharge) it is the chord through the bound, which keeps every implicit step
+inside [0, c_sat]: on charge ``W ~ (w1 / sqrt(c* c_sat)) c``, on discharge
+``W ~ (1 - c / c_sat) / sqrt(1 - c*/c_sat)``. Both are exact once the sweeps converge (c = c*).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 from twifli_fv.model.weights import w2, w2_complement
 
 FLOOR = 1e-12  # smallest c/c_sat (charge) or 1 - c/c_sat (discharge) used in the linearisation
+NEWTON_ZONE = 0.1  # distance from the bound (in c/c_sat) beyond which the tangent is used
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,11 @@ class TwifliCharge:
 
     def linearised(self, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         u = np.maximum(c / self.c_sat, FLOOR)
-        return np.zeros_like(u), self.w1 / (np.sqrt(u) * self.c_sat)
+        root = np.sqrt(u)
+        tangent = u > NEWTON_ZONE
+        p = np.where(tangent, 0.5 * self.w1 * root, 0.0)
+        q = np.where(tangent, 0.5, 1.0) * self.w1 / (root * self.c_sat)
+        return p, q
 
 
 @dataclass(frozen=True)
@@ -47,5 +53,9 @@ class TwifliDischarge:
         return w2_complement(c, c_sat=self.c_sat)
 
     def linearised(self, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        root = np.sqrt(np.maximum(1.0 - c / self.c_sat, FLOOR))
-        return 1.0 / root, -1.0 / (root * self.c_sat)
+        room = np.maximum(1.0 - c / self.c_sat, FLOOR)
+        root = np.sqrt(room)
+        tangent = room > NEWTON_ZONE
+        p = np.where(tangent, (1.0 + room) / (2.0 * root), 1.0 / root)
+        q = -np.where(tangent, 0.5, 1.0) / (root * self.c_sat)
+        return p, q

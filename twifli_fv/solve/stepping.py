@@ -51,7 +51,8 @@ class Stepping:
     dt_initial_s: float = 1.0
     dt_max_s: float = 300.0
     dt_min_s: float = 1e-6
-    growth: float = 1.5
+    growth: float = 2.0
+    max_change: float = 0.05  # aim: at most this change of c / c_sat in any cell per step
     target_tol: float = 1e-9
 
 
@@ -94,7 +95,7 @@ def run_protocol(
             state.rate_per_s = (solver.mean_c_norm() - before) / dt
             state.time_s += dt
             state.step_elapsed_s += dt
-            state.dt_s = min(dt * (stepping.growth if sweeps <= 4 else 1.0 if sweeps <= 10 else 0.7), stepping.dt_max_s)
+            state.dt_s = _grown(dt, sweeps, solver.last_change, stepping)
             if abs(state.time_s - state.next_frame_s) <= 1e-9 * max(1.0, state.time_s):
                 state.time_s = state.next_frame_s
                 state.next_frame_s += stepping.frame_interval_s
@@ -110,6 +111,14 @@ def run_protocol(
         on_frame(state)  # the final state, between two frame times
     state.finished = True
     return state
+
+
+def _grown(dt: float, sweeps: int, change: float, stepping: Stepping) -> float:
+    """Next step length: aim at ``max_change`` per step, never grow past ``growth`` or ``dt_max_s``."""
+    factor = stepping.growth if change <= 0 else min(stepping.growth, max(0.5, 0.9 * stepping.max_change / change))
+    if sweeps > 10:
+        factor = min(factor, 0.7)
+    return min(dt * factor, stepping.dt_max_s)
 
 
 def _end_reason(solver: TwifliSolver, step: ProtocolStep, drive: Drive, state: RunState, stepping: Stepping) -> str | None:

@@ -28,7 +28,7 @@ from twifli_fv.model.weights import w1
 
 log = logging.getLogger(__name__)
 FARADAY = 96485.33212  # C mol^-1
-EXHAUSTED = 1e-3  # end a step when sum(W s) / S falls below this: no interface can react
+EXHAUSTED = 1e-2  # end a step when sum(W s) / S falls below this: no interface can react
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ class TwifliSolver:
         model: TwifliModel,
         c_initial: np.ndarray | None = None,
         *,
-        sweep_tol: float = 1e-10,
+        sweep_tol: float = 1e-8,
         max_sweeps: int = 30,
         linear_tol: float = 1e-12,
     ) -> None:
@@ -105,7 +105,7 @@ class TwifliSolver:
         self.k = fipy.CellVariable(mesh=mesh, value=0.0)
         self.s = fipy.CellVariable(mesh=mesh, value=0.0)
         self.equation = fipy.TransientTerm() == fipy.DiffusionTerm(coeff=self.D) - fipy.ImplicitSourceTerm(coeff=self.k) + self.s
-        self.solver = fipy.LinearPCGSolver(tolerance=linear_tol, iterations=5000)
+        self.solver = fipy.LinearPCGSolver(tolerance=linear_tol, iterations=5000, precon="jacobi")
         cells = np.ma.filled(mesh.faceCellIDs, -1)
         am = model.am
         both = (cells[1] >= 0) & am[cells[0]] & np.where(cells[1] >= 0, am[cells[1]], False)
@@ -114,6 +114,7 @@ class TwifliSolver:
         self._area = model.mesh.active_area_m2[self._active]
         self._w1 = model.w1()[self._active]
         self.stats = SolverStats()
+        self.last_change = 0.0  # max |c_new - c_old| / c_sat of the last accepted step
 
     # -- state -------------------------------------------------------------------------------
     @property
@@ -188,12 +189,15 @@ class TwifliSolver:
             self.s.setValue(s)
             self.equation.sweep(var=self.c, dt=dt, solver=self.solver)
             new = self.values
-            if not np.all(np.isfinite(new)):
-                break
+            if not np.all(np.isfinite(new)) or np.any(new < -1e-9 * self.model.c_sat_mol_m3) or np.any(
+                new[self.model.am] > self.model.c_sat_mol_m3 * (1 + 1e-9)
+            ):
+                break  # a tangent step left [0, c_sat]: retry with a shorter step
             change = float(np.max(np.abs(new - previous))) / self.model.c_sat_mol_m3
             previous = new.copy()
             if change <= self.sweep_tol and sweep > 1 or (law is None and sweep == 1 and self._linear()):
                 self.stats.sweeps += sweep
+                self.last_change = float(np.max(np.abs(new - old))) / self.model.c_sat_mol_m3
                 return sweep
         self.c.setValue(old)
         self.stats.rejected += 1
