@@ -47,6 +47,21 @@ def test_mesh_cells_follow_image_order(periodic):
     np.testing.assert_allclose(mesh.active_area_m2, expected)
 
 
+@pytest.mark.parametrize("periodic", [True, False])
+def test_interface_faces_of_the_fipy_mesh(periodic):
+    image = small_image()
+    mesh = build_mesh(image, periodic=periodic)
+    wrap = (1,) if periodic else ()
+    for first, second in [(A, S), (A, C), (A, V), (S, C), (S, V), (C, V)]:
+        faces, areas = mesh.interface_faces(first, second)
+        assert faces.size == face_counts(image.phases, first, second, wrap_axes=wrap).sum()
+        np.testing.assert_allclose(areas, 2e-6)
+    faces, areas = mesh.interface_faces(A, S)
+    assert areas.sum() == pytest.approx(mesh.active_area_m2.sum())
+    phase = mesh.cell_variable(mesh.phase, name="phase")
+    assert phase.name == "phase" and np.array_equal(np.asarray(phase.value), image.phases.ravel())
+
+
 def test_3d_mesh_thickness_is_fipy_z():
     phases = np.full((4, 3, 2), int(S), dtype=np.uint8)
     phases[1, 2, 1] = A

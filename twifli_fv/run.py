@@ -7,6 +7,7 @@ one ``.vtu`` per field frame), ``plots/`` and ``checkpoint.npz`` (for ``--resume
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 import logging
 import shutil
 from dataclasses import dataclass
@@ -223,7 +224,10 @@ def _summary(prepared: PreparedCase, state: RunState, solver: TwifliSolver) -> d
         "solver": {
             "time_steps": solver.stats.steps, "rejected_steps": solver.stats.rejected,
             "sweeps_total": solver.stats.sweeps, "max_sweeps_in_a_step": solver.stats.max_sweeps_in_step,
-            "sweep_tol": solver.sweep_tol, "linear_solver": "FiPy LinearPCGSolver (PETSc)",
+            "sweeps_per_step_histogram": dict(sorted(Counter(solver.stats.sweeps_per_step).items())),
+            "sweep_tol": solver.sweep_tol,
+            "sweep_criterion": "max |c_k - c_(k-1)| / c_sat between successive sweeps",
+            "linear_solver": "FiPy LinearPCGSolver on PETSc, Jacobi preconditioner",
             "note": "counts cover this invocation only when the run was resumed",
         },
         "steps": state.steps,

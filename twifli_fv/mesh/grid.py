@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from twifli_fv.image.phases import Phase
 from twifli_fv.image.segmented import SegmentedImage
 from twifli_fv.properties.connectivity import in_plane_axes
 from twifli_fv.properties.interfaces import active_area
@@ -26,6 +27,22 @@ class CathodeMesh:
     periodic: bool
     phase: np.ndarray  # Phase code per cell
     active_area_m2: np.ndarray  # s_ij: AM|SE face area per cell (m^2; per m of depth in 2D)
+
+    def cell_variable(self, values: np.ndarray, *, name: str):  # noqa: ANN201 - fipy.CellVariable
+        """A FiPy CellVariable on this mesh (e.g. ``cell_variable(mesh.phase, name="phase")``)."""
+        import fipy
+
+        return fipy.CellVariable(mesh=self.mesh, value=values, name=name)
+
+    def interface_faces(self, first: Phase, second: Phase) -> tuple[np.ndarray, np.ndarray]:
+        """FiPy face ids between cells of ``first`` and ``second`` (either side), and their areas."""
+        cells = np.ma.filled(self.mesh.faceCellIDs, -1)
+        inside = cells[1] >= 0
+        a = self.phase[cells[0]]
+        b = np.where(inside, self.phase[np.where(inside, cells[1], 0)], 255)
+        pair = inside & (((a == first) & (b == second)) | ((a == second) & (b == first)))
+        faces = np.flatnonzero(pair)
+        return faces, np.asarray(self.mesh._faceAreas)[faces]
 
     @property
     def wrap_axes(self) -> tuple[int, ...]:

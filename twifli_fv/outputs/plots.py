@@ -12,7 +12,7 @@ import numpy as np
 from twifli_fv.outputs.files import atomic_path
 
 
-def _pyplot():  # noqa: ANN202
+def pyplot():  # noqa: ANN202
     import matplotlib
 
     matplotlib.use("Agg")
@@ -21,10 +21,10 @@ def _pyplot():  # noqa: ANN202
     return plt
 
 
-def _save(figure, path: str | Path) -> Path:  # noqa: ANN001
+def save_figure(figure, path: str | Path) -> Path:  # noqa: ANN001
     with atomic_path(path) as tmp:
         figure.savefig(tmp, dpi=130, bbox_inches="tight")
-    _pyplot().close(figure)
+    pyplot().close(figure)
     return Path(path)
 
 
@@ -33,7 +33,7 @@ def plot_map(
     step_ends_s: list[float] = (), ax=None,  # noqa: ANN001
 ) -> Path | None:
     """Time on x, distance from the current collector on y, colour c / c_sat (frames x rows)."""
-    plt = _pyplot()
+    plt = pyplot()
     figure = None
     if ax is None:
         figure, ax = plt.subplots(figsize=(7, 3.6))
@@ -45,13 +45,13 @@ def plot_map(
     ax.set_ylabel("distance from current collector (um)")
     ax.set_title(title, fontsize=10)
     ax.figure.colorbar(mesh, ax=ax, label="c / c_sat (AM row average)")
-    return _save(figure, path) if figure is not None else None
+    return save_figure(figure, path) if figure is not None else None
 
 
 def plot_profiles(path: str | Path, times_s: np.ndarray, y_um: np.ndarray, c_norm: np.ndarray, *,
                   at_s: list[float], title: str = "") -> Path:
     """c_norm against y at the frames nearest to ``at_s``."""
-    plt = _pyplot()
+    plt = pyplot()
     figure, ax = plt.subplots(figsize=(5.5, 3.6))
     for when in at_s:
         frame = int(np.argmin(np.abs(np.asarray(times_s) - when)))
@@ -61,15 +61,15 @@ def plot_profiles(path: str | Path, times_s: np.ndarray, y_um: np.ndarray, c_nor
     ax.set_ylim(0, 1.02)
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, ncol=2)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_series(path: str | Path, times_s: np.ndarray, values: np.ndarray, *, ylabel: str, title: str = "") -> Path:
     """One quantity against time in hours (mean SOC, voltage, ...)."""
-    plt = _pyplot()
+    plt = pyplot()
     figure, ax = plt.subplots(figsize=(5.5, 3.2))
     ax.plot(np.asarray(times_s) / 3600, values)
     ax.set_xlabel("time (h)")
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
-    return _save(figure, path)
+    return save_figure(figure, path)
