@@ -28,7 +28,7 @@ fi
 export MPICC=mpicc
 
 # 2. A virtual environment keyed by the lock, the build recipe below and the Python version.
-recipe=1  # bump when the way the environment is built changes
+recipe=2  # bump when the way the environment is built changes
 python=${PYTHON:-python3}
 key=$( { cat "$root/requirements.lock"; echo "$recipe"; "$python" -VV; } | sha256sum | cut -c1-16)
 venv="$cache/venv-$key"
@@ -57,10 +57,22 @@ if [ ! -f "$venv/.complete" ]; then
   touch "$venv/.complete"
 fi
 
-# 3. The project itself, editable, into that environment; `.venv` points at it.
-ln -sfn "$venv" "$root/.venv"
-if ! out=$("$venv/bin/python" -m pip --disable-pip-version-check -q install --no-deps --no-build-isolation -e "$root" 2>&1); then
-  echo "$out" >&2
-  exit 1
+# 3. A small project-local environment in .venv layered on the shared one: the shared site-packages
+#    and this checkout on its path (so several checkouts can share one set of compiled wheels).
+local="$root/.venv"
+site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+if [ -L "$local" ] || [ ! -x "$local/bin/python" ]; then
+  rm -rf "$local"
+  "$python" -m venv --without-pip "$local"
 fi
-log "ready: $root/.venv ($venv)"
+local_site=$("$local/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+printf 'import site; site.addsitedir(%s)\n' "'$site'" > "$local_site/twifli_shared_env.pth"
+printf '%s\n' "$root" > "$local_site/twifli_fv_checkout.pth"
+cat > "$local/bin/twifli" <<SCRIPT
+#!$local/bin/python
+import sys
+from twifli_fv.cli import main
+sys.exit(main())
+SCRIPT
+chmod +x "$local/bin/twifli"
+log "ready: $local (shared packages in $venv)"
