@@ -179,6 +179,43 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+def _compare(args: argparse.Namespace) -> int:
+    from twifli_fv.outputs.compare import compare_profiles, interpolate_run
+    from twifli_fv.outputs.files import write_json
+    from twifli_fv.outputs.plots import plot_comparison
+    from twifli_fv.outputs.profiles import read_profiles
+
+    out = Path(args.case) / "output"
+    if not (out / "summary.json").is_file():
+        raise InputError(f"{out}: no complete run here (no summary.json); run `twifli run {args.case}` first")
+    summary = json.loads((out / "summary.json").read_text())
+    run = read_profiles(out / "profiles.csv")
+    experiment = read_profiles(args.experiment)
+    ends, charge_ends = 0.0, []
+    for step in summary["steps"]:
+        ends += step["duration_s"]
+        if step["kind"] == "charge":
+            charge_ends.append(ends)
+    result = compare_profiles(run, experiment, charge_ends_s=charge_ends)
+    write_json(out / "comparison.json", {"experiment": str(args.experiment), **result.to_dict()})
+    times, _, y_um, measured = experiment
+    plot_comparison(out / "comparison.png", times, y_um, interpolate_run(run, times, y_um), measured,
+                    title=f"{Path(args.case).name} vs {Path(args.experiment).name}")
+    print(f"RMSE {result.rmse:.4f}, MAE {result.mae:.4f}, max |error| {result.max_error:.4f} at "
+          f"y = {result.max_error_y_um:.1f} um, t = {result.max_error_time_s / 3600:.2f} h "
+          f"({result.points} points, {result.dropped_points} outside the run)")
+    for row in result.depletion_end_of_charge:
+        print(f"end of charge at {row['time_s'] / 3600:.2f} h: mean depletion run {row['run']:.3f}, "
+              f"experiment {row['experiment']:.3f}")
+    print(f"wrote {out / 'comparison.json'} and {out / 'comparison.png'}")
+    return 0
+
+
+def _compare_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("case", help="case directory with a complete run in CASE/output")
+    parser.add_argument("experiment", help="measured profiles.csv (time_s, step, y_um, c_norm)")
+
+
 def _describe_arguments(parser: argparse.ArgumentParser) -> None:
     _image_arguments(parser, voxel_required=True)
 
@@ -204,6 +241,7 @@ COMMANDS: dict[str, Command] = {
     "describe": (_describe, "microstructure report: fractions, percolation, interfaces, particles", _describe_arguments),
     "tortuosity": (_tortuosity, "tortuosity factors of each phase and of the electronic network", _tortuosity_arguments),
     "run": (_run, "run a TWIF-Li case directory (writes CASE/output/)", _run_arguments),
+    "compare": (_compare, "compare a run's Li profiles with measured ones (RMSE, MAE, maps)", _compare_arguments),
     "generate": (_generate, "generate a seeded synthetic composite cathode image", _generate_arguments),
 }
 

@@ -45,6 +45,8 @@ def read_profiles(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray,
             if missing:
                 raise InputError(f"{path}: missing column(s) {', '.join(sorted(missing))}; need {', '.join(COLUMNS)}")
             rows = [(float(r["time_s"]), int(float(r["step"])), float(r["y_um"]), float(r["c_norm"])) for r in reader]
+    except InputError:
+        raise
     except OSError as exc:
         raise InputError(f"{path}: cannot read profiles ({exc.strerror})") from None
     except ValueError:
