@@ -30,7 +30,7 @@ def test_3d_formats_round_trip(tmp_path, labels3d, suffix):
     expected = np.select([labels3d == 0, labels3d == 85], [Phase.SE, Phase.AM], Phase.CBD)
     assert image.shape == (6, 5, 4)
     np.testing.assert_array_equal(image.phases, expected)
-    assert image.voxel_size_m == pytest.approx(0.5e-6)
+    assert image.voxel_size_m == pytest.approx(0.5e-6, rel=1e-12, abs=0)
 
 
 def test_png_and_orientation(tmp_path, labels3d):
@@ -52,10 +52,10 @@ def test_crop_coarsen_refine(tmp_path):
     cropped = load_image(path, labels="0=SE,85=AM", voxel_size_um=1, crop="0:4,0:8")
     assert cropped.shape == (4, 8)
     coarse = load_image(path, labels="0=SE,85=AM", voxel_size_um=1, coarsen=2)
-    assert coarse.shape == (4, 4) and coarse.voxel_size_m == pytest.approx(2e-6)
+    assert coarse.shape == (4, 4) and coarse.voxel_size_m == pytest.approx(2e-6, rel=1e-12, abs=0)
     assert np.all(coarse.phases[:2, :2] == Phase.AM) and np.all(coarse.phases[2:] == Phase.SE)
     fine = load_image(path, labels="0=SE,85=AM", voxel_size_um=1, refine=2)
-    assert fine.shape == (16, 16) and fine.voxel_size_m == pytest.approx(0.5e-6)
+    assert fine.shape == (16, 16) and fine.voxel_size_m == pytest.approx(0.5e-6, rel=1e-12, abs=0)
     np.testing.assert_array_equal(coarsen_labels(np.repeat(np.repeat(labels, 3, 0), 3, 1), 3), labels)
 
 

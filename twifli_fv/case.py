@@ -25,16 +25,73 @@ SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "c_sat_mol_m3": (int, float), "diffusivity": str, "D_cm2_s": (int, float), "D_trace_cm2_s": (int, float),
         "c_max_mol_m3": (int, float), "D_cap_cm2_s": (int, float), "table_csv": str, "gitt_fit_json": str,
         "specific_capacity_mAh_g": (int, float), "am_density_g_cm3": (int, float),
+        "D_fast_cm2_s": (int, float), "D_slow_cm2_s": (int, float), "D_eff_cm2_s": (int, float),
+        "initial_stoichiometry": (int, float),
     },
     "tortuosity": {"tau_e": (int, float), "tau_Li": (int, float), "image_file": str, "labels": (str, dict)},
-    "model": {"normalisation": str},
-    "protocol": {"steps": list},
+    "cell": {  # dense cathode (paper 2): cathode, separator, counter electrode
+        "thickness_um": (int, float), "width_um": (int, float), "depth_um": (int, float),
+        "separator_thickness_um": (int, float), "separator_conductivity_mS_cm": (int, float),
+        "counter_potential_V": (int, float), "temperature_K": (int, float),
+    },
+    "grains": {
+        "voxel_size_um": (int, float), "grain_width_um": (int, float), "tilt_mean_deg": (int, float),
+        "tilt_spread_deg": (int, float), "pore_fraction": (int, float), "pore_radius_um": (int, float),
+        "crack_count": int, "crack_length_um": (int, float), "crack_angle_deg": (int, float), "seed": int,
+        "image_file": str, "orientation_csv": str, "void_labels": list, "thickness_axis": int, "collector_at": str,
+    },
+    "interface": {"contact_fraction": (int, float), "gap_width_um": (int, float), "non_contact_um": list,
+                  "roughness_rms_um": (int, float), "roughness_correlation_um": (int, float)},
+    "kinetics": {"exchange_current_mA_cm2": (int, float), "alpha_a": (int, float), "alpha_c": (int, float)},
+    "model": {"kind": str, "normalisation": str},
+    "protocol": {"steps": list, "c_rate": (int, float)},
     "output": {"frame_interval_s": (int, float), "fields_interval_s": (int, float), "profile_times_h": list,
                "plots": bool},
     "solver": {"sweep_tol": (int, float), "max_sweeps": int, "linear_tol": (int, float), "dt_initial_s": (int, float),
-               "dt_max_s": (int, float)},
+               "dt_max_s": (int, float), "max_change": (int, float)},
 }
 REQUIRED = {"image": ("file", "labels", "voxel_size_um"), "material": ("c_sat_mol_m3",), "protocol": ("steps",)}
+DENSE_ONLY_MATERIAL = ("D_fast_cm2_s", "D_slow_cm2_s", "D_eff_cm2_s", "initial_stoichiometry")
+MODEL_KINDS: dict[str, dict[str, tuple[str, ...] | None]] = {  # [model] kind -> its tables (None: every key)
+    "twifli": {"image": None, "material": tuple(k for k in SCHEMA["material"] if k not in DENSE_ONLY_MATERIAL),
+               "tortuosity": None, "model": ("kind", "normalisation"), "protocol": None, "output": None,
+               "solver": ("sweep_tol", "max_sweeps", "linear_tol", "dt_initial_s", "dt_max_s")},
+    "dense": {"cell": None, "grains": None, "interface": None, "kinetics": None,
+              "material": DENSE_ONLY_MATERIAL + ("specific_capacity_mAh_g", "am_density_g_cm3", "c_max_mol_m3"),
+              "model": ("kind",), "protocol": None, "output": ("frame_interval_s", "fields_interval_s", "plots"),
+              "solver": ("dt_initial_s", "dt_max_s", "max_change")},
+}
+KIND_REQUIRED = {"twifli": REQUIRED, "dense": {"protocol": ("steps",)}}
+
+Number = (int, float)
+GITT_SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {  # `twifli gitt --config gitt.toml`
+    "sample": {
+        "active_mass_mg": Number, "molar_mass_g_mol": Number, "density_g_cm3": Number,
+        "molar_volume_cm3_mol": Number, "electrode_area_cm2": Number, "particle_radius_um": Number,
+        "c_initial_mol_m3": Number, "c_max_guess_mol_m3": Number, "charge_current_positive": bool,
+    },
+    "analysis": {"current_threshold_A": Number, "short_time_ratio_max": Number, "fit_form": str},
+}
+GITT_REQUIRED = {"sample": ("active_mass_mg", "molar_mass_g_mol", "c_max_guess_mol_m3")}
+RADIOGRAPHY_SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {  # `twifli radiography --config ...`
+    "images": {"frames": (str, list), "times_csv": str, "times_s": list, "pristine": str, "open_beam": str,
+               "dark": str},
+    "region": {"cathode_rows": list, "columns": list, "pixel_size_um": Number, "collector_at": str},
+    "attenuation": {"li_fraction": Number},
+}
+RADIOGRAPHY_REQUIRED = {"images": ("frames", "pristine"), "region": ("cathode_rows", "pixel_size_um")}
+NumberOrList = (int, float, list)  # a list: one composite per entry (paper 2, Fig 7: 60-90 wt% CAM)
+ENERGY_DENSITY_SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {  # `twifli energy-density --config ...`
+    "active_material": {"name": str, "specific_capacity_mAh_g": Number, "density_g_cm3": Number,
+                        "average_voltage_V": Number},
+    "dense": {"porosity": Number, "delivered_capacity_mAh_g": Number, "average_voltage_V": Number},
+    "composite": {"am_mass_fraction": NumberOrList, "se_mass_fraction": NumberOrList,
+                  "carbon_mass_fraction": NumberOrList, "binder_mass_fraction": NumberOrList,
+                  "se_density_g_cm3": Number, "carbon_density_g_cm3": Number, "binder_density_g_cm3": Number,
+                  "porosity": Number, "delivered_capacity_mAh_g": NumberOrList, "average_voltage_V": Number},
+    "electrode": {"am_loading_mg_cm2": Number, "thickness_um": Number, "areal_capacity_mAh_cm2": Number},
+}
+ENERGY_DENSITY_REQUIRED = {"active_material": ("specific_capacity_mAh_g", "density_g_cm3", "average_voltage_V")}
 
 
 @dataclass(frozen=True)
@@ -43,6 +100,7 @@ class Case:
 
     directory: Path
     settings: dict[str, dict[str, Any]]
+    file: str = "case.toml"
 
     @property
     def output(self) -> Path:
@@ -59,38 +117,59 @@ class Case:
         """A finite positive number from the case, or ``default`` when absent; else a one-line error."""
         value = self.get(table, key, default)
         if value is not None and not (math.isfinite(value) and value > 0):
-            raise InputError(f"{self.directory / 'case.toml'}: [{table}] {key} must be positive, got {value!r}")
+            raise InputError(f"{self.directory / self.file}: [{table}] {key} must be positive, got {value!r}")
         return value
 
 
 def load_case(directory: str | Path) -> Case:
     """Read and check ``directory/case.toml``."""
-    directory = Path(directory)
-    path = directory / "case.toml"
+    path = Path(directory) / "case.toml"
     if not path.is_file():
         raise InputError(f"{path}: no case file here (a case directory holds case.toml and its inputs)")
+    case = load_config(path, schema=SCHEMA, required={})
+    kind = case.get("model", "kind", "twifli")
+    if kind not in MODEL_KINDS:
+        raise InputError(f"{path}: model.kind {kind!r}: use one of {', '.join(MODEL_KINDS)}")
+    for table, values in case.settings.items():
+        allowed = MODEL_KINDS[kind].get(table, ())
+        for key in values if allowed is not None else ():
+            if key not in allowed:
+                raise InputError(f"{path}: '{table}.{key}' is not used by model.kind = {kind!r}")
+    _check_required(path, case.settings, KIND_REQUIRED[kind])
+    return case
+
+
+def load_config(path: str | Path, *, schema: dict, required: dict) -> Case:
+    """Read and check any TOML settings file against ``schema``; paths in it are relative to its folder."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: settings file not found")
     try:
         data = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not valid TOML ({exc})") from None
     for table, values in data.items():
-        if table not in SCHEMA:
-            raise InputError(f"{path}: unknown table [{table}]{_nearest(table, SCHEMA)}")
+        if table not in schema:
+            raise InputError(f"{path}: unknown table [{table}]{_nearest(table, schema)}")
         if not isinstance(values, dict):
             raise InputError(f"{path}: {table} must be a table [{table}]")
         for key, value in values.items():
-            if key not in SCHEMA[table]:
-                raise InputError(f"{path}: unknown key '{table}.{key}'{_nearest(key, SCHEMA[table])}")
-            kinds = SCHEMA[table][key]
+            if key not in schema[table]:
+                raise InputError(f"{path}: unknown key '{table}.{key}'{_nearest(key, schema[table])}")
+            kinds = schema[table][key]
             if isinstance(value, bool) and bool not in (kinds if isinstance(kinds, tuple) else (kinds,)):
                 raise InputError(f"{path}: '{table}.{key}' must not be true/false")
             if not isinstance(value, kinds):
                 raise InputError(f"{path}: '{table}.{key}' has the wrong type ({type(value).__name__}: {value!r})")
-    for table, keys in REQUIRED.items():
+    _check_required(path, data, required)
+    return Case(directory=path.parent.resolve(), settings=data, file=path.name)
+
+
+def _check_required(path: Path, data: dict, required: dict) -> None:
+    for table, keys in required.items():
         for key in keys:
             if key not in data.get(table, {}):
                 raise InputError(f"{path}: missing key '{table}.{key}'")
-    return Case(directory=directory.resolve(), settings=data)
 
 
 def _nearest(name: str, known: dict) -> str:

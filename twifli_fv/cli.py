@@ -166,9 +166,11 @@ def _run(args: argparse.Namespace) -> int:
 
     summary = run_case(args.case, resume=args.resume, progress=not args.no_progress and rank() == 0)
     if rank() == 0:
+        dense = summary.get("model") == "dense"
         for number, step in enumerate(summary["steps"], 1):
             print(f"step {number} ({step['text']}): {step['duration_s'] / 3600:.2f} h, "
-                  f"mean c/c_sat {step['mean_c_norm_end']:.4f}, {step['end_reason']}")
+                  f"mean {'c/c_max' if dense else 'c/c_sat'} {step['mean_c_norm_end']:.4f}"
+                  + (f", {step['capacity_mAh_g']:.1f} mAh/g" if dense else "") + f", {step['end_reason']}")
         print(f"outputs in {Path(args.case) / 'output'}")
     return 0
 
@@ -216,6 +218,91 @@ def _compare_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("experiment", help="measured profiles.csv (time_s, step, y_um, c_norm)")
 
 
+def _gitt(args: argparse.Namespace) -> int:
+    from twifli_fv.gitt_run import run_gitt
+
+    out = Path(args.output_dir) if args.output_dir else Path(args.data).parent / "gitt"
+    fit = run_gitt(args.data, args.config, out)
+    print(f"{fit['pulses_found']} pulses, {len(fit['pulses_used'])} used ({fit['form']} form): "
+          f"D_trace = {fit['D_trace_cm2_s']:.4g} cm^2/s, c_max = {fit['c_max_mol_m3']:.6g} mol/m^3, "
+          f"residual {fit['residual_rms_log10']:.3f} decades")
+    print(f"wrote {out / 'gitt.csv'}, {out / 'gitt_fit.json'} and {out / 'gitt.png'}")
+    return 0
+
+
+def _gitt_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("data", help="GITT record: CSV with columns time_s, current_A, voltage_V")
+    parser.add_argument("--config", required=True, help="gitt.toml: [sample] mass, molar mass, density, area or radius")
+    parser.add_argument("-o", "--output-dir", help="where to write (default: a gitt/ folder beside DATA)")
+
+
+def _radiography(args: argparse.Namespace) -> int:
+    from twifli_fv.radiography_run import run_radiography
+
+    out = Path(args.output_dir) if args.output_dir else Path(args.config).parent / "radiography"
+    summary = run_radiography(args.config, out)
+    print(f"{summary['frames']} frames: mean relative Li {summary['mean_c_norm_first']:.4f} -> "
+          f"{summary['mean_c_norm_last']:.4f}; {summary['excluded_pixels']} pixels without usable transmission")
+    print(f"wrote {out / 'profiles.csv'}, {out / 'radiography_map.png'} and {out / 'radiography.json'}")
+    return 0
+
+
+def _radiography_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", required=True,
+                        help="radiography.toml: [images] frames, times, pristine, open_beam, dark; [region] rows, columns")
+    parser.add_argument("-o", "--output-dir", help="where to write (default: a radiography/ folder beside the config)")
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from twifli_fv.study import parse_vary, run_sweep
+
+    result = run_sweep(args.case, [parse_vary(spec) for spec in args.vary], name=args.name, jobs=args.jobs,
+                       resume=args.resume, quantity=args.quantity, plots=not args.no_plots)
+    print(f"{len(result.rows)} points ({result.ran} run, {result.reused} complete already): {result.csv}"
+          + (f", {result.plot}" if result.plot else ""))
+    if result.failed:
+        first = result.failed[0]
+        raise InputError(f"{result.csv}: {len(result.failed)} of {len(result.rows)} points failed "
+                         f"(first {first['point']}: {first['error']})")
+    return 0
+
+
+def _sweep_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("case", help="base case directory holding case.toml")
+    parser.add_argument("--vary", action="append", required=True, metavar="KEY=VALUES",
+                        help="a case key and its values: table.key=v1,v2,... or a bare key naming one case key; "
+                             "ranges start:stop:N or start:stop:Nlog (repeat for a grid)")
+    parser.add_argument("--name", help="sweep folder CASE/sweeps/NAME (default: the varied keys)")
+    parser.add_argument("--jobs", type=int, default=1, help="points run at once, one process each (default 1)")
+    parser.add_argument("--resume", action="store_true", help="continue interrupted points from their checkpoints")
+    parser.add_argument("--quantity", help="summary number to map (default capacity_mAh_g, else end_mean_depletion)")
+    parser.add_argument("--no-plots", action="store_true", help="no contour map / curve")
+
+
+def _energy_density(args: argparse.Namespace) -> int:
+    from twifli_fv.study.cathode_comparison import run_energy_density
+
+    config = Path(args.config)
+    out = Path(args.output_dir) if args.output_dir else config.parent / config.stem
+    data = run_energy_density(config, out)
+    print(f"{'cathode':<28}{'wt% AM':>8}{'vol% AM':>9}{'g/cm3':>7}{'mAh/g AM':>10}{'Wh/kg':>8}{'Wh/L':>8}{'um':>8}")
+    for c in data["cathodes"]:
+        thickness = f"{c['thickness_um']:8.1f}" if c["thickness_um"] is not None else f"{'':8}"
+        print(f"{c['name']:<28}{100 * c['am_mass_fraction']:8.1f}{100 * c['am_volume_fraction']:9.1f}"
+              f"{c['electrode_density_g_cm3']:7.3f}{c['delivered_capacity_mAh_g']:10.1f}"
+              f"{c['gravimetric_Wh_kg']:8.1f}{c['volumetric_Wh_L']:8.0f}{thickness}")
+    gain = data["dense_gain_over_best_composite_percent"]
+    if gain:
+        print(f"dense over the best composite: {gain['gravimetric']:+.1f} % Wh/kg, {gain['volumetric']:+.1f} % Wh/L")
+    print(f"wrote {out / 'energy_density.json'}, {out / 'energy_density.csv'} and {out / 'energy_density.png'}")
+    return 0
+
+
+def _energy_density_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", required=True, help="cell.toml: [active_material], [dense] and/or [composite]")
+    parser.add_argument("-o", "--output-dir", help="where to write (default: a folder beside the config, same name)")
+
+
 def _describe_arguments(parser: argparse.ArgumentParser) -> None:
     _image_arguments(parser, voxel_required=True)
 
@@ -242,7 +329,14 @@ COMMANDS: dict[str, Command] = {
     "tortuosity": (_tortuosity, "tortuosity factors of each phase and of the electronic network", _tortuosity_arguments),
     "run": (_run, "run a TWIF-Li case directory (writes CASE/output/)", _run_arguments),
     "compare": (_compare, "compare a run's Li profiles with measured ones (RMSE, MAE, maps)", _compare_arguments),
+    "gitt": (_gitt, "GITT record -> D per pulse (Weppner-Huggins) and the eqn-5 fit D_trace, c_max", _gitt_arguments),
+    "radiography": (_radiography, "neutron radiographs -> relative Li profiles per row (Beer-Lambert ratio to pristine)",
+                    _radiography_arguments),
     "generate": (_generate, "generate a seeded synthetic composite cathode image", _generate_arguments),
+    "sweep": (_sweep, "run a case over a grid of case values (CSV, contour map; paper 2 Figs 3d, 4e-g, 6b)",
+              _sweep_arguments),
+    "energy-density": (_energy_density, "electrode-level Wh/kg and Wh/L, dense vs composite cathodes (paper 2, Fig 7)",
+                       _energy_density_arguments),
 }
 
 if __name__ == "__main__":

@@ -16,10 +16,12 @@ from pathlib import Path
 import numpy as np
 
 from twifli_fv.case import Case, load_case
+from twifli_fv.dense_run import run_dense_case
 from twifli_fv.errors import InputError
 from twifli_fv.image.phases import Phase
 from twifli_fv.image.segmented import SegmentedImage, load_image
 from twifli_fv.mesh.grid import CathodeMesh, build_mesh
+from twifli_fv.model.constants import FARADAY
 from twifli_fv.model.diffusivity import AnomalousDiffusivity, ConstantDiffusivity, TabulatedDiffusivity
 from twifli_fv.model.protocol import parse_protocol
 from twifli_fv.outputs.checkpoint import load_checkpoint, save_checkpoint
@@ -29,9 +31,10 @@ from twifli_fv.outputs.plots import plot_map, plot_profiles, plot_series
 from twifli_fv.outputs.profiles import row_average, write_profiles
 from twifli_fv.outputs.progress import ProgressBar
 from twifli_fv.outputs.vtk import write_vtu
+from twifli_fv.solve.petsc_env import rank
 from twifli_fv.solve.stepping import ProtocolStep, RunState, Stepping, run_protocol
 from twifli_fv.solve.tortuosity import tortuosity_factors
-from twifli_fv.solve.twifli import FARADAY, Drive, TwifliModel, TwifliSolver
+from twifli_fv.solve.twifli import Drive, TwifliModel, TwifliSolver
 
 log = logging.getLogger(__name__)
 CM2_S = 1e-4  # m^2 s^-1 per cm^2 s^-1
@@ -82,21 +85,30 @@ def prepare_case(case: Case) -> PreparedCase:
         normalisation=case.get("model", "normalisation", "conserve"),
     )
     one_c = _one_c_current(case, model)
+    parsed = parse_protocol(case.get("protocol", "steps"), default_c_rate=case.get("protocol", "c_rate"))
+    if any(s.until_voltage_V is not None for s in parsed):
+        raise InputError(f"{toml}: voltage cut-offs ('until 3.0 V') need [model] kind = 'dense'; TWIF-Li has no voltage")
     steps = [
         ProtocolStep(
             text=s.text, kind=s.kind,
             current_density_A_m2=(s.c_rate * one_c if s.c_rate is not None else s.current_density_A_m2 or 0.0),
             duration_s=s.duration_s, until_mean_c_norm=s.until_mean_c_norm,
         )
-        for s in parse_protocol(case.get("protocol", "steps"))
+        for s in parsed
     ]
     digest = hashlib.sha256(toml.read_bytes() + image.phases.tobytes()).hexdigest()
     return PreparedCase(case, image, model, steps, tau, one_c, digest)
 
 
 def run_case(directory: str | Path, *, resume: bool = False, progress: bool = True) -> dict:
-    """Run (or resume) the case in ``directory``; returns the summary written to ``output/summary.json``."""
-    prepared = prepare_case(load_case(directory))
+    """Run (or resume) the case in ``directory``; returns the summary written to ``output/summary.json``.
+
+    A case with ``[model] kind = "dense"`` runs the dense-cathode model (:mod:`twifli_fv.dense_run`).
+    """
+    case = load_case(directory)
+    if case.get("model", "kind", "twifli") == "dense":
+        return run_dense_case(directory, resume=resume, progress=progress)
+    prepared = prepare_case(case)
     case, model = prepared.case, prepared.model
     out = case.output
     stepping = Stepping(
@@ -105,8 +117,9 @@ def run_case(directory: str | Path, *, resume: bool = False, progress: bool = Tr
         dt_max_s=case.positive("solver", "dt_max_s", case.positive("output", "frame_interval_s", 300.0)),
     )
     fields_every = case.positive("output", "fields_interval_s", 3600.0)
+    writes = rank() == 0  # under mpiexec every rank runs the case; rank 0 writes and shows progress
     recorder = Recorder(out, model, n_steps=len(prepared.steps), fields_every_s=fields_every,
-                        fingerprint=prepared.fingerprint)
+                        fingerprint=prepared.fingerprint, writes=writes)
     c_initial, state = None, RunState()
     if resume:
         saved, arrays = load_checkpoint(out / "checkpoint.npz", fingerprint=prepared.fingerprint)
@@ -114,7 +127,7 @@ def run_case(directory: str | Path, *, resume: bool = False, progress: bool = Tr
         c_initial = arrays.pop("c")
         recorder.restore(arrays)
         log.info("resuming %s at t = %.0f s (step %d)", case.directory.name, state.time_s, state.step_index + 1)
-    elif out.exists():
+    elif out.exists() and writes:
         shutil.rmtree(out)  # a fresh run never leaves an older, complete-looking output beside it
     solver = TwifliSolver(
         model, c_initial,
@@ -122,7 +135,7 @@ def run_case(directory: str | Path, *, resume: bool = False, progress: bool = Tr
         max_sweeps=int(case.positive("solver", "max_sweeps", 30)),
         linear_tol=case.positive("solver", "linear_tol", 1e-12),
     )
-    bar = ProgressBar(_total_time(prepared), enabled=progress)
+    bar = ProgressBar(_total_time(prepared), enabled=progress and writes)
 
     def on_frame(current: RunState) -> None:
         step = prepared.steps[min(current.step_index, len(prepared.steps) - 1)]
@@ -139,8 +152,9 @@ def run_case(directory: str | Path, *, resume: bool = False, progress: bool = Tr
 class Recorder:
     """Collects frames (profiles, mean SOC), writes field frames and checkpoints, then the outputs."""
 
-    def __init__(self, out: Path, model: TwifliModel, *, n_steps: int, fields_every_s: float, fingerprint: str) -> None:
-        self.out, self.model, self.n_steps = out, model, n_steps
+    def __init__(self, out: Path, model: TwifliModel, *, n_steps: int, fields_every_s: float, fingerprint: str,
+                 writes: bool = True) -> None:
+        self.out, self.model, self.n_steps, self.writes = out, model, n_steps, writes
         self.fields_every_s, self.fingerprint = fields_every_s, fingerprint
         self.times: list[float] = []
         self.steps: list[int] = []
@@ -158,6 +172,8 @@ class Recorder:
         self.steps.append(min(state.step_index + 1, self.n_steps))
         self.profiles.append(row_average(c_norm, self.am))
         self.means.append(solver.mean_c_norm())
+        if not self.writes:
+            return
         if not self.fields or state.time_s >= self.fields[-1][0] + self.fields_every_s - 1e-9:
             name = f"frame_{len(self.fields):04d}.vtu"
             write_vtu(self.out / "fields" / name, self.am.shape, self.model.mesh.image.voxel_size_m, {
@@ -183,6 +199,8 @@ class Recorder:
         self.fields = [(t, f"frame_{i:04d}.vtu") for i, t in enumerate(arrays["field_times"].tolist())]
 
     def finish(self, prepared: PreparedCase, state: RunState, solver: TwifliSolver) -> dict:
+        if not self.writes:
+            return _summary(prepared, state, solver)
         case, model = prepared.case, prepared.model
         times, profiles = np.array(self.times), np.array(self.profiles)
         write_profiles(self.out / "profiles.csv", times, np.array(self.steps), self.y_um, profiles)
@@ -227,7 +245,7 @@ def _summary(prepared: PreparedCase, state: RunState, solver: TwifliSolver) -> d
             "sweeps_per_step_histogram": dict(sorted(Counter(solver.stats.sweeps_per_step).items())),
             "sweep_tol": solver.sweep_tol,
             "sweep_criterion": "max |c_k - c_(k-1)| / c_sat between successive sweeps",
-            "linear_solver": "FiPy LinearPCGSolver on PETSc, Jacobi preconditioner",
+            "linear_solver": solver.linear_solver,
             "note": "counts cover this invocation only when the run was resumed",
         },
         "steps": state.steps,
@@ -252,14 +270,21 @@ def _diffusivity(case: Case, c_sat: float):  # noqa: ANN202
         if table is None:
             raise InputError(f"{toml}: material.diffusivity = 'table' needs material.table_csv")
         return TabulatedDiffusivity.from_csv(table)
-    if law == "anomalous":
+    if law not in ("anomalous", "gitt_fit"):
+        raise InputError(f"{toml}: material.diffusivity {law!r}: use 'anomalous', 'gitt_fit', 'constant' or 'table'")
+    cap = case.positive("material", "D_cap_cm2_s")
+    if law == "gitt_fit":
+        fit = case.path("material", "gitt_fit_json")
+        if fit is None:
+            raise InputError(f"{toml}: material.diffusivity = 'gitt_fit' needs material.gitt_fit_json (from `twifli gitt`)")
+        anomalous = AnomalousDiffusivity.from_gitt_fit(fit, D_cap_m2_s=None if cap is None else cap * CM2_S)
+    else:
         d_trace = _need(case, "D_trace_cm2_s") * CM2_S
-        c_max = _need(case, "c_max_mol_m3")
-        if c_sat > c_max:
-            raise InputError(f"{toml}: c_sat_mol_m3 ({c_sat:g}) exceeds c_max_mol_m3 ({c_max:g}); D(c) would diverge")
-        d_cap = case.positive("material", "D_cap_cm2_s", 100 * d_trace / CM2_S) * CM2_S
-        return AnomalousDiffusivity(d_trace, c_max, d_cap)
-    raise InputError(f"{toml}: material.diffusivity {law!r}: use 'anomalous', 'constant' or 'table'")
+        anomalous = AnomalousDiffusivity(d_trace, _need(case, "c_max_mol_m3"), (cap or 100 * d_trace / CM2_S) * CM2_S)
+    if c_sat > anomalous.c_max_mol_m3:
+        raise InputError(f"{toml}: c_sat_mol_m3 ({c_sat:g}) exceeds c_max_mol_m3 ({anomalous.c_max_mol_m3:g}); "
+                         "D(c) would diverge")
+    return anomalous
 
 
 def _need(case: Case, key: str) -> float:

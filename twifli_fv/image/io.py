@@ -1,4 +1,4 @@
-"""Read segmented images from PNG, TIFF (multi-page), NPY and raw files into integer arrays."""
+"""Read images from PNG, TIFF (multi-page), NPY and raw files: integer label maps and grey-value radiographs."""
 
 from __future__ import annotations
 
@@ -17,22 +17,7 @@ def read_labels(path: str | Path, *, shape: tuple[int, ...] | None = None, dtype
     ``shape`` and ``dtype`` (e.g. ``"uint8"``, ``"<u2"``) are required for ``.raw`` files and ignored otherwise.
     """
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in SUFFIXES:
-        raise InputError(f"{path}: unsupported image type {suffix!r}; use one of {', '.join(SUFFIXES)}")
-    if not path.is_file():
-        raise InputError(f"{path}: image file not found")
-    try:
-        if suffix == ".npy":
-            array = np.load(path, allow_pickle=False)
-        elif suffix == ".raw":
-            array = _read_raw(path, shape, dtype)
-        else:
-            array = _read_pillow(path)
-    except InputError:
-        raise
-    except Exception as exc:  # any decoder failure is a bad file, reported in one line
-        raise InputError(f"{path}: cannot read image ({type(exc).__name__}: {exc}); is the file complete?") from None
+    array = _read_array(path, shape, dtype)
     if array.ndim not in (2, 3):
         raise InputError(f"{path}: image has {array.ndim} dimensions (shape {array.shape}); need 2D or 3D")
     if not np.issubdtype(array.dtype, np.integer):
@@ -41,6 +26,35 @@ def read_labels(path: str | Path, *, shape: tuple[int, ...] | None = None, dtype
         else:
             raise InputError(f"{path}: image holds {array.dtype} values, not integer labels; segment it first")
     return array
+
+
+def read_intensity(path: str | Path) -> np.ndarray:
+    """A single 2D grey-value image (PNG, TIFF page, NPY) as float64, e.g. a neutron radiograph."""
+    path = Path(path)
+    array = _read_array(path, None, None)
+    if array.ndim != 2:
+        raise InputError(f"{path}: need one 2D grey image, got shape {array.shape}")
+    if not np.issubdtype(array.dtype, np.number):
+        raise InputError(f"{path}: image holds {array.dtype} values, not grey levels")
+    return array.astype(np.float64)
+
+
+def _read_array(path: Path, shape: tuple[int, ...] | None, dtype: str | None) -> np.ndarray:
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise InputError(f"{path}: unsupported image type {suffix!r}; use one of {', '.join(SUFFIXES)}")
+    if not path.is_file():
+        raise InputError(f"{path}: image file not found")
+    try:
+        if suffix == ".npy":
+            return np.load(path, allow_pickle=False)
+        if suffix == ".raw":
+            return _read_raw(path, shape, dtype)
+        return _read_pillow(path)
+    except InputError:
+        raise
+    except Exception as exc:  # any decoder failure is a bad file, reported in one line
+        raise InputError(f"{path}: cannot read image ({type(exc).__name__}: {exc}); is the file complete?") from None
 
 
 def _read_raw(path: Path, shape: tuple[int, ...] | None, dtype: str | None) -> np.ndarray:

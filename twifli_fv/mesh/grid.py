@@ -3,12 +3,14 @@
 Cell order is the image's C order: FiPy numbers cells with x fastest, so a 2D image (H, W)
 becomes ``Grid2D(nx=W, ny=H)`` with the thickness along FiPy's y, and a 3D image (H, A, B)
 becomes ``Grid3D(nx=B, ny=A, nz=H)`` with the thickness along FiPy's z. In-plane directions
-are periodic unless ``periodic=False`` (SPEC sect. 1).
+are periodic unless ``periodic=False`` (SPEC sect. 1). The FiPy mesh itself is built on first
+use: it costs 1-3 kB per cell, which the PETSc-assembled solver does without (:meth:`CathodeMesh.face_pairs`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -22,11 +24,47 @@ from twifli_fv.properties.interfaces import active_area
 class CathodeMesh:
     """A FiPy mesh of ``image`` and the per-cell data the models need (flat, in cell order)."""
 
-    mesh: object  # fipy mesh
     image: SegmentedImage
     periodic: bool
     phase: np.ndarray  # Phase code per cell
     active_area_m2: np.ndarray  # s_ij: AM|SE face area per cell (m^2; per m of depth in 2D)
+
+    @cached_property
+    def mesh(self):  # noqa: ANN201 - fipy mesh
+        """The FiPy grid over the whole image (built on first use)."""
+        import fipy
+
+        h = self.image.voxel_size_m
+        if self.image.ndim == 2:
+            ny, nx = self.image.shape
+            grid = fipy.PeriodicGrid2DLeftRight if self.periodic else fipy.Grid2D
+            return grid(dx=h, dy=h, nx=nx, ny=ny)
+        nz, ny, nx = self.image.shape
+        grid = fipy.PeriodicGrid3DLeftRightTopBottom if self.periodic else fipy.Grid3D
+        return grid(dx=h, dy=h, dz=h, nx=nx, ny=ny, nz=nz)
+
+    def face_pairs(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Cells ``(first, second)`` on either side of every grid face with both sides in ``mask``.
+
+        The same faces as the FiPy mesh's interior faces, periodic ones included (an in-plane axis of
+        length 1 or 2 gives self- or repeated pairs there too), found by shifts of the grid. All faces
+        have area / centre distance ``voxel_size_m ** (ndim - 2)``.
+        """
+        grid = np.asarray(mask, dtype=bool).reshape(self.image.shape)
+        ids = np.arange(grid.size, dtype=np.int64).reshape(grid.shape)
+        first, second = [], []
+        for axis in range(grid.ndim):
+            if axis in self.wrap_axes:
+                here, there = grid, np.roll(grid, -1, axis=axis)
+                ids_here, ids_there = ids, np.roll(ids, -1, axis=axis)
+            else:
+                lower = tuple(slice(None, -1) if a == axis else slice(None) for a in range(grid.ndim))
+                upper = tuple(slice(1, None) if a == axis else slice(None) for a in range(grid.ndim))
+                here, there, ids_here, ids_there = grid[lower], grid[upper], ids[lower], ids[upper]
+            both = here & there
+            first.append(ids_here[both])
+            second.append(ids_there[both])
+        return np.concatenate(first), np.concatenate(second)
 
     def cell_variable(self, values: np.ndarray, *, name: str):  # noqa: ANN201 - fipy.CellVariable
         """A FiPy CellVariable on this mesh (e.g. ``cell_variable(mesh.phase, name="phase")``)."""
@@ -62,22 +100,10 @@ class CathodeMesh:
 
 def build_mesh(image: SegmentedImage, *, periodic: bool = True) -> CathodeMesh:
     """FiPy grid over the whole image (SPEC sect. 1); phases and ``s_ij`` as flat cell arrays."""
-    import fipy
-
-    h = image.voxel_size_m
-    if image.ndim == 2:
-        ny, nx = image.shape
-        grid = fipy.PeriodicGrid2DLeftRight if periodic else fipy.Grid2D
-        mesh = grid(dx=h, dy=h, nx=nx, ny=ny)
-    else:
-        nz, ny, nx = image.shape
-        grid = fipy.PeriodicGrid3DLeftRightTopBottom if periodic else fipy.Grid3D
-        mesh = grid(dx=h, dy=h, dz=h, nx=nx, ny=ny, nz=nz)
     wrap = in_plane_axes(image.ndim, periodic=periodic)
     return CathodeMesh(
-        mesh=mesh,
         image=image,
         periodic=periodic,
         phase=image.phases.ravel().copy(),
-        active_area_m2=active_area(image.phases, h, wrap_axes=wrap).ravel().astype(float),
+        active_area_m2=active_area(image.phases, image.voxel_size_m, wrap_axes=wrap).ravel().astype(float),
     )

@@ -7,6 +7,7 @@ returning D [m^2 s^-1], always finite and positive.
 from __future__ import annotations
 
 import csv
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +65,19 @@ class AnomalousDiffusivity:
             "D_cap_m2_s": self.D_cap_m2_s,
             "c_cap_mol_m3": self.c_cap_mol_m3,
         }
+
+    @classmethod
+    def from_gitt_fit(cls, path: str | Path, *, D_cap_m2_s: float | None = None) -> "AnomalousDiffusivity":
+        """The law fitted by ``twifli gitt`` (its ``gitt_fit.json``); cap 100 D_trace unless given."""
+        path = Path(path)
+        try:
+            fit = json.loads(path.read_text())
+            d_trace, c_max = float(fit["D_trace_m2_s"]), float(fit["c_max_mol_m3"])
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read the GITT fit ({exc.strerror})") from None
+        except (ValueError, KeyError, TypeError):
+            raise InputError(f"{path}: not a gitt_fit.json (needs numbers D_trace_m2_s and c_max_mol_m3)") from None
+        return cls(d_trace, c_max, 100 * d_trace if D_cap_m2_s is None else D_cap_m2_s)
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,16 @@
 
 Grammar (case-insensitive)::
 
-    Charge|Discharge at RATE [for DURATION] [or] [until mean SOC X]
+    Charge|Discharge [at RATE] [for DURATION] [or] [until mean SOC X | until V volts]
     Rest for DURATION
 
 RATE is ``C/10``, ``0.1C``, ``2C``, ``0.5 mA/cm2`` or ``5 A/m2``; DURATION a number with
 s, min or h (and their long forms). "Mean SOC" is the AM-averaged state of lithiation
 ``mean(c) / c_sat`` (``mean c_norm`` is accepted too): a charge ends when it falls to X, a
-discharge when it rises to X. A step needs a duration, a target, or both (whichever comes first).
+discharge when it rises to X. ``until 3.0 V`` is a cell-voltage cut-off (dense-cathode model): a
+charge ends when the voltage rises to it, a discharge when it falls to it. A step needs a duration,
+a target, or both (whichever comes first). A step without ``at RATE`` runs at ``default_c_rate``
+(the case's ``[protocol] c_rate``).
 """
 
 from __future__ import annotations
@@ -22,9 +25,9 @@ _NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?"
 _UNITS_S = {"s": 1, "sec": 1, "second": 1, "seconds": 1, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
             "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600}
 _STEP = re.compile(
-    rf"^(?P<kind>charge|discharge)\s+at\s+(?P<rate>.+?)"
+    rf"^(?P<kind>charge|discharge)(?:\s+at\s+(?P<rate>.+?))?"
     rf"(?:\s+for\s+(?P<duration>{_NUMBER}\s*[a-z]+))?"
-    rf"(?:\s+or)?(?:\s+until\s+mean\s+(?:soc|c_norm)\s+(?P<target>{_NUMBER}))?$"
+    rf"(?:\s+or)?(?:\s+until\s+(?:mean\s+(?:soc|c_norm)\s+(?P<target>{_NUMBER})|(?P<volts>{_NUMBER})\s*v(?:olts?)?))?$"
     rf"|^(?P<rest>rest)\s+for\s+(?P<rest_duration>{_NUMBER}\s*[a-z]+)$",
     re.IGNORECASE,
 )
@@ -40,9 +43,10 @@ class Step:
     until_mean_c_norm: float | None = None
     c_rate: float | None = None
     current_density_A_m2: float | None = None
+    until_voltage_V: float | None = None
 
 
-def parse_step(text: str) -> Step:
+def parse_step(text: str, *, default_c_rate: float | None = None) -> Step:
     """Parse one protocol line; a malformed line is an error that quotes it."""
     match = _STEP.match(" ".join(str(text).split()))
     if not match:
@@ -52,19 +56,25 @@ def parse_step(text: str) -> Step:
         return Step(text=text, kind="rest", duration_s=_duration(match["rest_duration"], text))
     duration = _duration(match["duration"], text) if match["duration"] else None
     target = float(match["target"]) if match["target"] else None
-    if duration is None and target is None:
-        raise InputError(f"protocol step {text!r} never ends; add 'for DURATION' or 'until mean SOC X'")
+    volts = float(match["volts"]) if match["volts"] else None
+    if duration is None and target is None and volts is None:
+        raise InputError(f"protocol step {text!r} never ends; add 'for DURATION', 'until mean SOC X' or 'until V volts'")
     if target is not None and not 0 <= target <= 1:
         raise InputError(f"protocol step {text!r}: mean SOC target must lie in [0, 1]")
-    c_rate, density = _rate(match["rate"], text)
+    if match["rate"] is not None:
+        c_rate, density = _rate(match["rate"], text)
+    elif default_c_rate is not None and default_c_rate > 0:
+        c_rate, density = float(default_c_rate), None
+    else:
+        raise InputError(f"protocol step {text!r} gives no rate; add 'at RATE' or set [protocol] c_rate")
     return Step(text=text, kind=match["kind"].lower(), duration_s=duration, until_mean_c_norm=target,
-                c_rate=c_rate, current_density_A_m2=density)
+                c_rate=c_rate, current_density_A_m2=density, until_voltage_V=volts)
 
 
-def parse_protocol(lines: list[str]) -> list[Step]:
+def parse_protocol(lines: list[str], *, default_c_rate: float | None = None) -> list[Step]:
     if not lines:
         raise InputError("protocol: no steps; give e.g. steps = ['Charge at C/10 for 10 hours']")
-    return [parse_step(line) for line in lines]
+    return [parse_step(line, default_c_rate=default_c_rate) for line in lines]
 
 
 def _duration(text: str, step: str) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 from collections.abc import Iterator
@@ -26,6 +27,15 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 def write_json(path: str | Path, data: object) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(data, indent=2, default=_jsonable) + "\n")
+    return Path(path)
+
+
+def write_csv(path: str | Path, columns: list[str], rows: list[dict]) -> Path:
+    """One line per row in ``columns`` order; a key a row lacks is left empty."""
+    with atomic_path(path) as tmp, tmp.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, restval="", extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
     return Path(path)
 
 

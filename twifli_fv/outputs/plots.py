@@ -91,3 +91,85 @@ def plot_comparison(path: str | Path, times_s: np.ndarray, y_um: np.ndarray, run
     figure.colorbar(mesh, ax=axes[2], label="difference in c / c_sat")
     figure.suptitle(title, fontsize=10)
     return save_figure(figure, path)
+
+
+def plot_gitt(path: str | Path, c_mol_m3: np.ndarray, estimates: dict[str, np.ndarray], valid: np.ndarray,
+              fit_c_mol_m3: np.ndarray, fit_D_m2_s: np.ndarray, *, title: str = "") -> Path:
+    """Weppner-Huggins D per pulse (filled: used, open: flagged) against concentration, with the fit."""
+    plt = pyplot()
+    figure, ax = plt.subplots(figsize=(5.5, 3.8))
+    valid = np.asarray(valid, bool)
+    for (label, values), marker in zip(estimates.items(), "os^"):
+        values = np.asarray(values) * 1e4
+        line, = ax.semilogy(c_mol_m3[valid], values[valid], marker, ls="none", label=label)
+        ax.semilogy(c_mol_m3[~valid], values[~valid], marker, ls="none", mfc="none", color=line.get_color())
+    ax.semilogy(fit_c_mol_m3, np.asarray(fit_D_m2_s) * 1e4, "k-", label="fit, paper 1 eqn 5")
+    ax.set_xlabel("average Li concentration (mol m$^{-3}$)")
+    ax.set_ylabel("D (cm$^2$ s$^{-1}$)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    return save_figure(figure, path)
+
+
+def plot_contour(path: str | Path, x: list, y: list, z: np.ndarray, *, xlabel: str, ylabel: str, zlabel: str,
+                 title: str = "") -> Path:
+    """Filled contours of ``z[len(x), len(y)]`` over a study grid (paper 2, Figs 3d, 4e-g, 6b), points marked.
+
+    Numeric axes spanning two decades or more are logarithmic; text values are placed evenly and named.
+    """
+    plt = pyplot()
+    figure, ax = plt.subplots(figsize=(5.8, 4.4))
+    (xs, log_x, x_ticks), (ys, log_y, y_ticks) = _study_axis(x), _study_axis(y)
+    values = np.ma.masked_invalid(np.asarray(z, dtype=float).T)
+    filled = ax.contourf(xs, ys, values, levels=12, cmap="viridis")
+    lines = ax.contour(xs, ys, values, levels=filled.levels[1::3], colors="w", linewidths=0.7)
+    ax.clabel(lines, fontsize=7, fmt="%.3g")
+    grid_x, grid_y = np.meshgrid(xs, ys)
+    ax.plot(grid_x.ravel(), grid_y.ravel(), "k.", ms=4, clip_on=False)
+    _style_axis(ax, "x", log_x, x_ticks, xlabel)
+    _style_axis(ax, "y", log_y, y_ticks, ylabel)
+    ax.set_title(title, fontsize=10)
+    figure.colorbar(filled, ax=ax, label=zlabel)
+    return save_figure(figure, path)
+
+
+def plot_curve(path: str | Path, x: list, y: np.ndarray, *, xlabel: str, ylabel: str, title: str = "") -> Path:
+    """One quantity against one varied key of a study, points marked (log x over two decades or more)."""
+    plt = pyplot()
+    figure, ax = plt.subplots(figsize=(5.5, 3.6))
+    xs, log_x, ticks = _study_axis(x)
+    ax.plot(xs, y, "o-")
+    _style_axis(ax, "x", log_x, ticks, xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    return save_figure(figure, path)
+
+
+def plot_bars(path: str | Path, names: list[str], panels: dict[str, list[float]], *, title: str = "") -> Path:
+    """One bar chart per quantity (``{label: value per name}``) side by side, e.g. Wh/kg and Wh/L (paper 2, Fig 7c)."""
+    plt = pyplot()
+    figure, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.8), constrained_layout=True,
+                                squeeze=False)
+    for ax, (label, values) in zip(axes[0], panels.items()):
+        bars = ax.bar(range(len(names)), values, color="tab:blue")
+        ax.bar_label(bars, fmt="%.0f", fontsize=8)
+        ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=8)
+        ax.set_ylabel(label)
+    figure.suptitle(title, fontsize=10)
+    return save_figure(figure, path)
+
+
+def _study_axis(values: list) -> tuple[np.ndarray, bool, list[str] | None]:
+    """Positions, whether to use a log scale, and tick labels for text values."""
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        positions = np.asarray(values, dtype=float)
+        return positions, bool(positions.min() > 0 and positions.max() >= 100 * positions.min()), None
+    return np.arange(len(values), dtype=float), False, [str(v) for v in values]
+
+
+def _style_axis(ax, which: str, log: bool, ticks: list[str] | None, label: str) -> None:  # noqa: ANN001
+    if log:
+        getattr(ax, f"set_{which}scale")("log")
+    if ticks is not None:
+        getattr(ax, f"set_{which}ticks")(range(len(ticks)), ticks)
+    getattr(ax, f"set_{which}label")(label)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from functools import cache
 from types import ModuleType
 
@@ -12,7 +11,7 @@ def petsc() -> ModuleType:
     """The ``petsc4py.PETSc`` module, initialised once (command-line ``-options`` are not consumed)."""
     import petsc4py
 
-    petsc4py.init([sys.argv[0]])
+    petsc4py.init(["twifli"])  # never sys.argv: `python -c` would become an unused PETSc option
     from petsc4py import PETSc
 
     return PETSc
@@ -21,3 +20,8 @@ def petsc() -> ModuleType:
 def world():  # noqa: ANN201 - PETSc.Comm
     """PETSc's world communicator (all ranks of ``mpiexec``)."""
     return petsc().COMM_WORLD
+
+
+def rank(comm=None) -> int:  # noqa: ANN001 - PETSc.Comm
+    """This process's rank in ``comm`` (default: all ranks); rank 0 writes the outputs and shows progress."""
+    return (comm or world()).getRank()

@@ -10,7 +10,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-from twifli_fv.solve.twifli import EXHAUSTED, FARADAY, Drive, TwifliSolver
+from twifli_fv.model.constants import FARADAY
+from twifli_fv.solve.twifli import EXHAUSTED, Drive, TwifliSolver
 
 log = logging.getLogger(__name__)
 SIGN = {"charge": -1, "discharge": 1, "rest": 0}  # direction of Li change in the AM
@@ -25,6 +26,7 @@ class ProtocolStep:
     current_density_A_m2: float = 0.0
     duration_s: float | None = None
     until_mean_c_norm: float | None = None
+    until_voltage_V: float | None = None  # cell-voltage cut-off (dense-cathode model only)
 
 
 @dataclass
@@ -83,7 +85,7 @@ def run_protocol(
             if sweeps is None or _overshoots(solver, step, before, stepping):
                 fraction = _target_fraction(solver, step, before) if sweeps is not None else 0.25
                 if sweeps is not None:
-                    solver.c.setValue(solver.c.old.value)
+                    solver.undo()
                 state.dt_s = dt * fraction
                 if state.dt_s < stepping.dt_min_s:
                     raise RuntimeError(f"time step collapsed below {stepping.dt_min_s} s in {step.text!r} at "

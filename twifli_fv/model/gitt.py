@@ -1,0 +1,191 @@
+"""GITT analysis: pulses and rests found in (time, current, voltage) data, one Weppner-Huggins
+estimate of D per pulse in both of its forms, and the average concentration of each pulse
+(SPEC sect. 5; paper 1, eqn 5 and SI S3).
+
+For a pulse of length ``t_p`` at constant current between two rests (ref. Weppner & Huggins,
+J. Electrochem. Soc. 124 (1977) 1569)::
+
+    D = 4 / (pi t_p) * (m V_m / (M S))^2 * (dE_s / dE_t)^2                  (transient form)
+    D = 4 / pi * (m V_m / (M S))^2 * (dE_s / (t_p dE/dsqrt(t)))^2          (sqrt(t) form)
+
+``m V_m / (M S)`` is the active volume over its reacting area, the diffusion length L: the film
+thickness for a dense electrode of area S, ``r / 3`` for spherical particles of radius r. Both
+hold while ``t_p << L^2 / D``; each pulse reports ``t_p D / L^2`` and is flagged beyond a limit.
+
+Sample convention: the current logged at sample k flowed during (t_{k-1}, t_k]. A pulse runs
+from the last rest sample before it (``t_on``, voltage E_0) to its last sample; ``dE_t`` runs
+from its first sample (after the IR jump) to its last; ``dE_s`` from E_0 to the last sample of
+the following rest; ``dE/dsqrt(t)`` is the least-squares slope of E against ``sqrt(t - t_on)``.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from twifli_fv.errors import InputError
+from twifli_fv.model.constants import FARADAY
+
+COLUMNS = ("time_s", "current_A", "voltage_V")
+
+
+@dataclass(frozen=True)
+class GittData:
+    time_s: np.ndarray
+    current_A: np.ndarray
+    voltage_V: np.ndarray
+    source: str = "<data>"
+
+
+@dataclass(frozen=True)
+class GittSample:
+    """The electrode the data belong to (SI units); ``c_initial`` is its concentration at the first sample."""
+
+    active_mass_kg: float
+    molar_mass_kg_mol: float
+    density_kg_m3: float
+    diffusion_length_m: float  # m V_m / (M S): film thickness, or r / 3 for spheres
+    c_initial_mol_m3: float
+    charge_current_positive: bool = True  # positive current removes Li from the electrode
+
+    @property
+    def volume_m3(self) -> float:
+        return self.active_mass_kg / self.density_kg_m3
+
+
+@dataclass(frozen=True)
+class Pulse:
+    """One current pulse and its Weppner-Huggins estimates (SI; concentrations in mol m^-3)."""
+
+    index: int
+    t_on_s: float
+    duration_s: float
+    current_A: float
+    c_start_mol_m3: float
+    c_end_mol_m3: float
+    dE_s_V: float
+    dE_t_V: float
+    ir_drop_V: float
+    dE_dsqrt_t_V_s05: float
+    D_transient_m2_s: float
+    D_sqrt_t_m2_s: float
+    short_time_ratio: float  # t_p D / L^2 with the transient-form D
+    valid: bool
+    note: str
+
+    @property
+    def c_mol_m3(self) -> float:
+        """The pulse's average concentration (paper 1: D belongs to the average, not to a 'SOC')."""
+        return 0.5 * (self.c_start_mol_m3 + self.c_end_mol_m3)
+
+    def to_row(self) -> dict:
+        return asdict(self) | {"c_mol_m3": self.c_mol_m3}
+
+
+def read_gitt_csv(path: str | Path) -> GittData:
+    """Columns ``time_s, current_A, voltage_V`` (others ignored); time must increase strictly."""
+    path = Path(path)
+    try:
+        with path.open(newline="") as handle:
+            reader = csv.DictReader(handle)
+            names = [n.strip() for n in reader.fieldnames or ()]
+            missing = [c for c in COLUMNS if c not in names]
+            if missing:
+                raise InputError(f"{path}: missing column(s) {', '.join(missing)}; GITT data need {', '.join(COLUMNS)}")
+            rows = []
+            for line, record in enumerate(reader, start=2):
+                record = {k.strip(): v for k, v in record.items() if k is not None}
+                try:
+                    rows.append(tuple(float(record[c]) for c in COLUMNS))
+                except (TypeError, ValueError):
+                    raise InputError(f"{path}: line {line}: non-numeric value in {', '.join(COLUMNS)}") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read GITT data ({exc.strerror})") from None
+    if len(rows) < 3:
+        raise InputError(f"{path}: only {len(rows)} data rows; a GITT record needs pulses and rests")
+    data = np.array(rows)
+    if not np.all(np.isfinite(data)):
+        raise InputError(f"{path}: NaN or infinite values in the data")
+    steps = np.diff(data[:, 0])
+    if np.any(steps <= 0):
+        line = int(np.argmax(steps <= 0)) + 3
+        raise InputError(f"{path}: line {line}: time_s does not increase ({data[line - 3, 0]:g} -> {data[line - 2, 0]:g})")
+    return GittData(data[:, 0], data[:, 1], data[:, 2], source=str(path))
+
+
+def find_pulses(data: GittData, *, threshold_A: float | None = None) -> list[tuple[int, int]]:
+    """``(first, last)`` sample indices of each pulse: a run of samples with ``|I| > threshold``
+    (default 0.1 % of the largest |I|) that has rest samples on both sides."""
+    current = np.abs(data.current_A)
+    if threshold_A is None:
+        threshold_A = 1e-3 * float(current.max())
+    on = current > threshold_A
+    if threshold_A <= 0 or not on.any() or on.all():
+        raise InputError(f"{data.source}: no pulses found (no current above {threshold_A:g} A between rests)")
+    edges = np.flatnonzero(np.diff(on.astype(np.int8)))
+    starts = [e + 1 for e in edges if not on[e]]
+    pulses = []
+    for first in starts:
+        last = first
+        while last + 1 < on.size and on[last + 1]:
+            last += 1
+        if last + 1 < on.size:  # a rest follows
+            pulses.append((int(first), int(last)))
+    if not pulses:
+        raise InputError(f"{data.source}: no pulses found (every current step lacks a rest before or after it)")
+    return pulses
+
+
+def analyse_pulses(data: GittData, sample: GittSample, *, threshold_A: float | None = None,
+                   short_time_ratio_max: float = 0.1) -> list[Pulse]:
+    """Weppner-Huggins D (both forms) and average concentration of every pulse."""
+    pulses = find_pulses(data, threshold_A=threshold_A)
+    t, current, voltage = data.time_s, data.current_A, data.voltage_V
+    sign = -1.0 if sample.charge_current_positive else 1.0
+    charge = np.concatenate([[0.0], np.cumsum(current[1:] * np.diff(t))])  # C passed up to each sample
+    c = sample.c_initial_mol_m3 + sign * charge / (FARADAY * sample.volume_m3)
+    length = sample.diffusion_length_m
+    starts = [p[0] for p in pulses] + [t.size]
+    results = []
+    for index, (first, last) in enumerate(pulses):
+        before, rest_end = first - 1, starts[index + 1] - 1  # last rest sample before / after the pulse
+        t_on, t_p = t[before], t[last] - t[before]
+        d_es = voltage[rest_end] - voltage[before]
+        d_et = voltage[last] - voltage[first]
+        root = np.sqrt(t[first:last + 1] - t_on)
+        slope = float(np.polyfit(root, voltage[first:last + 1], 1)[0]) if last - first >= 2 else math.nan
+        d_transient = _weppner_huggins(length, t_p, d_es, d_et)
+        d_sqrt = _weppner_huggins(length, t_p, d_es, slope * math.sqrt(t_p))
+        ratio = t_p * d_transient / length**2 if math.isfinite(d_transient) else math.nan
+        note = _check(first, last, d_es, d_transient, d_sqrt, ratio, short_time_ratio_max)
+        results.append(Pulse(
+            index=index + 1, t_on_s=float(t_on), duration_s=float(t_p),
+            current_A=float(np.mean(current[first:last + 1])),
+            c_start_mol_m3=float(c[before]), c_end_mol_m3=float(c[last]),
+            dE_s_V=float(d_es), dE_t_V=float(d_et), ir_drop_V=float(voltage[first] - voltage[before]),
+            dE_dsqrt_t_V_s05=slope, D_transient_m2_s=d_transient, D_sqrt_t_m2_s=d_sqrt,
+            short_time_ratio=ratio, valid=not note, note=note,
+        ))
+    return results
+
+
+def _weppner_huggins(length_m: float, t_p: float, d_es: float, d_et: float) -> float:
+    if not (math.isfinite(d_et) and d_et != 0 and d_es != 0):
+        return math.nan
+    return 4.0 / (math.pi * t_p) * length_m**2 * (d_es / d_et) ** 2
+
+
+def _check(first: int, last: int, d_es: float, d_t: float, d_sqrt: float, ratio: float, ratio_max: float) -> str:
+    if last - first < 2:
+        return "fewer than 3 samples in the pulse"
+    if d_es == 0:
+        return "no steady-state voltage change"
+    if not (math.isfinite(d_t) and math.isfinite(d_sqrt)):
+        return "no transient voltage change"
+    if ratio > ratio_max:
+        return f"t_p D / L^2 = {ratio:.3g} > {ratio_max:g}: pulse too long for Weppner-Huggins"
+    return ""

@@ -1,0 +1,92 @@
+"""Electrode-level energy density of a cathode of given composition (paper 2, Figs 1b and 7c-d).
+
+Per unit mass and volume of the cathode layer (pores count in the volume and weigh nothing; current
+collector, separator and anode excluded):
+
+    rho_solid = 1 / sum_i (w_i / rho_i)        w_i: mass fractions of the solids (AM, SE, carbon, binder), sum 1
+    rho_el    = (1 - porosity) rho_solid       g/cm3 = kg/L
+    E_g       = w_AM q V                       Wh/kg; q: delivered capacity (mAh per g of AM), V: mean voltage (V)
+    E_v       = E_g rho_el                     Wh/L
+
+A dense cathode is AM only (w_AM = 1). Paper 2's idealised dense LCO cathode, 140 mAh/g -> 526 Wh/kg
+and 2521 Wh/L (Fig 7c-d), implies V = 526 / 140 = 3.757 V and rho_el = 2521 / 526 = 4.79 g/cm3.
+The areal numbers follow from one of AM loading, thickness or nominal areal capacity
+(AM loading x theoretical specific capacity): E_g and E_v do not depend on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Cathode:
+    """Composition: solid mass fractions (key ``"AM"`` required; they sum to 1) and densities of each solid."""
+
+    name: str
+    mass_fractions: dict[str, float]
+    densities_g_cm3: dict[str, float]
+    theoretical_capacity_mAh_g: float
+    delivered_capacity_mAh_g: float
+    average_voltage_V: float
+    porosity: float = 0.0
+
+
+@dataclass(frozen=True)
+class EnergyDensity:
+    """Energy per electrode mass and volume, with the composition and geometry behind it."""
+
+    name: str
+    gravimetric_Wh_kg: float
+    volumetric_Wh_L: float
+    electrode_density_g_cm3: float
+    am_mass_fraction: float
+    am_volume_fraction: float
+    porosity: float
+    delivered_capacity_mAh_g: float
+    utilisation: float
+    average_voltage_V: float
+    am_loading_mg_cm2: float | None = None
+    thickness_um: float | None = None
+    areal_capacity_mAh_cm2: float | None = None
+    delivered_areal_capacity_mAh_cm2: float | None = None
+    areal_energy_mWh_cm2: float | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def energy_density(cathode: Cathode, *, am_loading_mg_cm2: float | None = None, thickness_um: float | None = None,
+                   areal_capacity_mAh_cm2: float | None = None) -> EnergyDensity:
+    """Gravimetric and volumetric energy density of ``cathode``; areal numbers from at most one geometry input."""
+    solid_volume = sum(w / cathode.densities_g_cm3[phase] for phase, w in cathode.mass_fractions.items())  # cm3/g
+    density = (1.0 - cathode.porosity) / solid_volume
+    w_am = cathode.mass_fractions["AM"]
+    gravimetric = w_am * cathode.delivered_capacity_mAh_g * cathode.average_voltage_V  # mWh/g = Wh/kg
+    geometry = {}
+    if thickness_um is not None:
+        am_loading_mg_cm2 = w_am * density * thickness_um * 1e-4 * 1e3
+    elif areal_capacity_mAh_cm2 is not None:
+        am_loading_mg_cm2 = areal_capacity_mAh_cm2 / cathode.theoretical_capacity_mAh_g * 1e3
+    if am_loading_mg_cm2 is not None:
+        grams = am_loading_mg_cm2 * 1e-3
+        geometry = {
+            "am_loading_mg_cm2": am_loading_mg_cm2,
+            "thickness_um": grams / (w_am * density) * 1e4,
+            "areal_capacity_mAh_cm2": grams * cathode.theoretical_capacity_mAh_g,
+            "delivered_areal_capacity_mAh_cm2": grams * cathode.delivered_capacity_mAh_g,
+            "areal_energy_mWh_cm2": grams * cathode.delivered_capacity_mAh_g * cathode.average_voltage_V,
+        }
+    return EnergyDensity(
+        name=cathode.name,
+        gravimetric_Wh_kg=gravimetric,
+        volumetric_Wh_L=gravimetric * density,
+        electrode_density_g_cm3=density,
+        am_mass_fraction=w_am,
+        am_volume_fraction=(1.0 - cathode.porosity) * w_am / cathode.densities_g_cm3["AM"] / solid_volume,
+        porosity=cathode.porosity,
+        delivered_capacity_mAh_g=cathode.delivered_capacity_mAh_g,
+        utilisation=cathode.delivered_capacity_mAh_g / cathode.theoretical_capacity_mAh_g,
+        average_voltage_V=cathode.average_voltage_V,
+        **geometry,
+    )

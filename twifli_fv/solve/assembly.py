@@ -1,0 +1,139 @@
+"""The implicit diffusion-reaction system on a set of grid cells, assembled once into PETSc and refilled
+in place each sweep (paper 1, eqns 1 and 5; SPEC sect. 2).
+
+:class:`~twifli_fv.solve.twifli.FipyEquation` states the TWIF-Li equation as FiPy terms,
+``TransientTerm() == DiffusionTerm(D) - ImplicitSourceTerm(k) + s``; FiPy rebuilds its whole sparse
+matrix from those terms at every sweep, at 10-30 times the cost of the linear solve. This is the same
+system divided by FiPy's transient coefficient ``V / dt``, on the cells of a mask only (elsewhere the
+equation is ``c = c_old``)::
+
+    A_ii = d_i + sum_f g_f,    A_ij = -sum of g_f over the faces f between cells i and j,    b_i given
+
+with ``d_i = 1 + dt k_i``, ``g_f = dt D_f / h^2`` (face area / centre distance / cell volume = 1 / h^2)
+and ``b_i = c_old_i + dt s_i``: symmetric positive definite. The sparsity pattern is built once; each
+sweep sums the values with one ``bincount`` and hands them to the PETSc matrix (same pattern, no
+reallocation). PETSc splits the rows between the ranks of ``comm``; each rank builds its own rows and
+every rank gets the whole solution back. The preconditioner is ICC(0) (block Jacobi with ICC(0) on each
+rank's rows under ``mpiexec``): a third of Jacobi's CG iterations here. FiPy's matrix, scaled by
+``V / dt ~ 1e-15``, has pivots below PETSc's zero-pivot tolerance, hence ICC's failures there. CG stops on the unpreconditioned residual relative to ``b``
+(FiPy's default criterion); PETSc options tune it under the prefix ``twifli_``
+(e.g. ``PETSC_OPTIONS="-twifli_pc_type jacobi"``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from twifli_fv.mesh.grid import CathodeMesh
+from twifli_fv.solve.petsc_env import petsc, world
+
+OPTIONS_PREFIX = "twifli_"
+
+
+class CellSystem:
+    """``A x = b`` of the cells in ``mask`` (numbered in cell order), with ``A`` as in the module docstring."""
+
+    def __init__(
+        self,
+        mesh: CathodeMesh,
+        mask: np.ndarray,
+        *,
+        rtol: float,
+        preconditioner: str = "icc",
+        comm=None,  # noqa: ANN001 - PETSc.Comm; default: all ranks
+    ) -> None:
+        PETSc = petsc()
+        self.comm = comm or world()
+        mask = np.asarray(mask, dtype=bool).ravel()
+        self.size = int(np.count_nonzero(mask))
+        number = np.full(mask.size, -1, dtype=np.int64)
+        number[mask] = np.arange(self.size)
+        first, second = (number[cells] for cells in mesh.face_pairs(mask))
+        del number
+        self.x = PETSc.Vec().createMPI(self.size, comm=self.comm)
+        self.start, self.stop = self.x.getOwnershipRange()
+        mine_first = (first >= self.start) & (first < self.stop)
+        mine_second = (second >= self.start) & (second < self.stop)
+        local = mine_first | mine_second
+        self.first, self.second = first[local], second[local]  # the faces of this rank's rows (cell numbers)
+        mine_first, mine_second = mine_first[local], mine_second[local]
+        del first, second, local
+        rows = np.arange(self.start, self.stop, dtype=np.int64)
+        faces = np.arange(self.first.size)
+        row = np.concatenate([rows, self.first[mine_first], self.second[mine_second]])
+        column = np.concatenate([rows, self.second[mine_first], self.first[mine_second]])
+        self._face = np.concatenate([faces[mine_first], faces[mine_second]])  # face of each off-diagonal contribution
+        entries, target = np.unique((row - self.start) * self.size + column, return_inverse=True)
+        del row, column
+        index = PETSc.IntType
+        diagonal = target[: rows.size]
+        on_row = np.concatenate([diagonal[self.first[mine_first] - self.start],
+                                 diagonal[self.second[mine_second] - self.start]])
+        self._targets = np.concatenate([diagonal, on_row, target[rows.size :]])  # where each weight of fill() goes
+        self.nonzeros = int(entries.size)
+        indptr = np.zeros(rows.size + 1, dtype=index)
+        np.cumsum(np.bincount(entries // self.size, minlength=rows.size), out=indptr[1:])
+        self._csr = (indptr, (entries % self.size).astype(index))
+        del entries, target, diagonal, on_row
+        self._values = np.zeros(self.nonzeros)
+        local_size = (self.stop - self.start, self.size)
+        csr = (*self._csr, self._values)
+        self.matrix = PETSc.Mat().createAIJWithArrays((local_size, local_size), csr, comm=self.comm)
+        self.matrix.setOption(PETSc.Mat.Option.SYMMETRIC, True)
+        self.matrix.setOption(PETSc.Mat.Option.SPD, True)
+        self._in_place = self.comm.getSize() == 1  # one rank: PETSc uses self._values itself
+        self.b = self.x.duplicate()
+        self._gather, self._whole = PETSc.Scatter.toAll(self.x)
+        self.ksp = PETSc.KSP().create(comm=self.comm)
+        self.ksp.setOptionsPrefix(OPTIONS_PREFIX)
+        self.ksp.setOperators(self.matrix)
+        self.ksp.setType("cg")
+        self.ksp.setNormType(PETSc.KSP.NormType.UNPRECONDITIONED)
+        self.ksp.setTolerances(rtol=rtol, atol=0.0, max_it=10000)
+        self.ksp.setInitialGuessNonzero(True)
+        pc = self.ksp.getPC()
+        if preconditioner == "icc" and self.comm.getSize() > 1:
+            pc.setType("bjacobi")  # ICC(0) on each rank's block
+            self.ksp.setUp()
+            for block in pc.getBJacobiSubKSP():
+                block.getPC().setType("icc")
+        else:
+            pc.setType(preconditioner)
+        self.ksp.setFromOptions()
+        self.iterations = 0
+
+    @property
+    def rows(self) -> slice:
+        """This rank's rows, as a slice of the cell numbering."""
+        return slice(self.start, self.stop)
+
+    def describe(self) -> str:
+        pc = self.ksp.getPC()
+        inner = f"/{pc.getBJacobiSubKSP()[0].getPC().getType()}" if pc.getType() == "bjacobi" else ""
+        return (f"PETSc {self.ksp.getType().upper()} + {pc.getType()}{inner} on {self.comm.getSize()} rank(s), "
+                "matrix assembled in place (twifli_fv.solve.assembly)")
+
+    def fill(self, diagonal: np.ndarray, conductance: np.ndarray) -> None:
+        """Set ``A`` from ``d`` of this rank's rows and ``g`` of its faces (``self.first``, ``self.second``)."""
+        g = conductance[self._face]
+        self._values[:] = np.bincount(self._targets, weights=np.concatenate([diagonal, g, -g]), minlength=self.nonzeros)
+        if not self._in_place:
+            self.matrix.setValuesCSR(*self._csr, self._values)
+        self.matrix.assemble()
+
+    def solve(self, rhs: np.ndarray, guess: np.ndarray, *, atol: float = 0.0) -> np.ndarray:
+        """Solve with this rank's rows of ``b`` and of the initial guess; the whole solution on every rank.
+
+        CG stops when ``|r| <= max(rtol |b|, atol)`` (2-norms); as ``A >= I``, the error is then at most
+        that in every cell.
+        """
+        self.b.setArray(rhs)
+        self.x.setArray(guess)
+        self.ksp.setTolerances(atol=atol)
+        self.ksp.solve(self.b, self.x)
+        reason = self.ksp.getConvergedReason()
+        if reason < 0:
+            raise RuntimeError(f"TWIF-Li linear solve did not converge (PETSc reason {reason})")
+        self.iterations += self.ksp.getIterationNumber()
+        self._gather.scatter(self.x, self._whole)
+        return self._whole.getArray(readonly=True).copy()

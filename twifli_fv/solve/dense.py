@@ -1,0 +1,298 @@
+"""Dense-cathode cell: anisotropic Li diffusion in oriented LiCoO2 grains, Butler-Volmer at the contacts
+with the separator, cell voltage (paper 2, Figs 2-4 and 6b; SPEC sect. 6).
+
+Each backward-Euler step solves, with ``L`` the diffusion operator of
+:mod:`twifli_fv.solve.anisotropic_diffusion`::
+
+    V (c_new - c_old) / dt = L c_new + E N          N_f: Li flow into contact cell f (mol s^-1)
+    N_f = -A_f i_BV(i0(x_f), Phi - U(x_f)) / F      x_f = c_s,f / c_max, A_f its reactive area
+    sum_f N_f = +/- i_app A_cc / F                  galvanostatic (+ on discharge)
+
+``c_s,f = c_f + N_f (h / 2) / (A_face D_00)`` is the surface value (half a cell of diffusion), ``Phi``
+the cathode potential against the electrolyte at the interface (one value: LiCoO2 conducts electrons
+well once partly delithiated, paper 2). The interior is linear, so ``c_new = a + Z N`` exactly, and the
+whole step is a Newton solve in the ``n_contacts + 1`` unknowns ``(N, Phi)`` with the dense matrix
+``G = Z[contacts]`` (computed once per step length and cached). Cell voltage::
+
+    V = U + eta - i_cell R_sep - E_counter          (i_cell > 0 on discharge)
+
+with ``R_sep = L_sep / kappa_sep`` the separator's area-specific resistance and ``E_counter`` the
+counter electrode's potential vs Li (0.62 V for Li/In). Li is conserved to round-off: the columns of
+``L`` sum to zero, so ``sum V dc = dt sum N``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from scipy.sparse.linalg import splu
+
+from twifli_fv.errors import InputError
+from twifli_fv.image.grains import GrainMap
+from twifli_fv.model.butler_volmer import ButlerVolmer
+from twifli_fv.model.constants import FARADAY
+from twifli_fv.model.ocp import LcoOcpDualfoil
+from twifli_fv.solve.anisotropic_diffusion import diffusion_matrix
+
+log = logging.getLogger(__name__)
+CACHE_SIZE = 12  # factorised step lengths kept
+NEWTON_TOL = 1e-10  # on the flow residual, in units of the exchange flow of one contact cell
+EXPONENT_LIMIT = 80.0
+MAX_UPHILL = 10  # Newton steps per solve allowed to raise the residual
+
+
+@dataclass(frozen=True)
+class DenseCell:
+    """The cell: grain map with per-cell tensors (m^2 s^-1), contacts, kinetics, separator, counter electrode."""
+
+    grains: GrainMap
+    tensor: np.ndarray  # (*shape, d, d)
+    contact: np.ndarray  # bool, in-plane shape: the top surface touches the separator
+    area_factor: np.ndarray  # true / projected area of each top-surface cell (roughness)
+    c_max_mol_m3: float
+    kinetics: ButlerVolmer
+    ocp: LcoOcpDualfoil = LcoOcpDualfoil()
+    separator_resistance_ohm_m2: float = 0.0
+    counter_potential_V: float = 0.0
+    am_density_kg_m3: float = 5050.0
+
+    def __post_init__(self) -> None:
+        if not np.any(self.reactive_top):
+            raise InputError("dense cell: no solid cathode cell touches the separator (check contact and pores)")
+
+    @property
+    def voxel_size_m(self) -> float:
+        return self.grains.voxel_size_m
+
+    @property
+    def cell_volume_m3(self) -> float:
+        return self.voxel_size_m**self.grains.ndim
+
+    @property
+    def face_area_m2(self) -> float:
+        return self.voxel_size_m ** (self.grains.ndim - 1)
+
+    @property
+    def collector_area_m2(self) -> float:
+        """Projected area (m^2; m per m of depth in 2D)."""
+        return float(np.prod(self.grains.shape[1:])) * self.face_area_m2
+
+    @property
+    def solid_volume_m3(self) -> float:
+        return float(np.count_nonzero(self.grains.solid)) * self.cell_volume_m3
+
+    @property
+    def am_mass_kg(self) -> float:
+        return self.solid_volume_m3 * self.am_density_kg_m3
+
+    @property
+    def reactive_top(self) -> np.ndarray:
+        return self.contact & self.grains.solid[-1]
+
+    @property
+    def contact_cells(self) -> np.ndarray:
+        """Flat indices of the top-row cells that react."""
+        top = np.arange(self.grains.grain.size).reshape(self.grains.shape)[-1]
+        return top[self.reactive_top]
+
+    @property
+    def reactive_area_m2(self) -> np.ndarray:
+        return self.area_factor[self.reactive_top] * self.face_area_m2
+
+    @property
+    def contact_fraction(self) -> float:
+        return float(np.mean(self.reactive_top))
+
+    @property
+    def active_area_ratio(self) -> float:
+        """Reactive area / projected area of the interface (contact fraction times roughness gain)."""
+        return float(np.sum(self.reactive_area_m2)) / self.collector_area_m2
+
+
+@dataclass(frozen=True)
+class DenseStep:
+    """A solved (not yet committed) step: new field, flows, potentials."""
+
+    dt_s: float
+    c: np.ndarray
+    flow_mol_s: np.ndarray  # per contact cell, into the AM
+    phi_V: float  # cathode vs electrolyte at the interface = U + eta
+    current_A_m2: float  # cell current density, + on discharge
+    voltage_V: float
+    ocp_V: float  # current-weighted mean U at the contacts
+    ohmic_V: float
+    x_surface: np.ndarray
+
+    @property
+    def overpotential_V(self) -> float:
+        return self.phi_V - self.ocp_V
+
+
+@dataclass
+class DenseStats:
+    steps: int = 0
+    rejected: int = 0
+    newton_iterations: int = 0
+    factorisations: int = 0
+    max_newton: int = 0
+
+
+class DenseSolver:
+    """Advance the Li concentration of a :class:`DenseCell` one implicit step at a time."""
+
+    def __init__(self, cell: DenseCell, c_initial: np.ndarray, *, flow: np.ndarray | None = None,
+                 phi: float | None = None, voltage: float | None = None) -> None:
+        self.cell = cell
+        self.c = np.where(cell.grains.solid.ravel(), np.asarray(c_initial, float).ravel(), 0.0)
+        self.L = diffusion_matrix(cell.tensor, cell.grains.solid, cell.voxel_size_m).tocsc()
+        self._cells = cell.contact_cells
+        self._area = cell.reactive_area_m2
+        d00 = cell.tensor.reshape(-1, cell.grains.ndim, cell.grains.ndim)[self._cells, 0, 0]
+        self._half_cell = 0.5 * cell.voxel_size_m / (cell.face_area_m2 * d00)  # c_s - c per unit flow
+        self._scale = cell.kinetics.exchange_current_A_m2 * float(np.mean(self._area)) / FARADAY
+        self._cache: OrderedDict[float, tuple] = OrderedDict()
+        self.flow, self.phi, self.voltage = flow, phi, voltage  # last step's; start the next Newton solve
+        self.stats = DenseStats()
+
+    # -- state -------------------------------------------------------------------------------
+    def mean_x(self, c: np.ndarray | None = None) -> float:
+        c = self.c if c is None else c
+        return float(c[self.cell.grains.solid.ravel()].mean()) / self.cell.c_max_mol_m3
+
+    def li_mol(self, c: np.ndarray | None = None) -> float:
+        c = self.c if c is None else c
+        return float(c.sum()) * self.cell.cell_volume_m3
+
+    def commit(self, step: DenseStep) -> None:
+        self.c, self.flow, self.phi, self.voltage = step.c, step.flow_mol_s, step.phi_V, step.voltage_V
+        self.stats.steps += 1
+
+    # -- one implicit step ---------------------------------------------------------------------
+    def solve_step(self, dt: float, current_A_m2: float) -> DenseStep | None:
+        """Backward-Euler step of ``dt`` s at cell current density ``current_A_m2`` (+ discharge, - charge, 0 rest);
+        None when Newton fails or the field leaves [0, c_max] (try a shorter step)."""
+        cell = self.cell
+        lu, green = self._factor(dt)
+        volume = cell.cell_volume_m3
+        base = lu.solve(self.c / dt)
+        total = current_A_m2 * cell.collector_area_m2 / FARADAY
+        solved = self._newton(base[self._cells], green, total)
+        if solved is None:
+            self.stats.rejected += 1
+            return None
+        flow, phi, x_s = solved
+        source = np.zeros_like(self.c)
+        source[self._cells] = flow / volume
+        c_new = lu.solve(self.c / dt + source)
+        c_new[~cell.grains.solid.ravel()] = 0.0
+        c_max = cell.c_max_mol_m3
+        if not np.all(np.isfinite(c_new)) or c_new.min() < -1e-6 * c_max or c_new.max() > (1 + 1e-6) * c_max:
+            self.stats.rejected += 1
+            return None
+        u = cell.ocp(x_s)
+        weights = np.abs(flow) if np.any(flow != 0) else self._area
+        ocp = float(np.sum(weights * u) / np.sum(weights))
+        ohmic = current_A_m2 * cell.separator_resistance_ohm_m2
+        return DenseStep(dt_s=dt, c=c_new, flow_mol_s=flow, phi_V=phi, current_A_m2=current_A_m2,
+                         voltage_V=phi - ohmic - cell.counter_potential_V, ocp_V=ocp, ohmic_V=ohmic, x_surface=x_s)
+
+    def _factor(self, dt: float) -> tuple:
+        if dt in self._cache:
+            self._cache.move_to_end(dt)
+            return self._cache[dt]
+        n = self.c.size
+        matrix = sparse.identity(n, format="csc") / dt - self.L / self.cell.cell_volume_m3
+        lu = splu(sparse.csc_matrix(matrix))
+        units = np.zeros((n, self._cells.size))
+        units[self._cells, np.arange(self._cells.size)] = 1.0 / self.cell.cell_volume_m3
+        green = lu.solve(units)[self._cells] + np.diag(self._half_cell)
+        self._cache[dt] = (lu, green)
+        if len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+        self.stats.factorisations += 1
+        return lu, green
+
+    def _rates(self, flow: np.ndarray, phi: float, base: np.ndarray, green: np.ndarray):  # noqa: ANN202
+        """Residual pieces: x_s, the BV flow ``-A i / F`` and its derivatives in x and phi."""
+        kin, c_max = self.cell.kinetics, self.cell.c_max_mol_m3
+        x = (base + green @ flow) / c_max
+        eta = np.clip(phi - self.cell.ocp(x), -EXPONENT_LIMIT / kin.f, EXPONENT_LIMIT / kin.f)
+        i0 = kin.exchange_current_A_m2
+        rate = -self._area * kin.current(i0, eta) / FARADAY
+        d_phi = -self._area * kin.d_current_d_eta(i0, eta) / FARADAY
+        d_x = -d_phi * self.cell.ocp.derivative(x)
+        return x, rate, d_x, d_phi
+
+    def _newton(self, base: np.ndarray, green: np.ndarray, total: float):  # noqa: ANN202
+        """Solve for (flows, phi): first from the last step's flow pattern (same direction), else from flows
+        proportional to the reactive areas; phi is first fitted alone by bisection."""
+        starts = [total * self._area / np.sum(self._area)]
+        if self.flow is not None and np.sum(self.flow) * total > 0:
+            starts.insert(0, self.flow * (total / np.sum(self.flow)))
+        for flow in starts:
+            solved = self._newton_from(flow, base, green, total)
+            if solved is not None:
+                return solved
+        return None
+
+    def _newton_from(self, flow: np.ndarray, base: np.ndarray, green: np.ndarray, total: float):  # noqa: ANN202
+        n = base.size
+        c_max, scale = self.cell.c_max_mol_m3, self._scale
+        phi = self._fit_phi(flow, base, green, total)
+
+        def residual(f: np.ndarray, p: float) -> tuple[np.ndarray, tuple]:
+            parts = self._rates(f, p, base, green)
+            return np.append((f - parts[1]) / scale, (np.sum(f) - total) / (scale * n)), parts
+
+        r, parts = residual(flow, phi)
+        uphill = 0
+        for iteration in range(1, 60):
+            norm = float(np.max(np.abs(r)))
+            if norm < NEWTON_TOL:
+                self.stats.newton_iterations += iteration
+                self.stats.max_newton = max(self.stats.max_newton, iteration)
+                return flow, phi, parts[0]
+            x, rate, d_x, d_phi = parts
+            jac = np.zeros((n + 1, n + 1))
+            jac[:n, :n] = (np.eye(n) - d_x[:, None] * green / c_max) / scale
+            jac[:n, n] = -d_phi / scale
+            jac[n, :n] = 1.0 / (scale * n)
+            try:
+                delta = np.linalg.solve(jac, -r)
+            except np.linalg.LinAlgError:
+                return None
+            # backtrack to a step that lowers the residual; if none does, take the first finite one
+            # (a few such non-monotone steps are allowed: near flat parts of U the residual can rise first)
+            first = None
+            step = min(1.0, 0.1 / max(abs(delta[n]), 1e-300))
+            while step > 1e-3:
+                trial_flow, trial_phi = flow + step * delta[:n], phi + step * delta[n]
+                trial, trial_parts = residual(trial_flow, trial_phi)
+                if np.all(np.isfinite(trial)):
+                    first = first or (trial_flow, trial_phi, trial, trial_parts)
+                    if np.max(np.abs(trial)) < (1 - 1e-4 * step) * norm:
+                        break
+                step *= 0.5
+            else:
+                if first is None or uphill >= MAX_UPHILL:
+                    return None
+                uphill += 1
+                trial_flow, trial_phi, trial, trial_parts = first
+            flow, phi, r, parts = trial_flow, trial_phi, trial, trial_parts
+        return None
+
+    def _fit_phi(self, flow: np.ndarray, base: np.ndarray, green: np.ndarray, total: float) -> float:
+        """Phi that makes the BV flows sum to ``total`` with the surface x of ``flow`` (bisection)."""
+        u = self.cell.ocp((base + green @ flow) / self.cell.c_max_mol_m3)
+        low, high = float(np.min(u)) - 3.0, float(np.max(u)) + 3.0  # the BV flow falls as phi rises
+        for _ in range(80):
+            mid = 0.5 * (low + high)
+            if np.sum(self._rates(flow, mid, base, green)[1]) > total:
+                low = mid
+            else:
+                high = mid
+        return 0.5 * (low + high)

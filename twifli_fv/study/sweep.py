@@ -1,0 +1,195 @@
+"""Run a grid of case variants (``twifli sweep``): one case directory per point, a CSV, a contour map.
+
+``CASE/sweeps/NAME/`` holds one directory per point (a full ``case.toml``; ``twifli run POINT``
+runs it again), ``sweep.json`` (the base case, the varied keys and the points), ``sweep.csv`` (one
+row per point: the varied keys, then the numbers of the point's ``output/summary.json``) and
+``QUANTITY.png``: filled contours over two varied keys as in paper 2, Figs 3d, 4e-g and 6b, or a
+curve over one. Points run in a process pool (``jobs``), each single-threaded. A point whose
+``output/summary.json`` is newer than its ``case.toml`` is complete and is not run again.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import logging
+import multiprocessing
+import os
+import re
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from twifli_fv.case import load_case
+from twifli_fv.errors import InputError
+from twifli_fv.outputs.files import write_csv, write_json
+from twifli_fv.outputs.plots import plot_contour, plot_curve
+from twifli_fv.outputs.profiles import read_profiles
+from twifli_fv.study.grid import SweepAxis, expand_grid
+from twifli_fv.study.points import point_name, write_point_case
+
+log = logging.getLogger(__name__)
+DEFAULT_QUANTITIES = ("capacity_mAh_g", "end_mean_depletion")  # dense model (paper 2), then TWIF-Li
+_NAME = re.compile(r"[A-Za-z0-9._=+-]+")
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """Where a sweep wrote its outputs, one row per point (as in ``sweep.csv``), and what was run."""
+
+    directory: Path
+    csv: Path
+    rows: tuple[dict[str, Any], ...]
+    quantity: str | None
+    plot: Path | None
+    ran: int
+    reused: int
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        return [row for row in self.rows if row["status"] != "complete"]
+
+
+def run_sweep(
+    case_dir: str | Path, axes: list[SweepAxis], *, name: str | None = None, jobs: int = 1, resume: bool = False,
+    quantity: str | None = None, plots: bool = True,
+) -> SweepResult:
+    """Run the points of the grid not complete yet; ``resume`` continues interrupted ones from their checkpoint."""
+    base = load_case(case_dir)
+    if not axes:
+        raise InputError("sweep: give at least one --vary KEY=V1,V2,...")
+    if jobs < 1:
+        raise InputError(f"--jobs {jobs}: give 1 or more worker processes")
+    name = name or "__".join(axis.key for axis in axes)
+    if not _NAME.fullmatch(name):
+        raise InputError(f"--name {name!r}: use letters, digits and . _ = + -")
+    directory = base.directory / "sweeps" / name
+    grid = expand_grid(axes)
+    points = []
+    for values in grid:
+        settings = ", ".join(f"{key} = {value!r}" for key, value in values.items())
+        point = directory / point_name(values)
+        write_point_case(base, point, values, header=f"Point of sweep '{name}' of {base.directory}: {settings}")
+        points.append(point)
+    write_json(directory / "sweep.json", {
+        "case": str(base.directory), "axes": [{"key": axis.name, "values": list(axis.values)} for axis in axes],
+        "points": [point.name for point in points],
+    })
+    todo = [point for point in points if not _complete(point)]
+    if len(todo) < len(points):
+        log.info("%s: %d of %d points complete already, not run again", directory, len(points) - len(todo), len(points))
+    errors = dict(_run_points(todo, jobs=jobs, resume=resume))
+    rows = tuple(_row(values, point, errors.get(point)) for values, point in zip(grid, points))
+    columns = [axis.name for axis in axes] + ["point", "status"]
+    for row in rows:
+        columns += [key for key in row if key not in columns and key != "error"]
+    csv_path = write_csv(directory / "sweep.csv", columns + ["error"], list(rows))
+    quantity = _quantity(quantity, rows, columns[len(axes) + 2:], csv_path)
+    plot = _plot(directory, base.directory.name, axes, rows, quantity) if plots and quantity else None
+    return SweepResult(directory, csv_path, rows, quantity, plot, ran=len(todo), reused=len(points) - len(todo))
+
+
+def point_quantities(output: Path) -> dict[str, Any]:
+    """The numbers of a complete point: top-level numbers of ``summary.json``, each step's numbers, kind and
+    end reason (``stepN_...``), ``end_reason``, ``end_mean_depletion`` (1 - mean c/c_sat after the last step),
+    ``end_spread_c_norm`` (max - min of the last profile in ``profiles.csv``) and ``wall_time_s``."""
+    summary = json.loads((output / "summary.json").read_text())
+    row = {key: value for key, value in summary.items() if _number(value)}
+    steps = summary.get("steps") or []
+    for number, step in enumerate(steps, 1):
+        row |= {f"step{number}_{key}": value for key, value in step.items()
+                if _number(value) or key in ("kind", "end_reason")}
+    last = steps[-1] if steps else summary
+    if isinstance(last.get("end_reason"), str):
+        row["end_reason"] = last["end_reason"]
+    if _number(last.get("mean_c_norm_end")):
+        row["end_mean_depletion"] = 1.0 - last["mean_c_norm_end"]
+    if (output / "profiles.csv").is_file():
+        profile = read_profiles(output / "profiles.csv")[3][-1]
+        row["end_spread_c_norm"] = float(np.nanmax(profile) - np.nanmin(profile))
+    if (output / "sweep_timing.json").is_file():
+        row["wall_time_s"] = json.loads((output / "sweep_timing.json").read_text())["wall_time_s"]
+    return row
+
+
+def _complete(point: Path) -> bool:
+    summary = point / "output" / "summary.json"
+    return summary.is_file() and summary.stat().st_mtime_ns >= (point / "case.toml").stat().st_mtime_ns
+
+
+def _run_points(points: list[Path], *, jobs: int, resume: bool) -> Iterator[tuple[Path, str | None]]:
+    """Run the points (in ``jobs`` processes), yielding each point and its error (None) as it finishes."""
+    if jobs == 1 or len(points) < 2:
+        yield from _report(((point, _run_point(str(point), resume)) for point in points), len(points))
+        return
+    os.environ["OMP_NUM_THREADS"] = "1"  # inherited by the workers: each point runs single-threaded
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no PETSc state shared with this one
+    with ProcessPoolExecutor(max_workers=min(jobs, len(points)), mp_context=context) as pool:
+        futures = {pool.submit(_run_point, str(point), resume): point for point in points}
+        yield from _report(((futures[future], future.result()) for future in as_completed(futures)), len(points))
+
+
+def _report(finished: Iterator[tuple[Path, tuple[str | None, float]]], total: int) -> Iterator[tuple[Path, str | None]]:
+    """One log line per finished point."""
+    for done, (point, (error, seconds)) in enumerate(finished, 1):
+        outcome = f"failed: {error}" if error else "complete"
+        log.info("[%d/%d] %s: %s (%.1f s)", done, total, point.name, outcome, seconds)
+        yield point, error
+
+
+def _run_point(directory: str, resume: bool) -> tuple[str | None, float]:
+    """Run one point (in a worker); returns its one-line error or None, and the wall time."""
+    from twifli_fv.run import run_case  # imported here: a worker loads the solver itself
+
+    start = time.perf_counter()
+    resumed = resume and (Path(directory) / "output" / "checkpoint.npz").is_file()
+    try:
+        run_case(directory, resume=resumed, progress=False)
+    except Exception as exc:  # noqa: BLE001 - one failed point must not stop the others; the CSV records why
+        message = str(exc) if isinstance(exc, InputError) else f"{type(exc).__name__}: {exc}"
+        return message, time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    write_json(Path(directory) / "output" / "sweep_timing.json", {"wall_time_s": seconds, "resumed": resumed})
+    return None, seconds
+
+
+def _row(values: dict[str, Any], point: Path, error: str | None) -> dict[str, Any]:
+    row = {**values, "point": point.name}
+    if error is not None:
+        return row | {"status": "failed", "error": error}
+    return row | {"status": "complete"} | point_quantities(point / "output")
+
+
+def _quantity(requested: str | None, rows: tuple[dict, ...], columns: list[str], csv_path: Path) -> str | None:
+    numeric = [column for column in columns if any(_number(row.get(column)) for row in rows)]
+    if requested is None:
+        return next((q for q in DEFAULT_QUANTITIES if q in numeric), numeric[0] if numeric else None)
+    if requested not in numeric:
+        match = difflib.get_close_matches(requested, numeric, n=1)
+        hint = f" (did you mean '{match[0]}'?)" if match else f" (numbers: {', '.join(numeric) or 'none'})"
+        raise InputError(f"--quantity {requested!r}: not a number in {csv_path}{hint}")
+    return requested
+
+
+def _plot(directory: Path, case: str, axes: list[SweepAxis], rows: tuple[dict, ...], quantity: str) -> Path | None:
+    values = np.array([row.get(quantity) if _number(row.get(quantity)) else np.nan for row in rows], dtype=float)
+    varied = [axis for axis in axes if len(axis.values) > 1]
+    if np.all(np.isnan(values)) or not 1 <= len(varied) <= 2:
+        log.info("no plot: it needs one or two keys with several values and a finite %s", quantity)
+        return None
+    grid = values.reshape([len(axis.values) for axis in axes]).squeeze(
+        axis=tuple(i for i, axis in enumerate(axes) if len(axis.values) == 1))
+    path, title = directory / f"{quantity}.png", f"{case}: {quantity}"
+    if len(varied) == 1:
+        return plot_curve(path, list(varied[0].values), grid, xlabel=varied[0].name, ylabel=quantity, title=title)
+    return plot_contour(path, list(varied[0].values), list(varied[1].values), grid, xlabel=varied[0].name,
+                        ylabel=varied[1].name, zlabel=quantity, title=title)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
