@@ -43,7 +43,7 @@ def generate_composite(
     while filled < target:
         radius = radius_um * np.exp(radius_sigma * rng.standard_normal()) / voxel_size_um
         centre = rng.uniform(0, shape)
-        filled += _paint_ball(am, centre, max(radius, 0.75))
+        filled += paint_ball(am, centre, max(radius, 0.75))
     labels = np.where(am, LABELS["AM"], LABELS["SE"]).astype(np.uint8)
     if cbd_fraction > 0:
         field = ndimage.gaussian_filter(rng.standard_normal(shape), sigma=1.5, mode="wrap")
@@ -53,7 +53,7 @@ def generate_composite(
     return labels
 
 
-def _paint_ball(mask: np.ndarray, centre: np.ndarray, radius: float) -> int:
+def paint_ball(mask: np.ndarray, centre: np.ndarray, radius: float) -> int:
     """Set the voxels within ``radius`` of ``centre`` (in-plane wrapped, thickness clipped); return how many were new."""
     reach = int(np.ceil(radius))
     index, offsets = [], []

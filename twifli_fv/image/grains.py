@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from twifli_fv.errors import InputError
-from twifli_fv.image.generate import _paint_ball
+from twifli_fv.image.generate import paint_ball
 from twifli_fv.image.io import read_labels
 
 VOID = -1
@@ -96,7 +96,7 @@ def generate_grains(
     filled, target = 0, pore_fraction * void.size
     pores = np.random.default_rng([seed, 2])
     while filled < target:
-        filled += _paint_ball(void, pores.uniform(0, shape), max(pore_radius_um / voxel_size_um, 0.75))
+        filled += paint_ball(void, pores.uniform(0, shape), max(pore_radius_um / voxel_size_um, 0.75))
     cracks = np.random.default_rng([seed, 3])
     for _ in range(crack_count):
         _paint_crack(void, cracks.uniform(0, shape), crack_length_um / voxel_size_um, crack_angle_deg,

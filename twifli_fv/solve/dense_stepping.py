@@ -20,7 +20,7 @@ import numpy as np
 
 from twifli_fv.model.constants import FARADAY
 from twifli_fv.solve.dense import DenseSolver, DenseStep
-from twifli_fv.solve.stepping import SIGN, ProtocolStep, RunState
+from twifli_fv.solve.stepping import SIGN, ProtocolStep, RunState, step_record
 
 log = logging.getLogger(__name__)
 
@@ -139,19 +139,7 @@ def _grown(dt: float, change: float, voltage_change: float, stepping: DenseStepp
 
 def _summarise(solver: DenseSolver, step: ProtocolStep, state: RunState, reason: str) -> dict:
     cell = solver.cell
-    charge = -SIGN[step.kind] * step.current_density_A_m2 * cell.collector_area_m2 * state.step_elapsed_s
-    change = solver.li_mol() - state.li_at_step_start_mol
-    return {
-        "text": step.text,
-        "kind": step.kind,
-        "duration_s": state.step_elapsed_s,
-        "current_density_A_m2": step.current_density_A_m2,
-        "charge_C": charge,
-        "li_change_mol": change,
-        "charge_C_m2": charge / cell.collector_area_m2,
-        "li_change_mol_m2": change / cell.collector_area_m2,
-        "capacity_mAh_g": abs(charge) / 3.6 / (cell.am_mass_kg * 1e3),
-        "mean_c_norm_end": solver.mean_x(),
-        "end_voltage_V": solver.voltage,
-        "end_reason": reason,
-    }
+    record = step_record(step, state, reason, collector_area_m2=cell.collector_area_m2, li_mol=solver.li_mol(),
+                         mean_c_norm=solver.mean_x())
+    return record | {"capacity_mAh_g": abs(record["charge_C"]) / 3.6 / (cell.am_mass_kg * 1e3),
+                     "end_voltage_V": solver.voltage}

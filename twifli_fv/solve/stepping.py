@@ -176,9 +176,15 @@ def _target_fraction(solver: TwifliSolver, step: ProtocolStep, before: float) ->
 
 
 def _summarise(solver: TwifliSolver, step: ProtocolStep, state: RunState, reason: str) -> dict:
-    model = solver.model
-    charge = -SIGN[step.kind] * step.current_density_A_m2 * model.collector_area_m2 * state.step_elapsed_s
-    change = solver.li_mol() - state.li_at_step_start_mol
+    return step_record(step, state, reason, collector_area_m2=solver.model.collector_area_m2, li_mol=solver.li_mol(),
+                       mean_c_norm=solver.mean_c_norm())
+
+
+def step_record(step: ProtocolStep, state: RunState, reason: str, *, collector_area_m2: float, li_mol: float,
+                mean_c_norm: float) -> dict:
+    """What a finished protocol step did: charge passed (positive on charge), Li change, end state and reason."""
+    charge = -SIGN[step.kind] * step.current_density_A_m2 * collector_area_m2 * state.step_elapsed_s
+    change = li_mol - state.li_at_step_start_mol
     return {
         "text": step.text,
         "kind": step.kind,
@@ -186,9 +192,9 @@ def _summarise(solver: TwifliSolver, step: ProtocolStep, state: RunState, reason
         "current_density_A_m2": step.current_density_A_m2,
         "charge_C": charge,
         "li_change_mol": change,
-        "charge_C_m2": charge / model.collector_area_m2,
-        "li_change_mol_m2": change / model.collector_area_m2,
-        "mean_c_norm_end": solver.mean_c_norm(),
+        "charge_C_m2": charge / collector_area_m2,
+        "li_change_mol_m2": change / collector_area_m2,
+        "mean_c_norm_end": mean_c_norm,
         "end_reason": reason,
     }
 
