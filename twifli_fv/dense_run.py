@@ -238,8 +238,8 @@ class DenseRecorder:
                                          np.array([r["voltage_V"] for r in self.rows if r["step"] == n]))
                       for n, s in enumerate(self.prepared.steps, 1) if s.kind != "rest"}
             plot_voltage_curves(self.out / "plots" / "voltage.png", curves, title=title)
-            plot_map(self.out / "plots" / "x_map.png", times, self.y_um, profiles, title=title + " (c / c_max)",
-                     step_ends_s=list(np.cumsum([s["duration_s"] for s in state.steps])))
+            plot_map(self.out / "plots" / "x_map.png", times, self.y_um, profiles, title=title,
+                     label="x = c / c_max (row average)", step_ends_s=list(np.cumsum([s["duration_s"] for s in state.steps])))
             plot_profiles(self.out / "plots" / "profiles.png", times, self.y_um, profiles,
                           at_s=list(np.linspace(0, times[-1], 6)), title=title + " (c / c_max)")
         summary = self._summary(solver, state)

@@ -40,7 +40,7 @@ def run_radiography(config_toml: str | Path, output_dir: str | Path) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     write_profiles(out / "profiles.csv", times, steps, result.y_um, result.c_norm)
     plot_map(out / "radiography_map.png", times, result.y_um, result.c_norm,
-             title=f"operando radiography, {len(files)} frames (relative Li, row averages)")
+             title=f"operando radiography, {len(files)} frames", label="c / c_0 (row average over the region)")
     summary = {
         "frames": len(files),
         "first_frame": str(files[0]),

@@ -30,9 +30,9 @@ def save_figure(figure, path: str | Path) -> Path:  # noqa: ANN001
 
 def plot_map(
     path: str | Path, times_s: np.ndarray, y_um: np.ndarray, c_norm: np.ndarray, *, title: str = "",
-    step_ends_s: list[float] = (), ax=None,  # noqa: ANN001
+    step_ends_s: list[float] = (), ax=None, label: str = "c / c_sat (AM row average)",  # noqa: ANN001
 ) -> Path | None:
-    """Time on x, distance from the current collector on y, colour c / c_sat (frames x rows)."""
+    """Time on x, distance from the current collector on y, colour ``label`` (frames x rows)."""
     plt = pyplot()
     figure = None
     if ax is None:
@@ -44,7 +44,7 @@ def plot_map(
     ax.set_xlabel("time (h)")
     ax.set_ylabel("distance from current collector (um)")
     ax.set_title(title, fontsize=10)
-    ax.figure.colorbar(mesh, ax=ax, label="c / c_sat (AM row average)")
+    ax.figure.colorbar(mesh, ax=ax, label=label)
     return save_figure(figure, path) if figure is not None else None
 
 
