@@ -102,7 +102,9 @@ def plot_gitt(path: str | Path, c_mol_m3: np.ndarray, estimates: dict[str, np.nd
     for (label, values), marker in zip(estimates.items(), "os^"):
         values = np.asarray(values) * 1e4
         line, = ax.semilogy(c_mol_m3[valid], values[valid], marker, ls="none", label=label)
-        ax.semilogy(c_mol_m3[~valid], values[~valid], marker, ls="none", mfc="none", color=line.get_color())
+        if (~valid).any():
+            ax.semilogy(c_mol_m3[~valid], values[~valid], marker, ls="none", mfc="none", color=line.get_color(),
+                        label=f"{label}, flagged (not fitted)")
     ax.semilogy(fit_c_mol_m3, np.asarray(fit_D_m2_s) * 1e4, "k-", label="fit, paper 1 eqn 5")
     ax.set_xlabel("average Li concentration (mol m$^{-3}$)")
     ax.set_ylabel("D (cm$^2$ s$^{-1}$)")
