@@ -125,6 +125,7 @@ def run_case(directory: str | Path, *, resume: bool = False, progress: bool = Tr
         saved, arrays = load_checkpoint(out / "checkpoint.npz", fingerprint=prepared.fingerprint)
         state = RunState(**saved)
         c_initial = arrays.pop("c")
+        history = {key: arrays.pop(key) for key in list(arrays) if key.startswith("trend_")}
         recorder.restore(arrays)
         log.info("resuming %s at t = %.0f s (step %d)", case.directory.name, state.time_s, state.step_index + 1)
     elif out.exists() and writes:
@@ -135,6 +136,8 @@ def run_case(directory: str | Path, *, resume: bool = False, progress: bool = Tr
         max_sweeps=int(case.positive("solver", "max_sweeps", 30)),
         linear_tol=case.positive("solver", "linear_tol", 1e-12),
     )
+    if resume:
+        solver.restore_history(history)
     bar = ProgressBar(_total_time(prepared), enabled=progress and writes)
 
     def on_frame(current: RunState) -> None:
@@ -185,7 +188,7 @@ class Recorder:
             })
             self.fields.append((state.time_s, name))
         save_checkpoint(self.out / "checkpoint.npz", fingerprint=self.fingerprint, state=state.to_dict(),
-                        arrays={"c": c, **self._arrays()})
+                        arrays={"c": c, **solver.history(), **self._arrays()})
 
     def _arrays(self) -> dict[str, np.ndarray]:
         return {

@@ -11,12 +11,14 @@ equation is ``c = c_old``)::
 
 with ``d_i = 1 + dt k_i``, ``g_f = dt D_f / h^2`` (face area / centre distance / cell volume = 1 / h^2)
 and ``b_i = c_old_i + dt s_i``: symmetric positive definite. The sparsity pattern is built once; each
-sweep sums the values with one ``bincount`` and hands them to the PETSc matrix (same pattern, no
-reallocation). PETSc splits the rows between the ranks of ``comm``; each rank builds its own rows and
+sweep places ``-g_f`` in the off-diagonal entries (one face each; a ``bincount`` sums them where a periodic
+direction two cells wide gives two), sets each diagonal from its row sum and hands the values to the PETSc
+matrix (same pattern, no reallocation). PETSc splits the rows between the ranks of ``comm``; each rank builds its own rows and
 every rank gets the whole solution back. The preconditioner is ICC(0) (block Jacobi with ICC(0) on each
 rank's rows under ``mpiexec``): a third of Jacobi's CG iterations here. FiPy's matrix, scaled by
-``V / dt ~ 1e-15``, has pivots below PETSc's zero-pivot tolerance, hence ICC's failures there. CG stops on the unpreconditioned residual relative to ``b``
-(FiPy's default criterion); PETSc options tune it under the prefix ``twifli_``
+``V / dt ~ 1e-15``, has pivots below PETSc's zero-pivot tolerance, hence ICC's failures there. CG stops on the unpreconditioned residual relative to the
+initial guess, the current iterate (FiPy's criterion is relative to ``b``, which cells pinned at a bound
+inflate); PETSc options tune it under the prefix ``twifli_``
 (e.g. ``PETSC_OPTIONS="-twifli_pc_type jacobi"``).
 """
 
@@ -69,8 +71,16 @@ class CellSystem:
         diagonal = target[: rows.size]
         on_row = np.concatenate([diagonal[self.first[mine_first] - self.start],
                                  diagonal[self.second[mine_second] - self.start]])
-        self._targets = np.concatenate([diagonal, on_row, target[rows.size :]])  # where each weight of fill() goes
         self.nonzeros = int(entries.size)
+        off = target[rows.size :]  # the value of each off-diagonal contribution
+        if np.unique(off).size == off.size:  # one face per off-diagonal entry: place the values directly
+            order = np.argsort(off)
+            self._off, self._off_face = off[order], self._face[order]
+            self._diagonal, self._targets = diagonal.copy(), None
+            del self._face
+        else:  # two faces between the same cells (a periodic direction two cells wide): sum them
+            self._targets = np.concatenate([diagonal, on_row, off])  # where each weight of fill() goes
+        del off
         indptr = np.zeros(rows.size + 1, dtype=index)
         np.cumsum(np.bincount(entries // self.size, minlength=rows.size), out=indptr[1:])
         self._csr = (indptr, (entries % self.size).astype(index))
@@ -89,7 +99,8 @@ class CellSystem:
         self.ksp.setOperators(self.matrix)
         self.ksp.setType("cg")
         self.ksp.setNormType(PETSc.KSP.NormType.UNPRECONDITIONED)
-        self.ksp.setTolerances(rtol=rtol, atol=0.0, max_it=10000)
+        self.rtol = rtol
+        self.ksp.setTolerances(rtol=0.0, atol=0.0, max_it=10000)
         self.ksp.setInitialGuessNonzero(True)
         pc = self.ksp.getPC()
         if preconditioner == "icc" and self.comm.getSize() > 1:
@@ -115,8 +126,14 @@ class CellSystem:
 
     def fill(self, diagonal: np.ndarray, conductance: np.ndarray) -> None:
         """Set ``A`` from ``d`` of this rank's rows and ``g`` of its faces (``self.first``, ``self.second``)."""
-        g = conductance[self._face]
-        self._values[:] = np.bincount(self._targets, weights=np.concatenate([diagonal, g, -g]), minlength=self.nonzeros)
+        if self._targets is None:
+            values = self._values
+            values[self._off] = -conductance[self._off_face]
+            values[self._diagonal] = 0.0
+            values[self._diagonal] = diagonal - np.add.reduceat(values, self._csr[0][:-1])
+        else:
+            g = conductance[self._face]
+            self._values[:] = np.bincount(self._targets, weights=np.concatenate([diagonal, g, -g]), minlength=self.nonzeros)
         if not self._in_place:
             self.matrix.setValuesCSR(*self._csr, self._values)
         self.matrix.assemble()
@@ -124,12 +141,13 @@ class CellSystem:
     def solve(self, rhs: np.ndarray, guess: np.ndarray, *, atol: float = 0.0) -> np.ndarray:
         """Solve with this rank's rows of ``b`` and of the initial guess; the whole solution on every rank.
 
-        CG stops when ``|r| <= max(rtol |b|, atol)`` (2-norms); as ``A >= I``, the error is then at most
-        that in every cell.
+        CG stops when ``|r| <= max(rtol |x0|, atol)`` (2-norms, ``x0`` the initial guess); as ``A >= I``, the
+        error is then at most that in every cell. Relative to ``x0`` (about c) rather than ``b``: cells pinned at a
+        bound by a steep linearisation make ``b`` huge without making the solution any larger.
         """
         self.b.setArray(rhs)
         self.x.setArray(guess)
-        self.ksp.setTolerances(atol=atol)
+        self.ksp.setTolerances(atol=max(atol, self.rtol * self.x.norm()))
         self.ksp.solve(self.b, self.x)
         reason = self.ksp.getConvergedReason()
         if reason < 0:

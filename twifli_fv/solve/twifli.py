@@ -6,8 +6,10 @@ The equation reads as the PDE, in FiPy terms (:class:`FipyEquation`)::
     TransientTerm() == DiffusionTerm(D(c) on AM|AM faces) - ImplicitSourceTerm(k) + s
 
 with the interfacial flux of the active cells linearised as ``s - k c`` about the latest
-iterate (see :mod:`twifli_fv.model.kinetics`). Each backward-Euler step sweeps (Picard) until
-the concentration changes by less than ``sweep_tol * c_sat``; steps adapt their length and
+iterate (see :mod:`twifli_fv.model.kinetics`). Each backward-Euler step sweeps (Newton for the kinetics
+and the ``conserve`` normalisation, D(c) lagged; :meth:`TwifliSolver.advance`) until the concentration
+changes by less than ``sweep_tol * c_sat``, or the contraction of the sweeps puts the remaining error
+below a tenth of that; steps adapt their length and
 land exactly on frame times, step ends and mean-SOC targets. The sweeps solve the same matrix
 assembled straight into PETSc (:mod:`twifli_fv.solve.assembly`, ``assembly="petsc"``, the default);
 ``assembly="fipy"`` solves FiPy's own, the reference it is tested against (one process only).
@@ -34,9 +36,20 @@ log = logging.getLogger(__name__)
 EXHAUSTED = 1e-2  # end a step when sum(W s) / S falls below this: no interface can react
 # Inexact sweeps: a sweep's linear solve may stop once its error is below FORCING times the change of
 # the sweep before (max norm, relative to c_sat; FIRST_CHANGE stands in before the first). The accepted
-# iterate's error stays far below sweep_tol; only the early sweeps save CG iterations.
+# iterate's error stays below sweep_tol; only the early sweeps save CG iterations.
 FORCING = 1e-3
 FIRST_CHANGE = 1e-2
+BUDGET = 0.9  # the constant part of the kinetics' linearisation may take this much of a cell's room per step
+DIRECTION_TOL = 0.1  # relative residual of A z = u, the direction of the normalisation's Newton correction
+# A step also ends once the sweeps contract (change ratio below SETTLING) and the geometric estimate of the
+# remaining error, change * ratio / (1 - ratio), is below SETTLED_FRACTION * sweep_tol.
+SETTLING = 0.5
+SETTLED_FRACTION = 0.1
+
+
+def _project(c: np.ndarray, step: np.ndarray, c_sat: float) -> np.ndarray:
+    """``c + step``, each cell kept within half its distance to 0 and to c_sat."""
+    return np.clip(c + step, 0.5 * c, c + 0.5 * np.maximum(c_sat - c, 0.0))
 
 
 @dataclass(frozen=True)
@@ -174,6 +187,7 @@ class TwifliSolver:
             mine = (self._active >= rows.start) & (self._active < rows.stop)
             self._mine, self._mine_rows = np.flatnonzero(mine), self._active[mine] - rows.start
         self.stats = SolverStats()
+        self._trend = self._trend_before = None  # (drive, dt, c change) of the last accepted step
         self.last_change = 0.0  # max |c_new - c_old| / c_sat of the last accepted step
 
     @property
@@ -194,6 +208,21 @@ class TwifliSolver:
     def undo(self) -> None:
         """Go back to the state before the last :meth:`advance`."""
         self._c = self._old.copy()
+        self._trend = self._trend_before
+
+    def history(self) -> dict[str, np.ndarray]:
+        """What the next step starts from besides c (the last accepted step), for a checkpoint."""
+        if self._trend is None:
+            return {}
+        drive, dt, change = self._trend
+        return {"trend_change": change, "trend_dt_s": np.array(dt), "trend_kind": np.array(drive.kind),
+                "trend_current_A_m2": np.array(drive.current_density_A_m2)}
+
+    def restore_history(self, arrays: dict[str, np.ndarray]) -> None:
+        """Take back :meth:`history` (keys absent: no history)."""
+        if "trend_change" in arrays:
+            drive = Drive(str(arrays["trend_kind"]), float(arrays["trend_current_A_m2"]))
+            self._trend = (drive, float(arrays["trend_dt_s"]), np.asarray(arrays["trend_change"], float).copy())
 
     def mean_c_norm(self, c: np.ndarray | None = None) -> float:
         c = self._c if c is None else c[self._cells]
@@ -232,8 +261,16 @@ class TwifliSolver:
 
     # -- one implicit step ---------------------------------------------------------------------
     def advance(self, dt: float, drive: Drive) -> int | None:
-        """One backward-Euler step of ``dt`` seconds; returns the sweeps used, or None (state restored)."""
+        """One backward-Euler step of ``dt`` seconds; returns the sweeps used, or None (state restored).
+
+        Each sweep solves the system linearised about the latest iterate: Newton's tangent for the kinetics
+        wherever the step's room allows it (:mod:`twifli_fv.model.kinetics`), D(c) lagged, and in ``conserve``
+        mode a Newton correction for the normalisation ``S / sum(W s)``, a rank-one term of the Jacobian
+        (Sherman-Morrison: one more, loose solve ``A z = u``). The first iterate extrapolates the previous
+        step of the same drive. None of this changes the converged solution, only the way to it.
+        """
         self._old = old = self._c.copy()
+        self._trend_before = self._trend
         law = self.law(drive)
         base = 0.0
         if law is not None:
@@ -242,27 +279,54 @@ class TwifliSolver:
         volume = self.model.mesh.cell_volume_m3
         c_sat = self.model.c_sat_mol_m3
         previous = old
+        if self._trend is not None and self._trend[0] == drive:
+            previous = self._c = _project(old, self._trend[2] * (dt / self._trend[1]), c_sat)
         change = 0.0 if law is None and self._linear() else FIRST_CHANGE  # one exact solve for a linear step
+        room = None if law is None else law.room(old[self._active])
+        conserve = law is not None and self.model.normalisation == "conserve" and base != 0.0
+        direction = None
+        ratio = 1.0
         for sweep in range(1, self.max_sweeps + 1):
             k = np.zeros(self._active.size)
             s = np.zeros(self._active.size)
             if law is not None:
                 ca = self._c[self._active]
-                scale = 1.0
-                if self.model.normalisation == "conserve":
-                    scale = float(np.sum(self._area)) / float(np.sum(law.weight(ca) * self._area))
+                weight = law.weight(ca)
+                scale = total = 1.0
+                if conserve:
+                    total = float(np.sum(weight * self._area))
+                    scale = float(np.sum(self._area)) / total
                 amplitude = scale * base * self._area / volume
-                p, q = law.linearised(ca)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    budget = BUDGET * room / (dt * amplitude)
+                p, q = law.linearised(ca, budget)
                 s = law.sign * amplitude * p
                 k = -law.sign * amplitude * q
-            new = self._sweep(dt, k, s, atol=FORCING * change * c_sat)
+            forcing = FORCING * change  # bound on this sweep's linear error (relative to c_sat)
+            if sweep > 2 and ratio < 1.0:  # a slow contraction leaves the next change large: no need to solve finer
+                forcing = max(forcing, min(0.1 * ratio, 0.1) * change)
+            new = self._sweep(dt, k, s, atol=forcing * c_sat)
+            if conserve:
+                # J = A + dt u v^T: u_i = sign amplitude_i W_i / sum(W s), v_j = W'(c_j) s_j
+                u = law.sign * amplitude * weight / total
+                v = law.slope(ca) * self._area
+                direction = self._direction(dt, k, u, direction)
+                denominator = 1.0 + dt * float(np.dot(v, direction[self._active]))
+                if denominator > 0.1:  # else the rank-one term dominates: leave this sweep a Picard one
+                    gamma = float(np.dot(v, new[self._active] - ca)) / denominator
+                    new = _project(new, -dt * gamma * direction, c_sat)
             if not np.all(np.isfinite(new)) or np.any(new < -1e-9 * c_sat) or np.any(new > c_sat * (1 + 1e-9)):
-                break  # a tangent step left [0, c_sat]: retry with a shorter step
-            change = float(np.max(np.abs(new - previous))) / c_sat
+                break  # a sweep left [0, c_sat]: retry with a shorter step
+            last, change = change, float(np.max(np.abs(new - previous))) / c_sat
             self._c = previous = new
-            if change <= self.sweep_tol and sweep > 1 or (law is None and sweep == 1 and self._linear()):
+            ratio = change / last if sweep > 1 and last > 0 else 1.0
+            settled = ratio < SETTLING and change * ratio / (1.0 - ratio) <= SETTLED_FRACTION * self.sweep_tol
+            if (change <= self.sweep_tol or settled) and forcing <= self.sweep_tol and sweep > 1 or (
+                law is None and sweep == 1 and self._linear()
+            ):
                 self.stats.sweeps += sweep
                 self.last_change = float(np.max(np.abs(new - old))) / c_sat
+                self._trend = (drive, dt, new - old)
                 return sweep
         self.undo()
         self.stats.rejected += 1
@@ -289,6 +353,20 @@ class TwifliSolver:
         rhs[self._mine_rows] += dt * s[self._mine]
         system.fill(diagonal, face_d * (dt / self.model.mesh.image.voxel_size_m**2))
         return system.solve(rhs, c[rows], atol=atol)
+
+    def _direction(self, dt: float, k: np.ndarray, u: np.ndarray, guess: np.ndarray | None) -> np.ndarray:
+        """``z = A^-1 u`` (``u`` on the active cells) with the matrix of the last sweep, to ``DIRECTION_TOL``:
+        it only shapes the Newton correction of the normalisation."""
+        if self._fipy is not None:
+            whole_k, whole_s = np.zeros(self._whole.shape), np.zeros(self._whole.shape)
+            whole_k[self._active_cells], whole_s[self._active_cells] = k, u / dt
+            return self._fipy.sweep(dt, np.zeros(self._whole.shape), self.values, whole_k, whole_s)[self._cells]
+        system = self._system
+        rows = system.rows
+        rhs = np.zeros(rows.stop - rows.start)
+        rhs[self._mine_rows] = u[self._mine]
+        start = np.zeros(rows.stop - rows.start) if guess is None else guess[rows]
+        return system.solve(rhs, start, atol=DIRECTION_TOL * float(np.linalg.norm(u)))
 
     def _linear(self) -> bool:
         """A rest step with constant D is linear: one sweep solves it."""
