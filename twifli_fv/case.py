@@ -6,14 +6,13 @@ is an error that names it (and the nearest known key), so a typo never falls bac
 
 from __future__ import annotations
 
-import difflib
 import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from twifli_fv.errors import InputError
+from twifli_fv.errors import InputError, did_you_mean
 
 SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "image": {
@@ -150,12 +149,12 @@ def load_config(path: str | Path, *, schema: dict, required: dict) -> Case:
         raise InputError(f"{path}: not valid TOML ({exc})") from None
     for table, values in data.items():
         if table not in schema:
-            raise InputError(f"{path}: unknown table [{table}]{_nearest(table, schema)}")
+            raise InputError(f"{path}: unknown table [{table}]{did_you_mean(table, list(schema))}")
         if not isinstance(values, dict):
             raise InputError(f"{path}: {table} must be a table [{table}]")
         for key, value in values.items():
             if key not in schema[table]:
-                raise InputError(f"{path}: unknown key '{table}.{key}'{_nearest(key, schema[table])}")
+                raise InputError(f"{path}: unknown key '{table}.{key}'{did_you_mean(key, list(schema[table]))}")
             kinds = schema[table][key]
             if isinstance(value, bool) and bool not in (kinds if isinstance(kinds, tuple) else (kinds,)):
                 raise InputError(f"{path}: '{table}.{key}' must not be true/false")
@@ -170,8 +169,3 @@ def _check_required(path: Path, data: dict, required: dict) -> None:
         for key in keys:
             if key not in data.get(table, {}):
                 raise InputError(f"{path}: missing key '{table}.{key}'")
-
-
-def _nearest(name: str, known: dict) -> str:
-    match = difflib.get_close_matches(name, list(known), n=1)
-    return f" (did you mean '{match[0]}'?)" if match else f" (known: {', '.join(known)})"

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import math
 import re
@@ -17,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from twifli_fv import case as case_file
-from twifli_fv.errors import InputError
+from twifli_fv.errors import InputError, did_you_mean
 
 _INT = re.compile(r"[+-]?\d+")
 _RANGE = re.compile(r"([^:]+):([^:]+):(\d+)(log|lin)?")
@@ -70,27 +69,21 @@ def _resolve(name: str, schema: dict[str, dict], spec: str) -> tuple[str, str]:
     if "." in name:
         table, _, key = name.partition(".")
         if table not in schema:
-            raise InputError(f"--vary {spec!r}: unknown table '{table}'{_nearest(table, list(schema))}")
+            raise InputError(f"--vary {spec!r}: unknown table '{table}'{did_you_mean(table, list(schema))}")
         if key not in schema[table]:
-            raise InputError(f"--vary {spec!r}: unknown key '{name}'{_nearest(key, list(schema[table]), table)}")
+            shown = {choice: f"{table}.{choice}" for choice in schema[table]}
+            raise InputError(f"--vary {spec!r}: unknown key '{name}'{did_you_mean(key, shown)}")
         return table, key
     owners = [table for table, keys in schema.items() if name in keys]
     if len(owners) > 1:
         raise InputError(f"--vary {spec!r}: '{name}' is ambiguous; write one of "
                          + ", ".join(f"{table}.{name}" for table in owners))
     if not owners:
-        every = [f"{table}.{key}" for table, keys in schema.items() for key in keys]
-        bare = {key: full for full in every for key in [full.partition(".")[2]]}
-        match = difflib.get_close_matches(name, list(bare), n=1)
-        hint = f" (did you mean '{bare[match[0]]}'?)" if match else f" (known: {', '.join(every)})"
+        bare = {key: f"{table}.{key}" for table, keys in schema.items() for key in keys}
+        hint = did_you_mean(name, bare, otherwise=f" (write table.key; tables: {', '.join(schema)})")
         raise InputError(f"--vary {spec!r}: unknown case key '{name}'{hint}")
     return owners[0], name
 
-
-def _nearest(name: str, known: list[str], table: str = "") -> str:
-    match = difflib.get_close_matches(name, known, n=1)
-    prefix = f"{table}." if table else ""
-    return f" (did you mean '{prefix}{match[0]}'?)" if match else f" (known: {', '.join(known)})"
 
 
 def _typed(text: str, kinds: tuple[type, ...], spec: str, name: str) -> Any:

@@ -10,7 +10,6 @@ curve over one. Points run in a process pool (``jobs``), each single-threaded. A
 
 from __future__ import annotations
 
-import difflib
 import json
 import logging
 import multiprocessing
@@ -26,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from twifli_fv.case import load_case
-from twifli_fv.errors import InputError
+from twifli_fv.errors import InputError, did_you_mean
 from twifli_fv.outputs.files import write_csv, write_json
 from twifli_fv.outputs.plots import plot_contour, plot_curve
 from twifli_fv.outputs.profiles import read_profiles
@@ -170,8 +169,7 @@ def _quantity(requested: str | None, rows: tuple[dict, ...], columns: list[str],
     if requested is None:
         return next((q for q in DEFAULT_QUANTITIES if q in numeric), numeric[0] if numeric else None)
     if requested not in numeric:
-        match = difflib.get_close_matches(requested, numeric, n=1)
-        hint = f" (did you mean '{match[0]}'?)" if match else f" (numbers: {', '.join(numeric) or 'none'})"
+        hint = did_you_mean(requested, numeric, listing="numbers")
         raise InputError(f"--quantity {requested!r}: not a number in {csv_path}{hint}")
     return requested
 
