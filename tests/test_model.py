@@ -35,10 +35,11 @@ def test_tabulated_diffusivity_from_csv(tmp_path):
 @pytest.mark.parametrize("law", [TwifliCharge(w1=np.ones(5), c_sat=100.0), TwifliDischarge(c_sat=100.0)])
 def test_linearisation_is_exact_at_the_iterate(law):
     c = np.array([0.0, 1.0, 30.0, 95.0, 100.0])
-    p, q = law.linearised(c)
-    inside = (c > 0) & (c < 100)
-    np.testing.assert_allclose((p + q * c)[inside], law.weight(c)[inside], rtol=1e-12)
-    assert np.all(law.sign * q <= 0)  # the implicit part always damps: positivity and boundedness
+    for budget in (np.full(5, np.inf), np.zeros(5), np.full(5, 0.3)):  # tangent, chord, in between
+        p, q = law.linearised(c, budget)
+        inside = (c > 0) & (c < 100)
+        np.testing.assert_allclose((p + q * c)[inside], law.weight(c)[inside], rtol=1e-12)
+        assert np.all(law.sign * q <= 0)  # the implicit part always damps: positivity and boundedness
 
 
 def test_protocol_steps_like_a_lab_notebook():

@@ -7,8 +7,7 @@ convergence of the sweeps) to the chord through the bound ``c_b`` (``theta = 1``
 c -> c_sat on discharge). ``budget`` (per cell, in units of W) is what the constant part ``(1 - theta) W*``
 may take out of a cell's room ``c_old - c_b`` in one step: the smallest theta >= 1/2 within it keeps the
 right-hand side of the M-matrix system inside the bounds, hence every implicit sweep inside [0, c_sat].
-Without a budget the chord is used within ``NEWTON_ZONE`` of the bound and the tangent beyond it. Every
-choice is exact once the sweeps converge (c = c*).
+Every choice is exact once the sweeps converge (c = c*).
 """
 
 from __future__ import annotations
@@ -20,13 +19,10 @@ import numpy as np
 from twifli_fv.model.weights import w2, w2_complement
 
 FLOOR = 1e-12  # smallest c/c_sat (charge) or 1 - c/c_sat (discharge) used in the linearisation
-NEWTON_ZONE = 0.1  # without a budget: distance from the bound (in c/c_sat) beyond which the tangent is used
 
 
-def _theta(distance: np.ndarray, weight: np.ndarray, budget: np.ndarray | None) -> np.ndarray:
+def _theta(weight: np.ndarray, budget: np.ndarray) -> np.ndarray:
     """Slope fraction: 1/2 (tangent) where the budget allows it, up to 1 (chord through the bound)."""
-    if budget is None:
-        return np.where(distance > NEWTON_ZONE, 0.5, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         theta = 1.0 - budget / weight
     return np.clip(np.nan_to_num(theta, nan=1.0, posinf=1.0, neginf=0.5), 0.5, 1.0)
@@ -53,10 +49,10 @@ class TwifliCharge:
         u = np.maximum(c / self.c_sat, FLOOR)
         return 0.5 * self.w1 / (np.sqrt(u) * self.c_sat)
 
-    def linearised(self, c: np.ndarray, budget: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def linearised(self, c: np.ndarray, budget: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         u = np.maximum(c / self.c_sat, FLOOR)
         root = np.sqrt(u)
-        theta = _theta(u, self.w1 * root, budget)
+        theta = _theta(self.w1 * root, budget)
         q = theta * self.w1 / (root * self.c_sat)
         return self.weight(c) - q * c, q  # exact at c even where c/c_sat < FLOOR (or c < 0 by round-off)
 
@@ -79,9 +75,9 @@ class TwifliDischarge:
         room = np.maximum(1.0 - c / self.c_sat, FLOOR)
         return -0.5 / (np.sqrt(room) * self.c_sat)
 
-    def linearised(self, c: np.ndarray, budget: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def linearised(self, c: np.ndarray, budget: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         room = np.maximum(1.0 - c / self.c_sat, FLOOR)
         root = np.sqrt(room)
-        theta = _theta(room, root, budget)
+        theta = _theta(root, budget)
         q = -theta / (root * self.c_sat)
         return self.weight(c) - q * c, q  # exact at c even where 1 - c/c_sat < FLOOR (or c > c_sat by round-off)
