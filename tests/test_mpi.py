@@ -62,3 +62,11 @@ def test_tortuosity_on_two_ranks_equals_one():
             assert parallel[name]["tau"] is None
         else:
             assert parallel[name]["tau"] == pytest.approx(result["tau"], rel=1e-6)
+
+
+def test_a_dense_case_under_mpiexec_is_one_line_said_once(tmp_path):
+    case = tmp_path / "dense"
+    shutil.copytree(ROOT / "cases" / "dense_lco", case, ignore=shutil.ignore_patterns("output", "sweeps"))
+    run = on_two_ranks("run", str(case))
+    assert run.returncode == 2 and run.stderr.count("twifli: error:") == 1 and "runs on one process" in run.stderr
+    assert not (case / "output").exists()

@@ -23,7 +23,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.command(args) or 0)
     except InputError as exc:
-        print(f"twifli: error: {exc}", file=sys.stderr)
+        if rank() == 0:  # every rank meets the same mistake; say it once
+            print(f"twifli: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("twifli: interrupted", file=sys.stderr)

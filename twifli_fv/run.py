@@ -31,7 +31,7 @@ from twifli_fv.outputs.plots import plot_map, plot_profiles, plot_series
 from twifli_fv.outputs.profiles import row_average, write_profiles
 from twifli_fv.outputs.progress import ProgressBar
 from twifli_fv.outputs.vtk import write_vtu
-from twifli_fv.solve.petsc_env import rank
+from twifli_fv.solve.petsc_env import rank, world
 from twifli_fv.solve.stepping import ProtocolStep, RunState, Stepping, run_protocol
 from twifli_fv.solve.tortuosity import tortuosity_factors
 from twifli_fv.solve.twifli import Drive, TwifliModel, TwifliSolver
@@ -107,6 +107,9 @@ def run_case(directory: str | Path, *, resume: bool = False, progress: bool = Tr
     """
     case = load_case(directory)
     if case.get("model", "kind", "twifli") == "dense":
+        if world().getSize() > 1:
+            raise InputError(f"{case.directory / case.file}: the dense-cathode model runs on one process; run it "
+                             "without mpiexec (`twifli sweep --jobs N` runs several cases side by side)")
         return run_dense_case(directory, resume=resume, progress=progress)
     prepared = prepare_case(case)
     case, model = prepared.case, prepared.model
