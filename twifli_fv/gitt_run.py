@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import csv
-import logging
 import math
 from pathlib import Path
 
@@ -16,8 +15,6 @@ from twifli_fv.model.diffusivity_fit import fit_anomalous
 from twifli_fv.model.gitt import GittSample, Pulse, analyse_pulses, read_gitt_csv
 from twifli_fv.outputs.files import atomic_path, write_json
 from twifli_fv.outputs.plots import plot_gitt
-
-log = logging.getLogger(__name__)
 CM2 = 1e-4  # m^2 per cm^2
 FORMS = {"transient": "D_transient_m2_s", "sqrt_t": "D_sqrt_t_m2_s"}
 
@@ -66,8 +63,6 @@ def run_gitt(data_csv: str | Path, config_toml: str | Path, output_dir: str | Pa
         "config": str(config_toml),
     }
     write_json(out / "gitt_fit.json", result)
-    log.info("GITT: %d pulses, %d used; D_trace %.3g cm^2/s, c_max %.0f mol/m^3, residual %.3f decades",
-             len(pulses), len(used), result["D_trace_cm2_s"], fit.c_max_mol_m3, fit.residual_rms_log10)
     return result
 
 

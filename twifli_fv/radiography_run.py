@@ -5,7 +5,6 @@ run's, so ``twifli compare`` takes it), ``radiography_map.png`` (like paper 1, F
 from __future__ import annotations
 
 import csv
-import logging
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +15,6 @@ from twifli_fv.image.radiography import Region, load_stack, relative_li_profiles
 from twifli_fv.outputs.files import write_json
 from twifli_fv.outputs.plots import plot_map
 from twifli_fv.outputs.profiles import write_profiles
-
-log = logging.getLogger(__name__)
 
 
 def run_radiography(config_toml: str | Path, output_dir: str | Path) -> dict:
@@ -56,9 +53,6 @@ def run_radiography(config_toml: str | Path, output_dir: str | Path) -> dict:
         "mean_c_norm_last": float(np.nanmean(result.c_norm[-1])),
     }
     write_json(out / "radiography.json", summary)
-    log.info("radiography: %d frames, %d rows; mean c/c0 %.3f -> %.3f; %d pixels left out",
-             len(files), result.y_um.size, summary["mean_c_norm_first"], summary["mean_c_norm_last"],
-             result.excluded_pixels)
     return summary
 
 
