@@ -15,6 +15,7 @@ from twifli_fv.model.diffusivity_fit import fit_anomalous
 from twifli_fv.model.gitt import GittSample, Pulse, analyse_pulses, read_gitt_csv
 from twifli_fv.outputs.files import atomic_path, write_json
 from twifli_fv.outputs.plots import plot_gitt
+
 CM2 = 1e-4  # m^2 per cm^2
 FORMS = {"transient": "D_transient_m2_s", "sqrt_t": "D_sqrt_t_m2_s"}
 
