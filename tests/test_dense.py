@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 import pytest
+from scipy import sparse
 from scipy.optimize import brentq
 
 import twifli_fv.dense_run as dense_run
@@ -21,6 +22,7 @@ from twifli_fv.run import run_case
 from twifli_fv.solve.anisotropic_diffusion import diffusion_matrix, effective_diffusivity
 from twifli_fv.solve.dense import DenseCell, DenseSolver
 from twifli_fv.solve.dense_stepping import run_dense_protocol
+from twifli_fv.solve.sparse_lu import SparseLU
 from twifli_fv.solve.stepping import ProtocolStep, RunState
 
 from .conftest import ROOT
@@ -95,6 +97,38 @@ def test_pores_block_flux_and_the_operator_conserves():
     cut[5] = VOID
     tensor = diffusion_tensor(D_fast_m2_s=1e-13, D_slow_m2_s=1e-13, tilt_deg=np.zeros(cut.shape))
     assert effective_diffusivity(tensor, cut != VOID, 1e-6) < 1e-20
+
+
+def test_petsc_sparse_lu_matches_a_dense_solve():
+    """PETSc's LU of the backward-Euler matrix against numpy: one vector, a block of columns, SI-sized pivots."""
+    grains = generate_grains(shape=(8, 12), voxel_size_um=1.0, grain_width_um=4, tilt_spread_deg=30,
+                             pore_fraction=0.1, seed=2)
+    tensor = diffusion_tensor(D_fast_m2_s=1e-13, D_slow_m2_s=1e-16, tilt_deg=np.nan_to_num(grains.cell_tilt_deg()))
+    tensor[~grains.solid] = 0
+    n = grains.solid.size
+    matrix = sparse.identity(n, format="csr") / 7.0 - diffusion_matrix(tensor, grains.solid, 1e-6) / 1e-18
+    rng = np.random.default_rng(0)
+    vector, block = rng.standard_normal(n), rng.standard_normal((n, 5))
+    for scaled in (matrix, matrix * 1e-18):  # pivots near 1e-19: below PETSc's default zero-pivot tolerance
+        lu = SparseLU(scaled.tocsc())
+        dense = scaled.toarray()
+        for b in (vector, block):
+            x = lu.solve(b)
+            expected = np.linalg.solve(dense, b)
+            assert x.shape == b.shape
+            assert np.abs(x - expected).max() <= 1e-9 * np.abs(expected).max()  # condition number ~1e6
+            assert np.abs(scaled @ x - b).max() <= 1e-14 * np.abs(dense).max() * np.abs(x).max()  # backward stable
+        first = lu.solve(vector)
+        lu.solve(2 * vector)
+        assert np.array_equal(first, lu.solve(vector))  # results are copies, not views of PETSc's vector
+        lu.destroy()
+    # unsorted column indices and duplicate entries (summed), as SciPy may hand them over
+    messy = sparse.csr_matrix((np.array([1.0, 2.0, 3.0, 4.0, 1.0]), np.array([1, 0, 0, 1, 1]), np.array([0, 2, 5])),
+                              shape=(2, 2))
+    expected = np.linalg.solve([[2.0, 1.0], [3.0, 5.0]], [1.0, 2.0])
+    assert np.allclose(SparseLU(messy).solve(np.array([1.0, 2.0])), expected, rtol=1e-14, atol=0)
+    with pytest.raises(RuntimeError, match="ZEROPIVOT"):
+        SparseLU(sparse.csr_matrix(np.ones((2, 2))))
 
 
 def test_li_is_conserved_through_discharge_rest_and_charge():

@@ -7,7 +7,7 @@ import pytest
 
 from twifli_fv import Phase, SegmentedImage
 from twifli_fv.mesh.grid import build_mesh
-from twifli_fv.outputs.vtk import write_vtu
+from twifli_fv.outputs.vtk import write_vti
 from twifli_fv.properties.interfaces import face_counts
 
 A, S, C, V = Phase.AM, Phase.SE, Phase.CBD, Phase.VOID
@@ -73,21 +73,36 @@ def test_3d_mesh_thickness_is_fipy_z():
 
 
 @pytest.mark.parametrize("shape", [(3, 4), (4, 3, 2)])
-def test_vtk_export_opens_in_pyvista(tmp_path, shape):
+def test_vti_export_reads_back_in_pyvista(tmp_path, shape):
     import pyvista
 
-    rng = np.random.default_rng(0)
-    phases = rng.integers(0, 4, size=shape).astype(np.uint8)
+    voxel = 0.27e-6
+    phases = np.random.default_rng(0).integers(0, 4, size=shape).astype(np.uint8)
     phases.flat[0] = A
-    image = SegmentedImage(phases=phases, voxel_size_m=1e-6)
-    mesh = build_mesh(image)
-    path = write_vtu(tmp_path / "mesh.vtu", image.shape, image.voxel_size_m,
-                     {"phase": mesh.phase, "s_ij_m2": mesh.active_area_m2})
+    mesh = build_mesh(SegmentedImage(phases=phases, voxel_size_m=voxel))
+    position = np.arange(phases.size, dtype=float).reshape(shape)  # C-order index: an axis swap shows
+    x = np.where(phases == A, position, np.nan)
+    path = write_vti(tmp_path / "mesh.vti", shape, voxel,
+                     {"phase": mesh.phase, "position": position, "x": x, "s_ij_m2": mesh.active_area_m2})
     grid = pyvista.read(path)
-    assert grid.n_cells == phases.size
-    np.testing.assert_array_equal(grid.cell_data["phase"], phases.ravel())
+    assert isinstance(grid, pyvista.ImageData) and grid.n_cells == phases.size
+    cells_xyz = (*shape[::-1], 0) if len(shape) == 2 else shape[::-1]  # x = last image axis, thickness = axis 0
+    assert grid.dimensions == tuple(n + 1 if n else 1 for n in cells_xyz)
+    np.testing.assert_allclose(grid.bounds, [b for n in cells_xyz for b in (0.0, n * voxel)], rtol=1e-12, atol=0)
+    np.testing.assert_allclose(grid.spacing, [voxel] * 3, rtol=1e-12, atol=0)
+    centers = grid.cell_centers().points[:, : len(shape)]
+    image_index = tuple(np.floor(centers / voxel).astype(int)[:, ::-1].T)  # (axis 0, ..., last axis) per cell
+    np.testing.assert_array_equal(grid.cell_data["position"], position[image_index])
+    np.testing.assert_allclose(centers, np.asarray(mesh.mesh.cellCenters).T, rtol=0, atol=1e-18)  # FiPy's cells
+    assert grid.cell_data["phase"].dtype == np.uint8
+    np.testing.assert_array_equal(grid.cell_data["phase"], phases[image_index])
+    np.testing.assert_array_equal(grid.cell_data["x"], x[image_index])  # NaN outside AM, equal where set
+    assert np.isnan(grid.cell_data["x"]).sum() == np.count_nonzero(phases != A) > 0
     np.testing.assert_allclose(grid.cell_data["s_ij_m2"], mesh.active_area_m2)
-    fipy_centers = np.asarray(mesh.mesh.cellCenters).T
-    vtk_centers = grid.cell_centers().points[:, : len(shape)]
-    np.testing.assert_allclose(vtk_centers, fipy_centers, atol=1e-12)
     assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_vti_export_rejects_a_wrong_size(tmp_path):
+    with pytest.raises(ValueError, match="12 cells"):
+        write_vti(tmp_path / "bad.vti", (3, 4), 1e-6, {"c": np.zeros(11)})
+    assert not list(tmp_path.iterdir())

@@ -7,7 +7,7 @@ import pytest
 
 from twifli_fv import InputError
 from twifli_fv.model.diffusivity import AnomalousDiffusivity, TabulatedDiffusivity
-from twifli_fv.model.kinetics import TwifliCharge, TwifliDischarge
+from twifli_fv.model.kinetics import TwifliCharge, TwifliDischarge, linearise
 from twifli_fv.model.protocol import parse_protocol, parse_step
 
 
@@ -32,14 +32,16 @@ def test_tabulated_diffusivity_from_csv(tmp_path):
         TabulatedDiffusivity.from_csv(table)
 
 
-@pytest.mark.parametrize("law", [TwifliCharge(w1=np.ones(5), c_sat=100.0), TwifliDischarge(c_sat=100.0)])
-def test_linearisation_is_exact_at_the_iterate(law):
-    c = np.array([0.0, 1.0, 30.0, 95.0, 100.0])
-    for budget in (np.full(5, np.inf), np.zeros(5), np.full(5, 0.3)):  # tangent, chord, in between
-        p, q = law.linearised(c, budget)
-        inside = (c > 0) & (c < 100)
-        np.testing.assert_allclose((p + q * c)[inside], law.weight(c)[inside], rtol=1e-12)
-        assert np.all(law.sign * q <= 0)  # the implicit part always damps: positivity and boundedness
+@pytest.mark.parametrize("law", [TwifliCharge(w1=np.full(7, 1.5), c_sat=100.0), TwifliDischarge(c_sat=100.0)])
+def test_linearisation_is_newtons_tangent(law):
+    c = np.array([-1e-9, 0.0, 1.0, 30.0, 95.0, 100.0, 100.0 + 1e-9])  # at and past the bounds by round-off
+    p, q = linearise(law, c)
+    np.testing.assert_allclose(p + q * c, law.weight(c), rtol=1e-12, atol=1e-15)  # exact at the iterate
+    assert np.all(np.isfinite(q)) and np.all(law.sign * q < 0)  # the implicit part always damps (M-matrix)
+    inside = (c > 0) & (c < 100)
+    h = 1e-6
+    secant = (law.weight(c + h) - law.weight(c - h)) / (2 * h)
+    np.testing.assert_allclose(q[inside], secant[inside], rtol=1e-7)  # the tangent: quadratic convergence
 
 
 def test_protocol_steps_like_a_lab_notebook():

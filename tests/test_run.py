@@ -63,18 +63,22 @@ def test_run_writes_every_output(tmp_path):
     assert tuple(rows[0]) == COLUMNS
     assert sorted({float(r["time_s"]) for r in rows}) == [60.0 * k for k in range(17)]
     pvd = (out / "fields" / "fields.pvd").read_text()
-    assert pvd.count("<DataSet") == 5 and (out / "fields" / "frame_0004.vtu").is_file()
+    assert pvd.count("<DataSet") == 5 and 'file="frame_0004.vti"' in pvd
+    assert (out / "fields" / "frame_0004.vti").is_file() and not list((out / "fields").glob("*.vtu"))
     for plot in ("c_norm_map.png", "profiles.png", "mean_soc.png"):
         assert (out / "plots" / plot).stat().st_size > 1000
     import pyvista
 
-    grid = pyvista.read(out / "fields" / "frame_0004.vtu")
+    grid = pyvista.read(out / "fields" / "frame_0004.vti")
+    height, width = summary["image"]["shape"]  # 48 x 32: x along the 32 columns, y through the thickness
+    assert isinstance(grid, pyvista.ImageData) and grid.dimensions == (width + 1, height + 1, 1)
     assert {"c", "c_norm", "D", "W", "phase"} <= set(grid.cell_data)
 
 
 def test_resume_after_interruption_gives_the_same_results(tmp_path, monkeypatch):
     reference = runner.run_case(make_case(tmp_path / "a"), progress=False)
     case = make_case(tmp_path / "b")
+    monkeypatch.setattr(runner, "CHECKPOINT_EVERY_S", 0.0)  # a checkpoint at every frame, not every 30 s
     frame = runner.Recorder.frame
     calls = []
 

@@ -3,7 +3,7 @@
 case.toml -> grain map (generated or read) -> contacts and roughness -> per-grain diffusion tensors
 (scaled to ``D_eff`` when given) -> :class:`~twifli_fv.solve.dense.DenseCell` -> protocol -> outputs.
 ``output/`` receives ``summary.json`` (last), ``voltage.csv``, ``profiles.csv`` (row-averaged
-``x = c / c_max`` in the ``c_norm`` column), ``fields/`` (``.pvd`` + ``.vtu``), ``plots/`` and
+``x = c / c_max`` in the ``c_norm`` column), ``fields/`` (``.pvd`` + ``.vti``), ``plots/`` and
 ``checkpoint.npz`` (for ``--resume``).
 """
 
@@ -33,7 +33,7 @@ from twifli_fv.outputs.plots import plot_map, plot_profiles
 from twifli_fv.outputs.profiles import row_average, write_profiles
 from twifli_fv.outputs.progress import ProgressBar
 from twifli_fv.outputs.voltage import plot_voltage_curves, write_voltage_curve
-from twifli_fv.outputs.vtk import write_vtu
+from twifli_fv.outputs.vtk import write_vti
 from twifli_fv.solve.anisotropic_diffusion import effective_diffusivity
 from twifli_fv.solve.dense import DenseCell, DenseSolver, DenseStep
 from twifli_fv.solve.dense_stepping import DenseStepping, run_dense_protocol
@@ -197,8 +197,8 @@ class DenseRecorder:
         self.step_numbers.append(min(state.step_index + 1, len(self.prepared.steps)))
         self.profiles.append(row_average(x, grains.solid))
         if not self.fields or state.time_s >= self.fields[-1][0] + self.fields_every_s - 1e-9:
-            name = f"frame_{len(self.fields):04d}.vtu"
-            write_vtu(self.out / "fields" / name, grains.shape, grains.voxel_size_m, {
+            name = f"frame_{len(self.fields):04d}.vti"
+            write_vti(self.out / "fields" / name, grains.shape, grains.voxel_size_m, {
                 "x": np.where(grains.solid, x, np.nan), "c": solver.c, "grain": grains.grain,
                 "tilt_deg": grains.cell_tilt_deg(), "D_through_m2_s": cell.tensor[..., 0, 0],
             })
@@ -219,7 +219,7 @@ class DenseRecorder:
     def restore(self, arrays: dict[str, np.ndarray]) -> None:
         self.times, self.step_numbers = arrays["times"].tolist(), arrays["steps"].tolist()
         self.profiles = list(arrays["profiles"])
-        self.fields = [(t, f"frame_{i:04d}.vtu") for i, t in enumerate(arrays["field_times"].tolist())]
+        self.fields = [(t, f"frame_{i:04d}.vti") for i, t in enumerate(arrays["field_times"].tolist())]
         columns = arrays["voltage_columns"].tolist()
         self.rows = [{k: (int(v) if k == "step" else float(v)) for k, v in zip(columns, row)} for row in arrays["voltage"]]
 

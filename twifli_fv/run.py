@@ -1,7 +1,7 @@
 """Run a TWIF-Li case directory: case.toml -> image -> mesh -> tortuosity -> model -> solve -> outputs.
 
 ``output/`` receives ``summary.json`` (written last), ``profiles.csv``, ``fields/`` (``.pvd`` and
-one ``.vtu`` per field frame), ``plots/`` and ``checkpoint.npz`` (for ``--resume``).
+one ``.vti`` per field frame), ``plots/`` and ``checkpoint.npz`` (for ``--resume``).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import hashlib
 from collections import Counter
 import logging
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,13 +31,14 @@ from twifli_fv.outputs.files import write_json
 from twifli_fv.outputs.plots import plot_map, plot_profiles, plot_series
 from twifli_fv.outputs.profiles import row_average, write_profiles
 from twifli_fv.outputs.progress import ProgressBar
-from twifli_fv.outputs.vtk import write_vtu
+from twifli_fv.outputs.vtk import write_vti
 from twifli_fv.solve.petsc_env import rank, world
 from twifli_fv.solve.stepping import ProtocolStep, RunState, Stepping, run_protocol
 from twifli_fv.solve.tortuosity import tortuosity_factors
 from twifli_fv.solve.twifli import Drive, TwifliModel, TwifliSolver
 
 log = logging.getLogger(__name__)
+CHECKPOINT_EVERY_S = 30.0  # wall time between checkpoints (also one with every field frame)
 CM2_S = 1e-4  # m^2 s^-1 per cm^2 s^-1
 
 
@@ -167,6 +169,7 @@ class Recorder:
         self.profiles: list[np.ndarray] = []
         self.means: list[float] = []
         self.fields: list[tuple[float, str]] = []
+        self._saved_at = -np.inf  # wall time (monotonic) of the last checkpoint
         image = model.mesh.image
         self.am = image.phases == Phase.AM
         self.y_um = (np.arange(image.shape[0]) + 0.5) * image.voxel_size_m * 1e6
@@ -180,9 +183,10 @@ class Recorder:
         self.means.append(solver.mean_c_norm())
         if not self.writes:
             return
-        if not self.fields or state.time_s >= self.fields[-1][0] + self.fields_every_s - 1e-9:
-            name = f"frame_{len(self.fields):04d}.vtu"
-            write_vtu(self.out / "fields" / name, self.am.shape, self.model.mesh.image.voxel_size_m, {
+        field = not self.fields or state.time_s >= self.fields[-1][0] + self.fields_every_s - 1e-9
+        if field:
+            name = f"frame_{len(self.fields):04d}.vti"
+            write_vti(self.out / "fields" / name, self.am.shape, self.model.mesh.image.voxel_size_m, {
                 "c": c,
                 "c_norm": np.where(self.am.ravel(), c / self.model.c_sat_mol_m3, np.nan),
                 "D": solver.diffusivity_cells(),
@@ -190,8 +194,10 @@ class Recorder:
                 "phase": self.model.mesh.phase,
             })
             self.fields.append((state.time_s, name))
-        save_checkpoint(self.out / "checkpoint.npz", fingerprint=self.fingerprint, state=state.to_dict(),
-                        arrays={"c": c, **solver.history(), **self._arrays()})
+        if field or time.monotonic() - self._saved_at >= CHECKPOINT_EVERY_S:
+            save_checkpoint(self.out / "checkpoint.npz", fingerprint=self.fingerprint, state=state.to_dict(),
+                            arrays={"c": c, **solver.history(), **self._arrays()})
+            self._saved_at = time.monotonic()
 
     def _arrays(self) -> dict[str, np.ndarray]:
         return {
@@ -202,7 +208,7 @@ class Recorder:
     def restore(self, arrays: dict[str, np.ndarray]) -> None:
         self.times, self.steps = arrays["times"].tolist(), arrays["steps"].tolist()
         self.profiles, self.means = list(arrays["profiles"]), arrays["means"].tolist()
-        self.fields = [(t, f"frame_{i:04d}.vtu") for i, t in enumerate(arrays["field_times"].tolist())]
+        self.fields = [(t, f"frame_{i:04d}.vti") for i, t in enumerate(arrays["field_times"].tolist())]
 
     def finish(self, prepared: PreparedCase, state: RunState, solver: TwifliSolver) -> dict:
         if not self.writes:

@@ -1,4 +1,4 @@
-"""VTK time series of the fields: one ``.vtu`` per frame and a ``.pvd`` collection that lists them."""
+"""VTK time series of the fields: one ``.vti`` per frame and a ``.pvd`` collection that lists them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from twifli_fv.outputs.files import atomic_path
 
 
 def write_pvd(path: str | Path, frames: list[tuple[float, str]]) -> Path:
-    """ParaView collection of ``(time_s, vtu file name relative to the pvd)``."""
+    """ParaView collection of ``(time_s, .vti file name relative to the pvd)``."""
     entries = "\n".join(
         f'    <DataSet timestep="{time:.6g}" group="" part="0" file={quoteattr(name)}/>' for time, name in frames
     )

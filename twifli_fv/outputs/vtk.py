@@ -1,39 +1,80 @@
-"""VTK unstructured grids (``.vtu``, through meshio) of voxel data, for ParaView and PyVista.
+"""VTK image data (``.vti``) of voxel data, for ParaView and PyVista (``pyvista.read``).
 
 Coordinates match the FiPy mesh: in 2D x in-plane and y through the thickness; in 3D x, y
 in-plane and z through the thickness, all in metres. Cell data arrays are in image C order.
+
+The grid is written as XML ImageData: origin 0, spacing the voxel size, whole extent
+``0 nx 0 ny 0 nz`` in points (``nz = 0`` in 2D); VTK orders cells with x fastest, which is the
+C order of an image indexed [thickness, ..., x]. Each array is inline ``binary`` (base64),
+zlib-compressed in blocks after a UInt64 block header, as VTK's own XML writers do.
 """
 
 from __future__ import annotations
 
+import base64
+import zlib
 from pathlib import Path
+from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
 from twifli_fv.outputs.files import atomic_path
 
-
-def voxel_grid(shape: tuple[int, ...], voxel_size_m: float) -> tuple[np.ndarray, list[tuple[str, np.ndarray]]]:
-    """Points and meshio cell blocks (quads or hexahedra) of a voxel grid, cells in C order."""
-    sizes = [n + 1 for n in shape]
-    ids = np.arange(int(np.prod(sizes))).reshape(sizes)
-    axes = np.meshgrid(*[np.arange(n) * voxel_size_m for n in sizes], indexing="ij")
-    points = np.stack([a.ravel() for a in axes[::-1]], axis=1)  # x is the last (fastest) image axis
-    if len(shape) == 2:
-        points = np.column_stack([points, np.zeros(len(points))])
-        corners = [ids[:-1, :-1], ids[:-1, 1:], ids[1:, 1:], ids[1:, :-1]]
-        return points, [("quad", np.stack([c.ravel() for c in corners], axis=1))]
-    lower = [ids[:-1, :-1, :-1], ids[:-1, :-1, 1:], ids[:-1, 1:, 1:], ids[:-1, 1:, :-1]]
-    upper = [ids[1:, :-1, :-1], ids[1:, :-1, 1:], ids[1:, 1:, 1:], ids[1:, 1:, :-1]]
-    return points, [("hexahedron", np.stack([c.ravel() for c in lower + upper], axis=1))]
+_BLOCK_BYTES = 1 << 15  # uncompressed bytes per compressed block (VTK's default)
+_ZLIB_LEVEL = 1  # fastest; zlib's default level 6 takes ~2x the time for files ~2 % smaller
 
 
-def write_vtu(path: str | Path, shape: tuple[int, ...], voxel_size_m: float, cell_data: dict[str, np.ndarray]) -> Path:
-    """Write the voxel grid with ``cell_data`` (each of ``shape`` or flat) to ``path``."""
-    import meshio
+def write_vti(path: str | Path, shape: tuple[int, ...], voxel_size_m: float, cell_data: dict[str, np.ndarray]) -> Path:
+    """Write the voxel grid of ``shape`` with ``cell_data`` (each of ``shape`` or flat) to ``path``.
 
-    points, cells = voxel_grid(shape, voxel_size_m)
-    data = {name: [np.asarray(values).reshape(-1)] for name, values in cell_data.items()}
-    with atomic_path(path) as tmp:
-        meshio.write(tmp, meshio.Mesh(points, cells, cell_data=data), file_format="vtu")
+    Float arrays are written as Float64 (NaN kept), integer and boolean arrays as their integer type.
+    """
+    if len(shape) not in (2, 3):
+        raise ValueError(f"a voxel grid is 2D or 3D, not of shape {shape}")
+    n_cells = int(np.prod(shape))
+    extent = " ".join(f"0 {n}" for n in (*shape[::-1], 0)[:3])
+    spacing = " ".join([repr(float(voxel_size_m))] * 3)
+    with atomic_path(path) as tmp, tmp.open("wb") as f:
+        f.write(
+            '<?xml version="1.0"?>\n'
+            '<VTKFile type="ImageData" version="1.0" byte_order="LittleEndian" header_type="UInt64"'
+            ' compressor="vtkZLibDataCompressor">\n'
+            f'  <ImageData WholeExtent="{extent}" Origin="0 0 0" Spacing="{spacing}">\n'
+            f'    <Piece Extent="{extent}">\n      <PointData/>\n      <CellData>\n'.encode()
+        )
+        for name, values in cell_data.items():
+            array = _little_endian(np.asarray(values).reshape(-1))
+            if array.size != n_cells:
+                raise ValueError(f"cell array {name!r} has {array.size} values for {n_cells} cells")
+            tag = f'        <DataArray type="{_vtk_type(array.dtype)}" Name={quoteattr(name)} format="binary">'
+            f.write(tag.encode() + _compressed_base64(array.tobytes()) + b"</DataArray>\n")
+        f.write(b"      </CellData>\n    </Piece>\n  </ImageData>\n</VTKFile>\n")
     return Path(path)
+
+
+def _little_endian(array: np.ndarray) -> np.ndarray:
+    """Float64 for floats, uint8 for booleans, other integers unchanged; little-endian and contiguous."""
+    if array.dtype.kind == "f":
+        dtype = np.dtype("<f8")
+    elif array.dtype.kind == "b":
+        dtype = np.dtype("u1")
+    elif array.dtype.kind in "iu":
+        dtype = array.dtype.newbyteorder("<")
+    else:
+        raise TypeError(f"cannot write a {array.dtype} array as VTK cell data")
+    return np.ascontiguousarray(array, dtype=dtype)
+
+
+def _vtk_type(dtype: np.dtype) -> str:
+    if dtype.kind == "f":
+        return f"Float{8 * dtype.itemsize}"
+    return f"{'Int' if dtype.kind == 'i' else 'UInt'}{8 * dtype.itemsize}"
+
+
+def _compressed_base64(data: bytes) -> bytes:
+    """Base64 of the UInt64 header (blocks, block size, last block size, compressed sizes), then of the blocks."""
+    view = memoryview(data)
+    blocks = [zlib.compress(view[i:i + _BLOCK_BYTES], _ZLIB_LEVEL) for i in range(0, len(data), _BLOCK_BYTES)]
+    last = len(data) - (len(blocks) - 1) * _BLOCK_BYTES if blocks else 0
+    header = np.array([len(blocks), _BLOCK_BYTES, last, *map(len, blocks)], dtype="<u8")
+    return base64.b64encode(header.tobytes()) + base64.b64encode(b"".join(blocks))

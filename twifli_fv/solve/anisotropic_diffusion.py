@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import sparse
-from scipy.sparse.linalg import spsolve
+
+from twifli_fv.solve.sparse_lu import SparseLU
 
 
 def diffusion_matrix(tensor: np.ndarray, solid: np.ndarray, voxel_size_m: float) -> sparse.csr_matrix:
@@ -44,7 +45,8 @@ def effective_diffusivity(tensor: np.ndarray, solid: np.ndarray, voxel_size_m: f
     """Through-thickness effective D (m^2 s^-1) of the map: ``Q H / (A dc)`` over the whole cross-section.
 
     Steady state with c = 1 on the solid faces of the current-collector plane and c = 0 on those of
-    the separator plane (half-cell conductance ``2 D_00 / h``), as for tortuosity (SPEC sect. 4).
+    the separator plane (half-cell conductance ``2 D_00 / h``), as for tortuosity (SPEC sect. 4); solved by
+    PETSc's LU (:class:`~twifli_fv.solve.sparse_lu.SparseLU`).
     """
     shape, h = solid.shape, voxel_size_m
     n = solid.size
@@ -59,7 +61,9 @@ def effective_diffusivity(tensor: np.ndarray, solid: np.ndarray, voxel_size_m: f
     scale = float(np.max(np.abs(matrix.diagonal()))) or 1.0
     # pores (and solid islands touching neither plane) get a tiny diagonal: c = 0 there, nothing else moves
     matrix = matrix + sparse.diags(np.where(solid.ravel(), 1e-12, 1.0) * scale)
-    c = spsolve(sparse.csc_matrix(matrix), bottom)
+    lu = SparseLU(matrix)
+    c = lu.solve(bottom)
+    lu.destroy()
     flux = float(np.sum(bottom * (1.0 - c)))
     cross_section = area * float(np.prod(shape[1:]))
     return flux * shape[0] * h / cross_section

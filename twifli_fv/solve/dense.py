@@ -12,7 +12,8 @@ Each backward-Euler step solves, with ``L`` the diffusion operator of
 the cathode potential against the electrolyte at the interface (one value: LiCoO2 conducts electrons
 well once partly delithiated, paper 2). The interior is linear, so ``c_new = a + Z N`` exactly, and the
 whole step is a Newton solve in the ``n_contacts + 1`` unknowns ``(N, Phi)`` with the dense matrix
-``G = Z[contacts]`` (computed once per step length and cached). Cell voltage::
+``G = Z[contacts]`` (computed once per step length and cached, with the PETSc LU factorisation of
+``I / dt - L / V`` from :mod:`twifli_fv.solve.sparse_lu`). Cell voltage::
 
     V = U + eta - i_cell R_sep - E_counter          (i_cell > 0 on discharge)
 
@@ -29,7 +30,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
-from scipy.sparse.linalg import splu
 
 from twifli_fv.errors import InputError
 from twifli_fv.image.grains import GrainMap
@@ -37,6 +37,7 @@ from twifli_fv.model.butler_volmer import ButlerVolmer
 from twifli_fv.model.constants import FARADAY
 from twifli_fv.model.ocp import LcoOcpDualfoil
 from twifli_fv.solve.anisotropic_diffusion import diffusion_matrix
+from twifli_fv.solve.sparse_lu import SparseLU
 
 log = logging.getLogger(__name__)
 CACHE_SIZE = 12  # factorised step lengths kept
@@ -148,13 +149,13 @@ class DenseSolver:
                  phi: float | None = None, voltage: float | None = None) -> None:
         self.cell = cell
         self.c = np.where(cell.grains.solid.ravel(), np.asarray(c_initial, float).ravel(), 0.0)
-        self.L = diffusion_matrix(cell.tensor, cell.grains.solid, cell.voxel_size_m).tocsc()
+        self.L = diffusion_matrix(cell.tensor, cell.grains.solid, cell.voxel_size_m)
         self._cells = cell.contact_cells
         self._area = cell.reactive_area_m2
         d00 = cell.tensor.reshape(-1, cell.grains.ndim, cell.grains.ndim)[self._cells, 0, 0]
         self._half_cell = 0.5 * cell.voxel_size_m / (cell.face_area_m2 * d00)  # c_s - c per unit flow
         self._scale = cell.kinetics.exchange_current_A_m2 * float(np.mean(self._area)) / FARADAY
-        self._cache: OrderedDict[float, tuple] = OrderedDict()
+        self._cache: OrderedDict[float, tuple[SparseLU, np.ndarray]] = OrderedDict()
         self.flow, self.phi, self.voltage = flow, phi, voltage  # last step's; start the next Newton solve
         self.stats = DenseStats()
 
@@ -200,19 +201,21 @@ class DenseSolver:
         return DenseStep(dt_s=dt, c=c_new, flow_mol_s=flow, phi_V=phi, current_A_m2=current_A_m2,
                          voltage_V=phi - ohmic - cell.counter_potential_V, ocp_V=ocp, ohmic_V=ohmic, x_surface=x_s)
 
-    def _factor(self, dt: float) -> tuple:
+    def _factor(self, dt: float) -> tuple[SparseLU, np.ndarray]:
+        """PETSc LU of ``I / dt - L / V`` and the Green's matrix ``G`` of the contacts, cached by step length."""
         if dt in self._cache:
             self._cache.move_to_end(dt)
             return self._cache[dt]
         n = self.c.size
-        matrix = sparse.identity(n, format="csc") / dt - self.L / self.cell.cell_volume_m3
-        lu = splu(sparse.csc_matrix(matrix))
+        matrix = sparse.identity(n, format="csr") / dt - self.L / self.cell.cell_volume_m3
+        lu = SparseLU(matrix)
         units = np.zeros((n, self._cells.size))
         units[self._cells, np.arange(self._cells.size)] = 1.0 / self.cell.cell_volume_m3
         green = lu.solve(units)[self._cells] + np.diag(self._half_cell)
         self._cache[dt] = (lu, green)
         if len(self._cache) > CACHE_SIZE:
-            self._cache.popitem(last=False)
+            _, (oldest, _) = self._cache.popitem(last=False)
+            oldest.destroy()  # free its PETSc factor now, not at garbage collection
         self.stats.factorisations += 1
         return lu, green
 

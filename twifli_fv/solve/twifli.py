@@ -6,8 +6,9 @@ The equation reads as the PDE, in FiPy terms (:class:`FipyEquation`)::
     TransientTerm() == DiffusionTerm(D(c) on AM|AM faces) - ImplicitSourceTerm(k) + s
 
 with the interfacial flux of the active cells linearised as ``s - k c`` about the latest
-iterate (see :mod:`twifli_fv.model.kinetics`). Each backward-Euler step sweeps (Newton for the kinetics
-and the ``conserve`` normalisation, D(c) lagged; :meth:`TwifliSolver.advance`) until the concentration
+iterate (Newton's tangent, :func:`twifli_fv.model.kinetics.linearise`). Each backward-Euler step sweeps
+(Newton for the kinetics and the ``conserve`` normalisation, D(c) lagged, every iterate kept inside
+[0, c_sat]; :meth:`TwifliSolver.advance`) until the concentration
 changes by less than ``sweep_tol * c_sat``, or the contraction of the sweeps puts the remaining error
 below a tenth of that; steps adapt their length and
 land exactly on frame times, step ends and mean-SOC targets. The sweeps solve the same matrix
@@ -28,7 +29,7 @@ from twifli_fv.errors import InputError
 from twifli_fv.image.phases import Phase
 from twifli_fv.mesh.grid import CathodeMesh
 from twifli_fv.model.constants import FARADAY
-from twifli_fv.model.kinetics import TwifliCharge, TwifliDischarge
+from twifli_fv.model.kinetics import TwifliCharge, TwifliDischarge, linearise
 from twifli_fv.model.weights import w1
 from twifli_fv.solve.petsc_env import world
 
@@ -39,7 +40,6 @@ EXHAUSTED = 1e-2  # end a step when sum(W s) / S falls below this: no interface 
 # iterate's error stays below sweep_tol; only the early sweeps save CG iterations.
 FORCING = 1e-3
 FIRST_CHANGE = 1e-2
-BUDGET = 0.9  # the constant part of the kinetics' linearisation may take this much of a cell's room per step
 DIRECTION_TOL = 0.1  # relative residual of A z = u, the direction of the normalisation's Newton correction
 # A step also ends once the sweeps contract (change ratio below SETTLING) and the geometric estimate of the
 # remaining error, change * ratio / (1 - ratio), is below SETTLED_FRACTION * sweep_tol.
@@ -48,7 +48,9 @@ SETTLED_FRACTION = 0.1
 
 
 def _project(c: np.ndarray, step: np.ndarray, c_sat: float) -> np.ndarray:
-    """``c + step``, each cell kept within half its distance to 0 and to c_sat."""
+    """``c + step``, each cell kept within half its distance to 0 and to c_sat: Newton's tangent of the
+    square-root weights still reacts at the bound, so a sweep may overshoot it; halving the room instead
+    approaches the bound geometrically until the tangent is accurate."""
     return np.clip(c + step, 0.5 * c, c + 0.5 * np.maximum(c_sat - c, 0.0))
 
 
@@ -264,10 +266,11 @@ class TwifliSolver:
         """One backward-Euler step of ``dt`` seconds; returns the sweeps used, or None (state restored).
 
         Each sweep solves the system linearised about the latest iterate: Newton's tangent for the kinetics
-        wherever the step's room allows it (:mod:`twifli_fv.model.kinetics`), D(c) lagged, and in ``conserve``
-        mode a Newton correction for the normalisation ``S / sum(W s)``, a rank-one term of the Jacobian
-        (Sherman-Morrison: one more, loose solve ``A z = u``). The first iterate extrapolates the previous
-        step of the same drive. None of this changes the converged solution, only the way to it.
+        (:func:`~twifli_fv.model.kinetics.linearise`), D(c) lagged, and in ``conserve`` mode a Newton correction
+        for the normalisation ``S / sum(W s)``, a rank-one term of the Jacobian (Sherman-Morrison: one more,
+        loose solve ``A z = u``); the new iterate is kept within half of each cell's distance to its bounds
+        (:func:`_project`). The first iterate extrapolates the previous step of the same drive. None of this
+        changes the converged solution, only the way to it.
         """
         self._old = old = self._c.copy()
         self._trend_before = self._trend
@@ -282,7 +285,6 @@ class TwifliSolver:
         if self._trend is not None and self._trend[0] == drive:
             previous = self._c = _project(old, self._trend[2] * (dt / self._trend[1]), c_sat)
         change = 0.0 if law is None and self._linear() else FIRST_CHANGE  # one exact solve for a linear step
-        room = None if law is None else law.room(old[self._active])
         conserve = law is not None and self.model.normalisation == "conserve" and base != 0.0
         direction = None
         ratio = 1.0
@@ -297,9 +299,7 @@ class TwifliSolver:
                     total = float(np.sum(weight * self._area))
                     scale = float(np.sum(self._area)) / total
                 amplitude = scale * base * self._area / volume
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    budget = BUDGET * room / (dt * amplitude)
-                p, q = law.linearised(ca, budget)
+                p, q = linearise(law, ca)
                 s = law.sign * amplitude * p
                 k = -law.sign * amplitude * q
             forcing = FORCING * change  # bound on this sweep's linear error (relative to c_sat)
@@ -309,14 +309,15 @@ class TwifliSolver:
             if conserve:
                 # J = A + dt u v^T: u_i = sign amplitude_i W_i / sum(W s), v_j = W'(c_j) s_j
                 u = law.sign * amplitude * weight / total
-                v = law.slope(ca) * self._area
+                v = q * self._area
                 direction = self._direction(dt, k, u, direction)
                 denominator = 1.0 + dt * float(np.dot(v, direction[self._active]))
                 if denominator > 0.1:  # else the rank-one term dominates: leave this sweep a Picard one
                     gamma = float(np.dot(v, new[self._active] - ca)) / denominator
-                    new = _project(new, -dt * gamma * direction, c_sat)
-            if not np.all(np.isfinite(new)) or np.any(new < -1e-9 * c_sat) or np.any(new > c_sat * (1 + 1e-9)):
-                break  # a sweep left [0, c_sat]: retry with a shorter step
+                    new = new - dt * gamma * direction
+            if not np.all(np.isfinite(new)):
+                break  # retry with a shorter step
+            new = _project(previous, new - previous, c_sat)
             last, change = change, float(np.max(np.abs(new - previous))) / c_sat
             self._c = previous = new
             ratio = change / last if sweep > 1 and last > 0 else 1.0
