@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -103,15 +104,19 @@ BAD_CASES = {
     "negative current": (("Discharge at 1 mA/cm2", "Discharge at -1 mA/cm2"), "negative current"),
     "malformed step": (("Rest for 2 minutes", "Rest 2 minutes"), "'Rest 2 minutes' is malformed"),
     "missing image": (("electrode_nmc_slice256.png", "no_such_image.png"), "image file not found"),
+    "unknown preconditioner": (("", ""), "PETSC_OPTIONS='-twifli_pc_type nosuch': Unable to find requested PC type nosuch"),
+    "fill levels not a number": (("", ""), "Input string abc has no integer value"),
 }
+PETSC_OPTIONS = {"unknown preconditioner": "-twifli_pc_type nosuch", "fill levels not a number": "-twifli_pc_factor_levels abc"}
 
 
 @pytest.mark.parametrize("name", sorted(BAD_CASES))
 def test_bad_case_is_one_line_and_leaves_no_complete_output(tmp_path, name):
     (old, new), fragment = BAD_CASES[name]
     case = make_case(tmp_path, CASE.replace(old, new))
+    env = {**os.environ, "PETSC_OPTIONS": PETSC_OPTIONS.get(name, "")}
     run = subprocess.run([sys.executable, "-m", "twifli_fv.cli", "run", str(case), "--no-progress"],
-                         capture_output=True, text=True, cwd=ROOT)
+                         capture_output=True, text=True, cwd=ROOT, env=env)
     lines = run.stderr.strip().splitlines()
     assert run.returncode == 2 and len(lines) == 1 and fragment in lines[0], run.stderr
     assert not (case / "output" / "summary.json").exists()

@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from twifli_fv.mesh.grid import CathodeMesh
-from twifli_fv.solve.petsc_env import petsc, world
+from twifli_fv.solve.petsc_env import petsc, user_options, world
 
 OPTIONS_PREFIX = "twifli_"
 FILL_LEVELS = {2: 4, 3: 1}  # ICC fill levels by dimension (measured by benchmarks/transient.py, README)
@@ -113,22 +113,23 @@ class CellSystem:
         self.rtol = rtol
         self.ksp.setTolerances(rtol=0.0, atol=0.0, max_it=10000)
         self.ksp.setInitialGuessNonzero(True)
-        pc = self.ksp.getPC()
-        blocks = preconditioner == "icc" and self.comm.getSize() > 1
-        if blocks:  # ICC on each rank's rows grown by one layer of neighbours (symmetric additive Schwarz)
-            pc.setType("asm")
-            pc.setASMOverlap(ASM_OVERLAP)
-            pc.setASMType(PETSc.PC.ASMType.BASIC)
-            self.fill(np.ones(self.stop - self.start), np.zeros(self.first.size))  # A = I: values to set up on
-            self.ksp.setUp()
-            pc = pc.getASMSubKSP()[0].getPC()
-        pc.setType(preconditioner)
-        self.fill_levels = None
-        if preconditioner == "icc":
-            option = f"{OPTIONS_PREFIX}{'sub_' if blocks else ''}pc_factor_levels"
-            self.fill_levels = PETSc.Options().getInt(option, FILL_LEVELS[mesh.image.ndim])
-            pc.setFactorLevels(self.fill_levels)
-        self.ksp.setFromOptions()
+        with user_options("the TWIF-Li linear solve"):
+            pc = self.ksp.getPC()
+            blocks = preconditioner == "icc" and self.comm.getSize() > 1
+            if blocks:  # ICC on each rank's rows grown by one layer of neighbours (symmetric additive Schwarz)
+                pc.setType("asm")
+                pc.setASMOverlap(ASM_OVERLAP)
+                pc.setASMType(PETSc.PC.ASMType.BASIC)
+                self.fill(np.ones(self.stop - self.start), np.zeros(self.first.size))  # A = I: values to set up on
+                self.ksp.setUp()
+                pc = pc.getASMSubKSP()[0].getPC()
+            pc.setType(preconditioner)
+            self.fill_levels = None
+            if preconditioner == "icc":
+                option = f"{OPTIONS_PREFIX}{'sub_' if blocks else ''}pc_factor_levels"
+                self.fill_levels = PETSc.Options().getInt(option, FILL_LEVELS[mesh.image.ndim])
+                pc.setFactorLevels(self.fill_levels)
+            self.ksp.setFromOptions()
         self.iterations = 0
 
     @property

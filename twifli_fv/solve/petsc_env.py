@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from types import ModuleType
+
+from twifli_fv.errors import InputError
 
 
 @cache
@@ -25,3 +30,15 @@ def world():  # noqa: ANN201 - PETSc.Comm
 def rank(comm=None) -> int:  # noqa: ANN001 - PETSc.Comm
     """This process's rank in ``comm`` (default: all ranks); rank 0 writes the outputs and shows progress."""
     return (comm or world()).getRank()
+
+
+@contextmanager
+def user_options(what: str) -> Iterator[None]:
+    """Where PETSc reads ``PETSC_OPTIONS`` for ``what``: its refusal becomes a one-line :class:`InputError`."""
+    PETSc = petsc()
+    try:
+        yield
+    except PETSc.Error as exc:
+        detail = str(exc).strip().splitlines()[-1].split("] ", 1)[-1]  # PETSc's own last line, without "[rank]"
+        given = os.environ.get("PETSC_OPTIONS", "")
+        raise InputError(f"PETSC_OPTIONS={given!r}: {detail} (setting up {what})") from None

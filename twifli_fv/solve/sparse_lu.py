@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from twifli_fv.solve.petsc_env import petsc
+from twifli_fv.solve.petsc_env import petsc, user_options
 
 OPTIONS_PREFIX = "dense_"
 
@@ -46,7 +46,8 @@ class SparseLU:
         pc = self.ksp.getPC()
         pc.setType("lu")
         pc.setFactorPivot(zeropivot=0.0)  # only exact zeros, as SuperLU: PETSc's test is absolute, not scaled
-        self.ksp.setFromOptions()
+        with user_options("the dense model's LU"):
+            self.ksp.setFromOptions()
         self.ksp.setUp()  # the factorisation
         failed = pc.getFailedReason()
         if failed:

@@ -36,7 +36,7 @@ from twifli_fv.properties.tortuosity import (
     tortuosity_from_flux,
     volume_fraction,
 )
-from twifli_fv.solve.petsc_env import petsc, world
+from twifli_fv.solve.petsc_env import petsc, user_options, world
 
 log = logging.getLogger(__name__)
 CHUNK_CELLS = 1 << 18  # grid cells per assembly slab (bounds the temporaries)
@@ -155,7 +155,8 @@ def _krylov(PETSc, matrix, prolong, coarse, *, rtol: float, comm):  # noqa: ANN0
     coarse_solve.setOperators(coarse)
     coarse_solve.setType("preonly")
     coarse_solve.getPC().setType("gamg")
-    ksp.setFromOptions()
+    with user_options("the tortuosity solve"):
+        ksp.setFromOptions()
     return ksp
 
 
