@@ -48,7 +48,7 @@ def variant(name: str, **keys: float) -> Path:
 
 
 def run(directory: Path) -> dict:
-    from twifli_fv.run import run_case
+    from twifli_fv.drivers.run import run_case
 
     summary = run_case(directory, progress=False)
     voltage = np.genfromtxt(directory / "output" / "voltage.csv", delimiter=",", names=True)

@@ -163,7 +163,7 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from twifli_fv.run import run_case
+    from twifli_fv.drivers.run import run_case
 
     summary = run_case(args.case, resume=args.resume, progress=not args.no_progress and rank() == 0)
     if rank() == 0:
@@ -220,7 +220,7 @@ def _compare_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _gitt(args: argparse.Namespace) -> int:
-    from twifli_fv.gitt_run import run_gitt
+    from twifli_fv.drivers.gitt import run_gitt
 
     out = Path(args.output_dir) if args.output_dir else Path(args.data).parent / "gitt"
     fit = run_gitt(args.data, args.config, out)
@@ -238,7 +238,7 @@ def _gitt_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _radiography(args: argparse.Namespace) -> int:
-    from twifli_fv.radiography_run import run_radiography
+    from twifli_fv.drivers.radiography import run_radiography
 
     out = Path(args.output_dir) if args.output_dir else Path(args.config).parent / "radiography"
     summary = run_radiography(args.config, out)

@@ -11,7 +11,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from twifli_fv.case import ENERGY_DENSITY_REQUIRED, ENERGY_DENSITY_SCHEMA, Case, load_config
+from twifli_fv.case import (
+    ENERGY_DENSITY_REQUIRED,
+    ENERGY_DENSITY_SCHEMA,
+    Case,
+    load_config,
+)
 from twifli_fv.errors import InputError
 from twifli_fv.outputs.files import write_csv, write_json
 from twifli_fv.outputs.plots import plot_bars
