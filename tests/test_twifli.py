@@ -8,14 +8,14 @@ import pytest
 from twifli_fv import Phase, SegmentedImage
 from twifli_fv.image.io import read_labels
 from twifli_fv.mesh.grid import build_mesh
-from twifli_fv.model.diffusivity import AnomalousDiffusivity, ConstantDiffusivity
-from twifli_fv.model.weights import w1
-from twifli_fv.model.protocol import Step
-from twifli_fv.solve.stepping import RunState, Stepping, run_protocol
-from twifli_fv.solve.twifli_stepping import TwifliStepping
 from twifli_fv.model.constants import FARADAY
+from twifli_fv.model.diffusivity import AnomalousDiffusivity, ConstantDiffusivity
+from twifli_fv.model.protocol import Step
 from twifli_fv.model.twifli import Drive, TwifliModel
+from twifli_fv.model.weights import w1
+from twifli_fv.solve.stepping import RunState, Stepping, run_protocol
 from twifli_fv.solve.twifli import TwifliSolver
+from twifli_fv.solve.twifli_stepping import TwifliStepping
 
 from .conftest import MESHES
 
