@@ -115,8 +115,8 @@ def test_charge_discharge_round_trip_conserves_li():
 def test_extreme_rates_keep_c_in_bounds_and_d_finite(normalisation):
     model = real_slice_model(normalisation=normalisation, diffusivity=AnomalousDiffusivity(1e-16, 48000.0, 1e-13))
     current = 50 * one_c(model)
-    solver, state = run(model, [Step("c", "charge", current, until_mean_c_norm=0.0, duration_s=60.0),
-                                Step("d", "discharge", current, until_mean_c_norm=1.0, duration_s=60.0)],
+    solver, state = run(model, [Step("c", "charge", current, until_lithiation=0.0, duration_s=60.0),
+                                Step("d", "discharge", current, until_lithiation=1.0, duration_s=60.0)],
                         frame_interval_s=600.0)
     c = solver.values[model.am]
     assert np.all(c >= 0) and np.all(c <= model.c_sat_mol_m3 * (1 + 1e-12))

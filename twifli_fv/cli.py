@@ -202,6 +202,20 @@ def _compare_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("experiment", help="measured profiles.csv (time_s, step, y_um, c_norm)")
 
 
+def _export(args: argparse.Namespace) -> int:
+    from twifli_fv.outputs.export import export_frame, frame_file
+
+    source = frame_file(Path(args.case) / "output", args.frame)
+    print(f"wrote {export_frame(source, args.output)} from {source}")
+    return 0
+
+
+def _export_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("case", help="case directory with a run in CASE/output")
+    parser.add_argument("-o", "--output", required=True, help="file to write: .xdmf, .msh (Gmsh), .inp (Abaqus) or .vtu")
+    parser.add_argument("--frame", type=int, help="field frame number (default: the last)")
+
+
 def _gitt(args: argparse.Namespace) -> int:
     from twifli_fv.drivers.gitt import run_gitt
 
@@ -314,6 +328,7 @@ COMMANDS: dict[str, Command] = {
     "tortuosity": (_tortuosity, "tortuosity factors of each phase and of the electronic network", _tortuosity_arguments),
     "run": (_run, "run a TWIF-Li case directory (writes CASE/output/)", _run_arguments),
     "compare": (_compare, "compare a run's Li profiles with measured ones (RMSE, MAE, maps)", _compare_arguments),
+    "export": (_export, "a run's field frame to XDMF, Gmsh, Abaqus or VTU (through meshio)", _export_arguments),
     "gitt": (_gitt, "GITT record -> D per pulse (Weppner-Huggins) and the eqn-5 fit D_trace, c_max", _gitt_arguments),
     "radiography": (_radiography, "neutron radiographs -> relative Li profiles per row (Beer-Lambert ratio to pristine)",
                     _radiography_arguments),
