@@ -72,7 +72,8 @@ cat > "$local/bin/twifli" <<SCRIPT
 #!$local/bin/python
 import sys
 from twifli_fv.cli import main
-sys.exit(main())
+if __name__ == "__main__":  # worker processes (sweep/fit --jobs, spawn) import this file as __mp_main__
+    sys.exit(main())
 SCRIPT
 chmod +x "$local/bin/twifli"
 log "ready: $local (shared packages in $venv)"

@@ -278,6 +278,35 @@ def _sweep_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-plots", action="store_true", help="no contour map / curve")
 
 
+def _fit(args: argparse.Namespace) -> int:
+    from twifli_fv.case import load_case
+    from twifli_fv.drivers.fit import parse_free, run_fit
+
+    case = load_case(args.case)
+    free = [p for spec in args.free for p in parse_free(spec, case=case)]
+    result = run_fit(args.case, args.data, free, name=args.name, jobs=args.jobs, resume=args.resume,
+                     plots=not args.no_plots, max_evaluations=args.max_evaluations)
+    for entry in result.report["free"]:
+        error = entry.get("standard_error")
+        print(f"{entry['key']} = {entry['value']:.6g}" + (f" +- {error:.3g}" if error is not None else ""))
+    print(f"residual rms {result.report['residual']['rms']:.4g} {result.report['unit']}; "
+          f"{result.report['evaluations']} runs: {result.directory / 'fit.json'}")
+    return 0
+
+
+def _fit_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("case", help="case directory holding case.toml (the values not fitted)")
+    parser.add_argument("--data", required=True, help="CSV: c_rate, capacity_mAh_g[, case keys] | c_rate, "
+                        "capacity_mAh_g, voltage_V | time_s, step, y_um, c_norm")
+    parser.add_argument("--free", action="append", required=True, metavar="KEY[=LO:HI],...",
+                        help="case keys to fit, as in sweep's --vary; bounds default to the case value /10..x10")
+    parser.add_argument("--name", help="fit folder CASE/fits/NAME (default: the data file's name)")
+    parser.add_argument("--jobs", type=int, default=1, help="model runs at once, one process each (default 1)")
+    parser.add_argument("--resume", action="store_true", help="continue interrupted runs from their checkpoints")
+    parser.add_argument("--max-evaluations", type=int, default=30, help="optimizer steps at most (default 30)")
+    parser.add_argument("--no-plots", action="store_true", help="no fit.png")
+
+
 def _energy_density(args: argparse.Namespace) -> int:
     from twifli_fv.drivers.energy_density import run_energy_density
 
@@ -335,6 +364,7 @@ COMMANDS: dict[str, Command] = {
     "generate": (_generate, "generate a seeded synthetic composite cathode image", _generate_arguments),
     "sweep": (_sweep, "run a case over a grid of case values (CSV, contour map; paper 2 Figs 3d, 4e-g, 6b)",
               _sweep_arguments),
+    "fit": (_fit, "fit case keys to measured capacities, voltage curves or profiles (least squares)", _fit_arguments),
     "energy-density": (_energy_density, "electrode-level Wh/kg and Wh/L, dense vs composite cathodes (paper 2, Fig 7)",
                        _energy_density_arguments),
 }

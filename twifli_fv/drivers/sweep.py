@@ -79,7 +79,7 @@ def run_sweep(
         "case": str(base.directory), "axes": [{"key": axis.name, "values": list(axis.values)} for axis in axes],
         "points": [point.name for point in points],
     })
-    todo = [point for point in points if not _complete(point)]
+    todo = [point for point in points if not point_complete(point)]
     if len(todo) < len(points):
         log.info("%s: %d of %d points complete already, not run again", directory, len(points) - len(todo), len(points))
     errors = dict(_run_points(todo, jobs=jobs, resume=resume))
@@ -116,7 +116,7 @@ def point_quantities(output: Path) -> dict[str, Any]:
     return row
 
 
-def _complete(point: Path) -> bool:
+def point_complete(point: Path) -> bool:
     summary = point / "output" / "summary.json"
     return summary.is_file() and summary.stat().st_mtime_ns >= (point / "case.toml").stat().st_mtime_ns
 
@@ -124,12 +124,12 @@ def _complete(point: Path) -> bool:
 def _run_points(points: list[Path], *, jobs: int, resume: bool) -> Iterator[tuple[Path, str | None]]:
     """Run the points (in ``jobs`` processes), yielding each point and its error (None) as it finishes."""
     if jobs == 1 or len(points) < 2:
-        yield from _report(((point, _run_point(str(point), resume)) for point in points), len(points))
+        yield from _report(((point, run_point(str(point), resume)) for point in points), len(points))
         return
     os.environ["OMP_NUM_THREADS"] = "1"  # inherited by the workers: each point runs single-threaded
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no PETSc state shared with this one
     with ProcessPoolExecutor(max_workers=min(jobs, len(points)), mp_context=context) as pool:
-        futures = {pool.submit(_run_point, str(point), resume): point for point in points}
+        futures = {pool.submit(run_point, str(point), resume): point for point in points}
         yield from _report(((futures[future], future.result()) for future in as_completed(futures)), len(points))
 
 
@@ -141,7 +141,7 @@ def _report(finished: Iterator[tuple[Path, tuple[str | None, float]]], total: in
         yield point, error
 
 
-def _run_point(directory: str, resume: bool) -> tuple[str | None, float]:
+def run_point(directory: str, resume: bool) -> tuple[str | None, float]:
     """Run one point (in a worker); returns its one-line error or None, and the wall time."""
     from twifli_fv.drivers.run import (
         run_case,  # imported here: a worker loads the solver itself

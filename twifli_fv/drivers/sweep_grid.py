@@ -65,23 +65,29 @@ def expand_grid(axes: list[SweepAxis]) -> list[dict[str, Any]]:
     return [dict(zip(names, combination)) for combination in itertools.product(*(axis.values for axis in axes))]
 
 
-def _resolve(name: str, schema: dict[str, dict], spec: str) -> tuple[str, str]:
+def resolve_key(name: str, *, option: str, schema: dict[str, dict] | None = None) -> tuple[str, str]:
+    """``table.key`` or a bare key naming exactly one schema key -> ``(table, key)``; else a one-line error
+    that starts with ``option`` (``--free KEY``, a data column ...)."""
+    return _resolve(name, case_file.SCHEMA if schema is None else schema, name, option=option)
+
+
+def _resolve(name: str, schema: dict[str, dict], spec: str, *, option: str = "--vary") -> tuple[str, str]:
     if "." in name:
         table, _, key = name.partition(".")
         if table not in schema:
-            raise InputError(f"--vary {spec!r}: unknown table '{table}'{did_you_mean(table, list(schema))}")
+            raise InputError(f"{option} {spec!r}: unknown table '{table}'{did_you_mean(table, list(schema))}")
         if key not in schema[table]:
             shown = {choice: f"{table}.{choice}" for choice in schema[table]}
-            raise InputError(f"--vary {spec!r}: unknown key '{name}'{did_you_mean(key, shown)}")
+            raise InputError(f"{option} {spec!r}: unknown key '{name}'{did_you_mean(key, shown)}")
         return table, key
     owners = [table for table, keys in schema.items() if name in keys]
     if len(owners) > 1:
-        raise InputError(f"--vary {spec!r}: '{name}' is ambiguous; write one of "
+        raise InputError(f"{option} {spec!r}: '{name}' is ambiguous; write one of "
                          + ", ".join(f"{table}.{name}" for table in owners))
     if not owners:
         bare = {key: f"{table}.{key}" for table, keys in schema.items() for key in keys}
         hint = did_you_mean(name, bare, otherwise=f" (write table.key; tables: {', '.join(schema)})")
-        raise InputError(f"--vary {spec!r}: unknown case key '{name}'{hint}")
+        raise InputError(f"{option} {spec!r}: unknown case key '{name}'{hint}")
     return owners[0], name
 
 

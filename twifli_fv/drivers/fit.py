@@ -1,0 +1,201 @@
+"""``twifli fit``: case keys fitted to measured data by bounded least squares (SPEC sect. 6, "Calibration").
+
+``scipy.optimize.least_squares`` (trust region reflective, bounds) works in scaled parameters:
+``log10(value)`` for a key whose bounds span a decade or more or that is a positive rate constant
+(a diffusivity, an exchange current, a conductivity), ``value / (HI - LO)`` otherwise. Every model
+evaluation is a case run in ``CASE/fits/NAME/eval_HASH`` (the base case with the parameter and
+condition values, written as a sweep point is; the hash is of those values), so a run is never
+repeated: a fit run again, or continued with ``--resume`` after an interruption, reuses every
+complete evaluation. The Jacobian is forward differences in the scaled parameters, its perturbed
+points run together in a process pool (``jobs``) as a sweep's points are.
+
+Uncertainty: ``cov = s^2 (J^T J)^-1`` in the scaled parameters with ``s^2 = sum r^2 / (m - n)``;
+intervals are ``value +- t(m - n) se`` in those parameters (geometric for log-scaled keys).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import multiprocessing
+import os
+import re
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from twifli_fv import case as case_file
+from twifli_fv.case import Case, load_case
+from twifli_fv.drivers.fit_data import FitData, load_fit_data
+from twifli_fv.drivers.fit_report import write_fit_outputs
+from twifli_fv.drivers.sweep import point_complete, point_quantities, run_point
+from twifli_fv.drivers.sweep_grid import resolve_key
+from twifli_fv.drivers.sweep_points import write_point_case
+from twifli_fv.errors import InputError
+
+log = logging.getLogger(__name__)
+_FREE = re.compile(r"([^=]+?)\s*(?:=\s*([^:]+):([^:]+))?")
+_RATE_KEYS = re.compile(r"(^D_|_cm2_s$|exchange_current|conductivity)")
+
+
+@dataclass(frozen=True)
+class FreeParameter:
+    """A fitted case key (``table.key``), its bounds, its start and whether it is fitted in log10."""
+
+    name: str
+    lower: float
+    upper: float
+    start: float
+    log: bool
+
+    def scaled(self, value: float) -> float:
+        return math.log10(value) if self.log else value / (self.upper - self.lower)
+
+    def value(self, scaled: float) -> float:
+        return float(f"{(10.0 ** scaled if self.log else scaled * (self.upper - self.lower)):.12g}")
+
+
+@dataclass(frozen=True)
+class FitResult:
+    directory: Path
+    values: dict[str, float]
+    report: dict[str, Any]
+
+
+def parse_free(spec: str, *, case: Case, schema: dict[str, dict] | None = None) -> list[FreeParameter]:
+    """``KEY[=LO:HI],...`` -> free parameters; without bounds, the case's value / 10 .. x 10 (log)."""
+    schema = case_file.SCHEMA if schema is None else schema
+    free = []
+    for part in (p.strip() for p in spec.split(",")):
+        match = _FREE.fullmatch(part)
+        if not part or not match:
+            raise InputError(f"--free {spec!r}: write KEY[=LO:HI],..., e.g. D_eff_cm2_s=1e-10:1e-8")
+        table, key = resolve_key(match[1], option="--free", schema=schema)
+        kinds = schema[table][key]
+        if float not in (kinds if isinstance(kinds, tuple) else (kinds,)):
+            raise InputError(f"--free {part!r}: {table}.{key} does not take numbers; it cannot be fitted")
+        current = case.get(table, key)
+        lower, upper = _bounds(part, match, current)
+        log_scaled = lower > 0 and (upper / lower >= 10 or bool(_RATE_KEYS.search(key)))
+        start = current if current is not None and lower <= current <= upper else (
+            math.sqrt(lower * upper) if log_scaled else (lower + upper) / 2)
+        free.append(FreeParameter(f"{table}.{key}", lower, upper, float(start), log_scaled))
+    names = [p.name for p in free]
+    if len(set(names)) != len(names):
+        raise InputError(f"--free {spec!r}: a key is given twice")
+    return free
+
+
+def run_fit(case_dir: str | Path, data_csv: str | Path, free: list[FreeParameter], *, name: str | None = None,
+            jobs: int = 1, resume: bool = False, plots: bool = True, step: float = 0.01,
+            max_evaluations: int = 30) -> FitResult:
+    """Fit ``free`` to the data; writes ``fit.json``, ``fit.csv``, ``fit.png`` and ``fitted/case.toml``."""
+    from scipy.optimize import least_squares
+
+    base = load_case(case_dir)
+    data = load_fit_data(data_csv)
+    if not free:
+        raise InputError("fit: give the keys to fit with --free KEY[=LO:HI],...")
+    if jobs < 1:
+        raise InputError(f"--jobs {jobs}: give 1 or more worker processes")
+    clash = {p.name for p in free} & {k for condition in data.conditions for k in condition}
+    if clash:
+        raise InputError(f"{data.path}: {', '.join(sorted(clash))} is both a data column and a --free key")
+    directory = base.directory / "fits" / (name or Path(data_csv).stem)
+    lower = np.array([p.scaled(p.lower) for p in free])
+    upper = np.array([p.scaled(p.upper) for p in free])
+    with _Evaluator(base, data, free, directory, jobs=jobs, resume=resume) as evaluator:
+        def jacobian(u: np.ndarray) -> np.ndarray:
+            steps = [step if u[i] + step <= upper[i] else -step for i in range(len(free))]
+            shifted = [u + h * np.eye(len(free))[i] for i, h in enumerate(steps)]
+            centre, *moved = evaluator.residuals([u] + shifted)
+            return np.column_stack([(r - centre) / h for r, h in zip(moved, steps)])
+
+        start = np.clip([p.scaled(p.start) for p in free], lower, upper)
+        solution = least_squares(lambda u: evaluator.residuals([u])[0], start, jac=jacobian,
+                                 bounds=(lower, upper), method="trf", x_scale=1.0, xtol=1e-5, ftol=1e-6,
+                                 max_nfev=max_evaluations)
+        final = evaluator.residuals([solution.x])[0]
+        values = {p.name: p.value(u) for p, u in zip(free, solution.x)}
+        report = write_fit_outputs(
+            directory, base=base, data=data, free=free, solution=solution, residuals=final,
+            model=data.observed + final, runs=evaluator.runs(solution.x), records=evaluator.records, plots=plots)
+    write_point_case(base, directory / "fitted", values,
+                     header=f"{base.directory.name} fitted to {data.path} by `twifli fit` ({directory / 'fit.json'})")
+    return FitResult(directory, values, report)
+
+
+def _bounds(part: str, match: re.Match, current: Any) -> tuple[float, float]:
+    if match[2] is None:
+        if not isinstance(current, (int, float)) or current <= 0:
+            raise InputError(f"--free {part!r}: the case gives no positive value to bound around; write KEY=LO:HI")
+        return current / 10.0, current * 10.0
+    try:
+        lower, upper = float(match[2]), float(match[3])
+    except ValueError:
+        raise InputError(f"--free {part!r}: bounds LO:HI must be numbers") from None
+    if not (math.isfinite(lower) and math.isfinite(upper) and lower < upper):
+        raise InputError(f"--free {part!r}: bounds must be finite with LO < HI")
+    return lower, upper
+
+
+class _Evaluator:
+    """Runs the model at parameter points (every data condition each), cached by the values' hash."""
+
+    def __init__(self, base: Case, data: FitData, free: list[FreeParameter], directory: Path, *, jobs: int,
+                 resume: bool) -> None:
+        self.base, self.data, self.free, self.directory = base, data, free, directory
+        self.jobs, self.resume = jobs, resume
+        self.records: dict[str, dict[str, Any]] = {}
+        self.pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> _Evaluator:
+        if self.jobs > 1:
+            os.environ["OMP_NUM_THREADS"] = "1"  # inherited by the workers: each run single-threaded
+            self.pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+    def runs(self, u: np.ndarray) -> list[Path]:
+        """The run folders of one parameter point, one per data condition (written, not run)."""
+        values = {p.name: p.value(x) for p, x in zip(self.free, u)}
+        folders = []
+        for condition in self.data.conditions:
+            settings = values | condition | {"output.plots": False}
+            digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+            folder = self.directory / f"eval_{digest}"
+            header = "Evaluation of `twifli fit`: " + ", ".join(f"{k} = {v!r}" for k, v in {**values, **condition}.items())
+            write_point_case(self.base, folder, settings, header=header)
+            self.records.setdefault(folder.name, {"evaluation": folder.name, "order": len(self.records) + 1,
+                                                  **values, **condition})
+            folders.append(folder)
+        return folders
+
+    def residuals(self, points: list[np.ndarray]) -> list[np.ndarray]:
+        """Model minus data at each point (runs not complete yet are run, ``jobs`` at a time)."""
+        folders = [self.runs(u) for u in points]
+        todo = list(dict.fromkeys(f for group in folders for f in group if not point_complete(f)))
+        arguments = [(str(f), self.resume and (f / "output" / "checkpoint.npz").is_file()) for f in todo]
+        outcomes = (self.pool.map(run_point, *zip(*arguments)) if self.pool and len(todo) > 1
+                    else (run_point(*a) for a in arguments))
+        for folder, (error, seconds) in zip(todo, outcomes):
+            log.info("%s: %s (%.1f s)", folder.name, f"failed: {error}" if error else "complete", seconds)
+            if error:
+                raise InputError(f"{folder}: the model run failed: {error}")
+        for group in folders:
+            for folder in group:
+                self.records[folder.name] |= {"status": "complete"} | _numbers(point_quantities(folder / "output"))
+        return [self.data.model([f / "output" for f in group]) - self.data.observed for group in folders]
+
+
+def _numbers(quantities: dict[str, Any]) -> dict[str, Any]:
+    return {k: quantities[k] for k in ("capacity_mAh_g", "end_reason", "end_mean_depletion", "wall_time_s")
+            if k in quantities}
