@@ -204,11 +204,14 @@ class DenseSolver:
 
     def _fit_phi(self, flow: np.ndarray, base: np.ndarray, green: np.ndarray, total: float) -> float:
         """Phi that makes the BV flows sum to ``total`` with the surface x of ``flow`` (bisection)."""
-        u = self.model.ocp((base + green @ flow) / self.model.c_max_mol_m3)
+        kin = self.model.kinetics
+        u = self.model.ocp((base + green @ flow) / self.model.c_max_mol_m3)  # x_s does not depend on phi
         low, high = float(np.min(u)) - 3.0, float(np.max(u)) + 3.0  # the BV flow falls as phi rises
+        limit = EXPONENT_LIMIT / kin.f
         for _ in range(80):
             mid = 0.5 * (low + high)
-            if np.sum(self._rates(flow, mid, base, green)[1]) > total:
+            rate = -self._area * kin.current(kin.exchange_current_A_m2, np.clip(mid - u, -limit, limit)) / FARADAY
+            if np.sum(rate) > total:  # as _rates(flow, mid, ...)[1], without re-evaluating U(x) and dU/dx
                 low = mid
             else:
                 high = mid
