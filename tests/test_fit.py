@@ -18,7 +18,7 @@ from twifli_fv.drivers.run import run_case
 from twifli_fv.drivers.sweep_points import write_point_case
 from twifli_fv.errors import InputError
 
-from .conftest import ROOT
+from .test_sweep import make_case
 
 # A thin film, one column of 2 um cells: a second per run. The 3.1 V cut-off (3.72 V vs Li) sits on
 # the sloping part of U(x), so the kinetic overpotential moves the capacity as well as D_eff does.
@@ -155,42 +155,15 @@ def test_bad_free_keys_are_one_line_errors(tmp_path: Path, capsys: pytest.Captur
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
 
 
-TWIFLI_CASE = """
-[image]
-file = "{image}"
-labels = "0=SE,85=AM,170=CBD"
-voxel_size_um = 0.27
-crop = "0:48,0:32"
-[material]
-c_sat_mol_m3 = 48000
-diffusivity = "anomalous"
-D_trace_cm2_s = {D}
-c_max_mol_m3 = 51765
-specific_capacity_mAh_g = 100
-am_density_g_cm3 = 4.8
-[tortuosity]
-tau_e = 2.0
-tau_Li = 3.5
-[protocol]
-steps = ["Charge at 1C for 6 minutes"]
-[output]
-frame_interval_s = 60
-fields_interval_s = 360
-plots = false
-"""
-
 
 def test_recovers_d_trace_from_twifli_profiles(tmp_path: Path) -> None:
-    """Profiles (time_s, step, y_um, c_norm) made at D_trace = 1e-10 cm2/s: near c_sat, D(c) is 26 D_trace, so
-    L^2 / D ~ 11 min for the 13 um crop, as long as the 6 min charge: the profiles depend on D_trace.
-    The fit starts at 2e-10."""
-    image = ROOT / "meshes" / "electrode_nmc_slice256.png"
-    for name, d in (("truth", 1e-10), ("case", 2e-10)):
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "case.toml").write_text(TWIFLI_CASE.format(image=image.as_posix(), D=d))
-    run_case(tmp_path / "truth", progress=False)
-    data = tmp_path / "truth" / "output" / "profiles.csv"
-    result = run_fit(tmp_path / "case", data, parse_free("D_trace_cm2_s=1e-12:1e-8", case=load_case(tmp_path / "case")),
-                     jobs=1, plots=False)
+    """Profiles (time_s, step, y_um, c_norm) made at D_trace = 1e-10 cm2/s (the sweep tests' tiny case): near
+    c_sat, D(c) is 26 D_trace, so L^2 / D ~ 11 min for the 13 um crop, as long as the 6 min charge: the profiles
+    depend on D_trace. The fit starts at 2e-10."""
+    truth = make_case(tmp_path)
+    run_case(truth, progress=False)
+    start = write_point_case(load_case(truth), tmp_path / "start", {"material.D_trace_cm2_s": 2e-10}, header="start")
+    data = truth / "output" / "profiles.csv"
+    result = run_fit(start.directory, data, parse_free("D_trace_cm2_s=1e-12:1e-8", case=start), jobs=1, plots=False)
     assert result.values["material.D_trace_cm2_s"] == pytest.approx(1e-10, rel=0.05)
     assert load_fit_data(data).kind == "profiles"
