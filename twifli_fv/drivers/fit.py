@@ -172,7 +172,8 @@ class _Evaluator:
             settings = values | condition | {"output.plots": False}
             digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
             folder = self.directory / f"eval_{digest}"
-            header = "Evaluation of `twifli fit`: " + ", ".join(f"{k} = {v!r}" for k, v in {**values, **condition}.items())
+            settings_text = ", ".join(f"{k} = {v!r}" for k, v in {**values, **condition}.items())
+            header = f"Evaluation of `twifli fit`: {settings_text}"
             write_point_case(self.base, folder, settings, header=header)
             self.records.setdefault(folder.name, {"evaluation": folder.name, "order": len(self.records) + 1,
                                                   **values, **condition})

@@ -94,7 +94,8 @@ def load_fit_data(path: str | Path, *, schema: dict[str, dict] | None = None) ->
 def _read(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     try:
         with path.open(newline="") as handle:
-            table = [(number, line) for number, line in enumerate(csv.reader(handle), 1) if any(c.strip() for c in line)]
+            table = [(number, line) for number, line in enumerate(csv.reader(handle), 1)
+                     if any(c.strip() for c in line)]
     except OSError as exc:
         raise InputError(f"{path}: cannot read the data ({exc.strerror})") from None
     except (UnicodeDecodeError, csv.Error) as exc:

@@ -19,7 +19,8 @@ from twifli_fv.drivers.fit_data import FitData
 from twifli_fv.outputs.files import write_csv, write_json
 from twifli_fv.outputs.fit_plot import plot_fit
 
-_X = {"capacity": ("c_rate", "C-rate"), "voltage": ("capacity_mAh_g", "capacity (mAh/g)"), "profiles": ("y_um", "y (um)")}
+_X = {"capacity": ("c_rate", "C-rate"), "voltage": ("capacity_mAh_g", "capacity (mAh/g)"),
+      "profiles": ("y_um", "y (um)")}
 _GROUP = {"capacity": None, "voltage": "c_rate", "profiles": "time_s"}
 
 
