@@ -21,12 +21,13 @@ import numpy as np
 from twifli_fv.errors import InputError
 from twifli_fv.image.generate import paint_ball
 from twifli_fv.image.io import read_labels
+from twifli_fv.image.voxels import VoxelGrid
 
 VOID = -1
 
 
 @dataclass(frozen=True)
-class GrainMap:
+class GrainMap(VoxelGrid):
     """Grain id per voxel (``VOID`` for pores/cracks) and per-grain orientation (degrees)."""
 
     grain: np.ndarray
@@ -36,20 +37,12 @@ class GrainMap:
     source: str = "<generated>"
 
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self.grain.shape
-
-    @property
-    def ndim(self) -> int:
-        return self.grain.ndim
+    def voxels(self) -> np.ndarray:
+        return self.grain
 
     @property
     def solid(self) -> np.ndarray:
         return self.grain != VOID
-
-    @property
-    def thickness_m(self) -> float:
-        return self.shape[0] * self.voxel_size_m
 
     def cell_tilt_deg(self) -> np.ndarray:
         return np.where(self.solid, self.tilt_deg[np.maximum(self.grain, 0)], np.nan)
