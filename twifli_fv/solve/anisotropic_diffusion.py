@@ -50,14 +50,11 @@ def effective_diffusivity(tensor: np.ndarray, solid: np.ndarray, voxel_size_m: f
     PETSc's LU (:class:`~twifli_fv.solve.sparse_lu.SparseLU`).
     """
     shape, h = solid.shape, voxel_size_m
-    n = solid.size
-    flat_d00 = tensor.reshape(n, solid.ndim, solid.ndim)[:, 0, 0]
     area = h ** (solid.ndim - 1)
-    rows = np.arange(n).reshape(shape)
-    bottom = np.zeros(n)
-    top = np.zeros(n)
-    bottom[rows[0][solid[0]]] = 2 * area * flat_d00[rows[0][solid[0]]] / h
-    top[rows[-1][solid[-1]]] += 2 * area * flat_d00[rows[-1][solid[-1]]] / h
+    half_cell = np.where(solid, 2 * area * tensor[..., 0, 0] / h, 0.0)  # conductance to a Dirichlet plane
+    bottom, top = np.zeros(shape), np.zeros(shape)
+    bottom[0], top[-1] = half_cell[0], half_cell[-1]
+    bottom, top = bottom.ravel(), top.ravel()
     matrix = -diffusion_matrix(tensor, solid, voxel_size_m) + sparse.diags(bottom + top)
     scale = float(np.max(np.abs(matrix.diagonal()))) or 1.0
     # pores (and solid islands touching neither plane) get a tiny diagonal: c = 0 there, nothing else moves

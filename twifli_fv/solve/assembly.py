@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from twifli_fv.mesh.grid import CathodeMesh
-from twifli_fv.solve.fv import aij_matrix, mark_spd
+from twifli_fv.solve.fv import aij_matrix
 from twifli_fv.solve.petsc_env import petsc, user_options, world
 
 OPTIONS_PREFIX = "twifli_"
@@ -96,12 +96,8 @@ class CellSystem:
         self._values = np.zeros(self.nonzeros)
         local_size = (self.stop - self.start, self.size)
         self._in_place = self.comm.getSize() == 1  # one rank: PETSc uses self._values itself
-        if self._in_place:
-            self.matrix = aij_matrix((*self._csr, self._values), sizes=(local_size, local_size), comm=self.comm, spd=True)
-        else:  # PETSc's COO path: the pattern (and its split into diagonal and off-diagonal blocks) once
-            self.matrix = PETSc.Mat().createAIJ((local_size, local_size), comm=self.comm)
-            self.matrix.setPreallocationCOO(np.repeat(rows, np.diff(indptr)).astype(index), self._csr[1])
-            mark_spd(self.matrix)
+        self.matrix = aij_matrix((*self._csr, self._values), sizes=(local_size, local_size), comm=self.comm, spd=True,
+                                 coo_first_row=None if self._in_place else self.start)
         self.b = self.x.duplicate()
         self._gather, self._whole = PETSc.Scatter.toAll(self.x)
         self.ksp = PETSc.KSP().create(comm=self.comm)

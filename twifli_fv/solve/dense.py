@@ -71,16 +71,16 @@ class DenseCell:
 
     @property
     def cell_volume_m3(self) -> float:
-        return self.voxel_size_m**self.grains.ndim
+        return self.grains.cell_volume_m3
 
     @property
     def face_area_m2(self) -> float:
-        return self.voxel_size_m ** (self.grains.ndim - 1)
+        return self.grains.face_area_m2
 
     @property
     def collector_area_m2(self) -> float:
         """Projected area (m^2; m per m of depth in 2D)."""
-        return float(np.prod(self.grains.shape[1:])) * self.face_area_m2
+        return self.grains.collector_area_m2
 
     @property
     def solid_volume_m3(self) -> float:

@@ -34,23 +34,26 @@ def two_point_operator(faces: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def aij_matrix(  # noqa: ANN201 - PETSc.Mat
-    csr: tuple[np.ndarray, np.ndarray, np.ndarray],
+    csr: tuple[np.ndarray, ...],
     *,
     sizes: tuple,
     comm,  # noqa: ANN001 - PETSc.Comm
     spd: bool = False,
+    coo_first_row: int | None = None,
 ):
     """A PETSc AIJ matrix of this rank's CSR rows (``sizes``: rows and columns, each global or (local, global));
-    on one rank PETSc uses the arrays themselves, no copy. ``spd``: flag it symmetric positive definite."""
+    on one rank PETSc uses the arrays themselves, no copy. With ``coo_first_row`` (this rank's first row) only the
+    pattern ``csr[:2]`` goes in, through PETSc's COO interface (its split into diagonal and off-diagonal blocks
+    done once; values later by ``setValuesCOO``). ``spd``: flag it symmetric positive definite."""
     PETSc = petsc()
-    matrix = PETSc.Mat().createAIJWithArrays(sizes, csr, comm=comm)
+    if coo_first_row is None:
+        matrix = PETSc.Mat().createAIJWithArrays(sizes, csr, comm=comm)
+    else:
+        indptr, indices = csr[:2]
+        matrix = PETSc.Mat().createAIJ(sizes, comm=comm)
+        rows = np.arange(coo_first_row, coo_first_row + indptr.size - 1, dtype=indices.dtype)
+        matrix.setPreallocationCOO(np.repeat(rows, np.diff(indptr)), indices)
     if spd:
-        mark_spd(matrix)
+        matrix.setOption(PETSc.Mat.Option.SYMMETRIC, True)
+        matrix.setOption(PETSc.Mat.Option.SPD, True)
     return matrix
-
-
-def mark_spd(matrix) -> None:  # noqa: ANN001 - PETSc.Mat
-    """Tell PETSc the matrix is symmetric positive definite (CG, ICC and GAMG use it)."""
-    PETSc = petsc()
-    matrix.setOption(PETSc.Mat.Option.SYMMETRIC, True)
-    matrix.setOption(PETSc.Mat.Option.SPD, True)

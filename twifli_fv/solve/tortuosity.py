@@ -103,7 +103,11 @@ def _solve_steady(through: np.ndarray, wrap: tuple[int, ...], *, rtol: float, co
     mine = (stop - start, total)
     matrix = aij_matrix((indptr, indices, values), sizes=(mine, mine), comm=comm, spd=True)
     del indptr, indices, values, index
-    aggregate, coarse_total = _aggregates(through, offsets, (start, stop), PETSc.IntType)
+    ids, coarse_total = aggregate_ids(through, PETSc.IntType)  # the coarse unknown of each cell
+    aggregate = np.empty(stop - start, dtype=PETSc.IntType)
+    for a, b, cells, out in _slabs(offsets, (start, stop), through[0].size):
+        aggregate[out] = ids[a:b][through[a:b]][cells]
+    del ids
     coarse_rows = PETSc.Vec().createMPI(coarse_total, comm=comm)
     coarse_size = (coarse_rows.getLocalSize(), coarse_total)
     prolong = aij_matrix(one_per_row(aggregate), sizes=(mine, coarse_size), comm=comm)
@@ -175,7 +179,9 @@ def _assemble_rows(
     layer = through[0].size
     neighbours = np.empty(stop - start, dtype=np.uint8)
     for a, b, mine, out in _slabs(offsets, rows, layer):
-        neighbours[out] = _neighbour_counts(through, a, b, wrap)[mine]
+        halo, inner = _halo(a, b, through.shape[0])
+        grid = through[halo]
+        neighbours[out] = neighbour_counts(grid, wrap_axes=wrap, dtype=np.uint8)[inner][grid[inner]][mine]
     diagonal += neighbours
     indptr = np.empty(stop - start + 1, dtype=index.dtype)
     indptr[0] = 0
@@ -207,13 +213,6 @@ def _directions(ndim: int) -> list[tuple[int, int]]:
     return [*below, (0, 0), *[(axis, 1) for axis in reversed(range(ndim))]]
 
 
-def _neighbour_counts(through: np.ndarray, a: int, b: int, wrap: tuple[int, ...]) -> np.ndarray:
-    """In-phase face neighbours of each phase cell of layers ``a..b`` (in C order), by shifts of the grid."""
-    halo, inner = _halo(a, b, through.shape[0])
-    grid = through[halo]
-    return neighbour_counts(grid, wrap_axes=wrap, dtype=np.uint8)[inner][grid[inner]]
-
-
 def _stencil_columns(index: np.ndarray, a: int, b: int, wrap: tuple[int, ...]) -> np.ndarray:
     """Columns of the phase cells of layers ``a..b``: one row per cell, sorted; -1 for a missing neighbour."""
     halo, inner = _halo(a, b, index.shape[0])
@@ -239,16 +238,6 @@ def _on_edge(shape: tuple[int, ...], axes: tuple[int, ...]) -> np.ndarray:
         ends[axis] = [0, shape[axis] - 1]
         edge[tuple(ends)] = True
     return edge
-
-
-def _aggregates(through: np.ndarray, offsets: np.ndarray, rows: tuple[int, int], dtype: type) -> tuple[np.ndarray, int]:
-    """Coarse unknown of each unknown in ``rows`` (:func:`~twifli_fv.solve.aggregation.aggregate_ids`), and the
-    number of coarse unknowns."""
-    ids, count = aggregate_ids(through, dtype)
-    coarse = np.empty(rows[1] - rows[0], dtype=dtype)
-    for a, b, mine, out in _slabs(offsets, rows, through[0].size):
-        coarse[out] = ids[a:b, ...][through[a:b]][mine]
-    return coarse, count
 
 
 def _linear_profile(offsets: np.ndarray, rows: tuple[int, int], depth: int) -> np.ndarray:

@@ -78,7 +78,7 @@ class TwifliModel:
     @property
     def collector_area_m2(self) -> float:
         """Projected current-collector area A_cc of the domain (m^2; m per m of depth in 2D)."""
-        return float(np.prod(self.mesh.image.shape[1:])) * self.mesh.image.voxel_size_m ** (self.mesh.image.ndim - 1)
+        return self.mesh.image.collector_area_m2
 
     @property
     def am_volume_m3(self) -> float:
