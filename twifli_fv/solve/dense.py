@@ -71,16 +71,16 @@ class DenseCell:
 
     @property
     def cell_volume_m3(self) -> float:
-        return self.grains.cell_volume_m3
+        return self.voxel_size_m**self.grains.ndim
 
     @property
     def face_area_m2(self) -> float:
-        return self.grains.face_area_m2
+        return self.voxel_size_m ** (self.grains.ndim - 1)
 
     @property
     def collector_area_m2(self) -> float:
         """Projected area (m^2; m per m of depth in 2D)."""
-        return self.grains.collector_area_m2
+        return float(np.prod(self.grains.shape[1:])) * self.face_area_m2
 
     @property
     def solid_volume_m3(self) -> float:
