@@ -1,42 +1,47 @@
-"""The package's layers, read from the imports: image -> mesh -> properties -> model -> solve -> outputs."""
+"""The package's layers import only downwards (image -> mesh -> properties -> model -> solve -> outputs ->
+drivers -> CLI), read from each module's import statements; only the solve layer imports petsc4py."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
-import twifli_fv
+import pytest
 
-LAYERS = ("image", "mesh", "properties", "model", "solve", "outputs")
-PACKAGE = Path(twifli_fv.__file__).parent
+PACKAGE = Path(__file__).resolve().parents[1] / "twifli_fv"
+LAYERS = ["errors", "parameters", "case", "image", "mesh", "properties", "model", "solve", "outputs", "drivers", "cli"]
+RANK = {name: rank for rank, name in enumerate(LAYERS)}
+RANK |= {"errors": 0, "parameters": 0, "case": 0}  # the base: no package imports but errors
 
 
-def imported_modules(path: Path) -> list[str]:
-    names = []
-    for node in ast.walk(ast.parse(path.read_text())):
+def layer(module: str) -> str:
+    """``twifli_fv.solve.twifli`` -> ``solve``; the package itself is the top."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "cli"
+
+
+def imports(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text())
+    found = []
+    for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module:
-            names.append(node.module)
+            found.append(node.module)
         elif isinstance(node, ast.Import):
-            names += [alias.name for alias in node.names]
-    return names
+            found.extend(alias.name for alias in node.names)
+    return found
 
 
-def test_each_layer_imports_only_the_layers_before_it():
-    upward = []
-    for layer in LAYERS:
-        for path in sorted((PACKAGE / layer).rglob("*.py")):
-            for name in imported_modules(path):
-                parts = name.split(".")
-                if parts[0] == "twifli_fv" and len(parts) > 1 and parts[1] in LAYERS[LAYERS.index(layer) + 1 :]:
-                    upward.append(f"{path.relative_to(PACKAGE)} imports {name}")
-    assert upward == []
+MODULES = sorted(p for p in PACKAGE.rglob("*.py") if p.name != "__init__.py" or p.parent != PACKAGE)
 
 
-def test_only_the_solve_layer_imports_petsc4py():
-    outside = [
-        str(path.relative_to(PACKAGE))
-        for path in sorted(PACKAGE.rglob("*.py"))
-        if path.relative_to(PACKAGE).parts[0] != "solve"
-        and any(name.split(".")[0] == "petsc4py" for name in imported_modules(path))
-    ]
-    assert outside == []
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_imports_flow_down_the_layers(path):
+    own = layer("twifli_fv." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts))
+    upward = [m for m in imports(path) if m.startswith("twifli_fv.") and RANK[layer(m)] > RANK[own]]
+    assert not upward, f"{path.name} ({own}) imports from higher layers: {upward}"
+    if own != "solve":
+        assert not [m for m in imports(path) if m.startswith("petsc4py")], f"{path.name} imports petsc4py"
+
+
+def test_every_module_is_in_a_layer():
+    assert {layer("twifli_fv." + ".".join(p.relative_to(PACKAGE).with_suffix("").parts)) for p in MODULES} <= set(RANK)

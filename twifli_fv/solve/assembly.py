@@ -1,7 +1,7 @@
 """The implicit diffusion-reaction system on a set of grid cells, assembled once into PETSc and refilled
 in place each sweep (paper 1, eqns 1 and 5; SPEC sect. 2).
 
-:class:`~twifli_fv.solve.twifli.FipyEquation` states the TWIF-Li equation as FiPy terms,
+:class:`~twifli_fv.solve.fipy_reference.FipyEquation` states the TWIF-Li equation as FiPy terms,
 ``TransientTerm() == DiffusionTerm(D) - ImplicitSourceTerm(k) + s``; FiPy rebuilds its whole sparse
 matrix from those terms at every sweep, at 10-30 times the cost of the linear solve. This is the same
 system divided by FiPy's transient coefficient ``V / dt``, on the cells of a mask only (elsewhere the
