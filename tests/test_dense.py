@@ -23,10 +23,7 @@ from twifli_fv.model.anisotropy import check_diffusivities, diffusion_tensor
 from twifli_fv.model.butler_volmer import ButlerVolmer
 from twifli_fv.model.dense import DenseModel
 from twifli_fv.model.protocol import Step
-from twifli_fv.solve.anisotropic_diffusion import (
-    diffusion_matrix,
-    effective_diffusivity,
-)
+from twifli_fv.solve.anisotropic_diffusion import diffusion_matrix, effective_diffusivity
 from twifli_fv.solve.dense import DenseSolver
 from twifli_fv.solve.dense_stepping import DenseStepping
 from twifli_fv.solve.sparse_lu import SparseLU

@@ -69,12 +69,8 @@ class DenseRun(CaseRun):
         return self.model.grains.grain.tobytes()
 
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self.model.grains.shape
-
-    @property
-    def voxel_size_m(self) -> float:
-        return self.model.voxel_size_m
+    def grid(self) -> GrainMap:
+        return self.model.grains
 
     @property
     def profile_mask(self) -> np.ndarray:
@@ -100,7 +96,7 @@ class DenseRun(CaseRun):
 
     # -- what the recorder asks ------------------------------------------------------------------
     def profile_field(self) -> np.ndarray:
-        return self.solver.c.reshape(self.shape) / self.model.c_max_mol_m3
+        return self.solver.c.reshape(self.model.grains.shape) / self.model.c_max_mol_m3
 
     def at_frame(self, time_s: float) -> None:
         """The voltage curve is recorded per time step (:meth:`at_step`)."""
@@ -118,7 +114,7 @@ class DenseRun(CaseRun):
             "mean_x": self.solver.mean_x(), "surface_x_mean": float(np.mean(step.x_surface)),
         })
 
-    def field_data(self, step_index: int) -> dict[str, np.ndarray]:
+    def field_data(self, state: RunState) -> dict[str, np.ndarray]:
         grains, c = self.model.grains, self.solver.c
         return {"x": np.where(grains.solid, c.reshape(grains.shape) / self.model.c_max_mol_m3, np.nan), "c": c,
                 "grain": grains.grain, "tilt_deg": grains.cell_tilt_deg(), "D_through_m2_s": self.model.tensor[..., 0, 0]}

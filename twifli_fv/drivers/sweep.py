@@ -143,9 +143,7 @@ def _report(finished: Iterator[tuple[Path, tuple[str | None, float]]], total: in
 
 def _run_point(directory: str, resume: bool) -> tuple[str | None, float]:
     """Run one point (in a worker); returns its one-line error or None, and the wall time."""
-    from twifli_fv.drivers.run import (
-        run_case,  # imported here: a worker loads the solver itself
-    )
+    from twifli_fv.drivers.run import run_case  # imported here: a worker loads the solver itself
 
     start = time.perf_counter()
     resumed = resume and (Path(directory) / "output" / "checkpoint.npz").is_file()

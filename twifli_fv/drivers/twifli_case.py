@@ -23,11 +23,7 @@ from twifli_fv.image.phases import Phase
 from twifli_fv.image.segmented import SegmentedImage, load_image
 from twifli_fv.mesh.grid import build_mesh
 from twifli_fv.model.constants import FARADAY
-from twifli_fv.model.diffusivity import (
-    AnomalousDiffusivity,
-    ConstantDiffusivity,
-    TabulatedDiffusivity,
-)
+from twifli_fv.model.diffusivity import AnomalousDiffusivity, ConstantDiffusivity, TabulatedDiffusivity
 from twifli_fv.model.protocol import Step, parse_protocol
 from twifli_fv.model.twifli import Drive, TwifliModel
 from twifli_fv.outputs.plots import plot_series
@@ -58,12 +54,8 @@ class TwifliRun(CaseRun):
         return self.image.phases.tobytes()
 
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self.image.shape
-
-    @property
-    def voxel_size_m(self) -> float:
-        return self.image.voxel_size_m
+    def grid(self) -> SegmentedImage:
+        return self.image
 
     @property
     def profile_mask(self) -> np.ndarray:
@@ -85,7 +77,7 @@ class TwifliRun(CaseRun):
 
     # -- what the recorder asks ------------------------------------------------------------------
     def profile_field(self) -> np.ndarray:
-        return self.solver.values.reshape(self.shape) / self.model.c_sat_mol_m3
+        return self.solver.values.reshape(self.image.shape) / self.model.c_sat_mol_m3
 
     def at_frame(self, time_s: float) -> None:
         self.means.append(self.solver.mean_c_norm())
@@ -93,8 +85,8 @@ class TwifliRun(CaseRun):
     def at_step(self, state: RunState, attempt) -> None:  # noqa: ANN001 - Attempt
         """Nothing to record per time step (the progress bar is the driver's)."""
 
-    def field_data(self, step_index: int) -> dict[str, np.ndarray]:
-        step = self.steps[min(step_index, len(self.steps) - 1)]
+    def field_data(self, state: RunState) -> dict[str, np.ndarray]:
+        step = self.steps[min(state.step_index, len(self.steps) - 1)]
         c, am = self.solver.values, self.profile_mask.ravel()
         return {
             "c": c,

@@ -43,6 +43,11 @@ class VoxelGrid:
         return self.voxel_size_m ** (self.ndim - 1)
 
     @property
+    def row_centres_m(self) -> np.ndarray:
+        """Distance of each row's centre from the current collector (m)."""
+        return (np.arange(self.shape[0]) + 0.5) * self.voxel_size_m
+
+    @property
     def collector_area_m2(self) -> float:
         """Projected area of the collector plane (m^2; m per m of depth in 2D)."""
         return float(np.prod(self.shape[1:])) * self.face_area_m2

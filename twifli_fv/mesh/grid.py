@@ -62,8 +62,7 @@ class CathodeMesh:
     @property
     def y_m(self) -> np.ndarray:
         """Distance of each cell centre from the current collector."""
-        rows = np.arange(self.image.shape[0]) + 0.5
-        return np.repeat(rows, self.image.phases[0].size) * self.image.voxel_size_m
+        return np.repeat(self.image.row_centres_m, self.image.phases[0].size)
 
 
 def build_mesh(image: SegmentedImage, *, periodic: bool = True) -> CathodeMesh:

@@ -13,6 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
+from twifli_fv.image.voxels import VoxelGrid
 from twifli_fv.outputs.checkpoint import save_checkpoint
 from twifli_fv.outputs.fields import write_pvd
 from twifli_fv.outputs.files import write_json
@@ -26,8 +27,7 @@ CHECKPOINT_EVERY_S = 30.0  # wall time between checkpoints (also one with every 
 class Recorded(Protocol):
     """What the recorder needs of a running model (see :mod:`twifli_fv.drivers.run`)."""
 
-    shape: tuple[int, ...]
-    voxel_size_m: float
+    grid: VoxelGrid  # the image or grain map the run is on
     profile_mask: np.ndarray  # cells averaged per row (AM, or solid)
     profile_label: str  # what the profiles are, for plots
     map_name: str  # file name of the profile map plot
@@ -39,7 +39,7 @@ class Recorded(Protocol):
 
     def at_frame(self, time_s: float) -> None: ...  # record the model's own series
 
-    def field_data(self, step_index: int) -> dict[str, np.ndarray]: ...
+    def field_data(self, state) -> dict[str, np.ndarray]: ...  # noqa: ANN001 - RunState
 
     def checkpoint_arrays(self) -> dict[str, np.ndarray]: ...
 
@@ -62,7 +62,7 @@ class Recorder:
         self.profiles: list[np.ndarray] = []
         self.fields: list[tuple[float, str]] = []
         self._saved_at = -np.inf  # wall time (monotonic) of the last checkpoint
-        self.y_um = (np.arange(run.shape[0]) + 0.5) * run.voxel_size_m * 1e6
+        self.y_um = run.grid.row_centres_m * 1e6
 
     def frame(self, state) -> None:  # noqa: ANN001 - RunState
         """Record the state at a frame time (once per time), and write a field frame and checkpoint when due."""
@@ -78,7 +78,7 @@ class Recorder:
         field = not self.fields or state.time_s >= self.fields[-1][0] + self.fields_every_s - 1e-9
         if field:
             name = f"frame_{len(self.fields):04d}.vti"
-            write_vti(self.out / "fields" / name, run.shape, run.voxel_size_m, run.field_data(state.step_index))
+            write_vti(self.out / "fields" / name, run.grid.shape, run.grid.voxel_size_m, run.field_data(state))
             self.fields.append((state.time_s, name))
         if field or time.monotonic() - self._saved_at >= CHECKPOINT_EVERY_S:
             save_checkpoint(self.out / "checkpoint.npz", fingerprint=self.fingerprint, state=state.to_dict(),

@@ -16,8 +16,6 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-import numpy as np
-
 C_IN, C_OUT = 1.0, 0.0  # c on the phase's faces of y = 0 and of y = H
 G_BOUNDARY = 2.0  # conductance from a boundary cell's centre to its Dirichlet face (half a voxel)
 

@@ -21,6 +21,14 @@ SIGN = {"charge": -1, "discharge": 1, "rest": 0}  # direction of Li change in th
 
 
 @dataclass
+class SolverStats:
+    """Counts a solver keeps (a model's solver adds its own)."""
+
+    steps: int = 0
+    rejected: int = 0
+
+
+@dataclass
 class RunState:
     """Where a run is: enough, with the model's fields, to resume it exactly."""
 
@@ -122,6 +130,12 @@ def run_protocol(
         on_frame(state)  # the final state, between two frame times
     state.finished = True
     return state
+
+
+def time_to_target(step: Step, mean: float, rate: float) -> list[float]:
+    """The time until the mean lithiation reaches the step's target at ``rate`` per second (none if not ahead)."""
+    remaining = (step.until_lithiation - mean) / rate if rate else 0.0
+    return [remaining] if remaining > 0 else []
 
 
 def step_record(step: Step, state: RunState, reason: str, *, collector_area_m2: float, li_mol: float,

@@ -22,10 +22,17 @@ from twifli_fv.image.segmented import SegmentedImage
 from twifli_fv.mesh.faces import in_plane_axes, neighbour_counts, shifted
 from twifli_fv.properties.connectivity import percolating
 from twifli_fv.properties.microstructure import ELECTRONIC
-from twifli_fv.properties.tortuosity import C_IN, C_OUT, G_BOUNDARY, TortuosityResult, empty_result, tortuosity_from_flux
-from twifli_fv.solve.multigrid import aggregate_ids, multigrid_cg, one_per_row
+from twifli_fv.properties.tortuosity import (
+    C_IN,
+    C_OUT,
+    G_BOUNDARY,
+    TortuosityResult,
+    empty_result,
+    tortuosity_from_flux,
+)
 from twifli_fv.solve.fv import aij_matrix
-from twifli_fv.solve.petsc_env import petsc, user_options, world
+from twifli_fv.solve.multigrid import aggregate_ids, multigrid_cg, one_per_row
+from twifli_fv.solve.petsc_env import petsc, world
 
 log = logging.getLogger(__name__)
 CHUNK_CELLS = 1 << 18  # grid cells per assembly slab (bounds the temporaries)

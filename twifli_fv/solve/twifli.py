@@ -22,6 +22,7 @@ from twifli_fv.errors import InputError
 from twifli_fv.model.kinetics import TwifliCharge, TwifliDischarge, linearise
 from twifli_fv.model.twifli import Drive, TwifliModel, interfacial_source
 from twifli_fv.solve.petsc_env import world
+from twifli_fv.solve.stepping import SolverStats
 
 log = logging.getLogger(__name__)
 # Inexact sweeps: a sweep's linear solve may stop once its error is below FORCING times the change of
@@ -44,9 +45,7 @@ def _project(c: np.ndarray, step: np.ndarray, c_sat: float) -> np.ndarray:
 
 
 @dataclass
-class SolverStats:
-    steps: int = 0
-    rejected: int = 0
+class TwifliStats(SolverStats):
     sweeps: int = 0
     max_sweeps_in_step: int = 0
     sweeps_per_step: list[int] = field(default_factory=list)
@@ -102,7 +101,7 @@ class TwifliSolver:
             rows = self._system.rows
             mine = (self._active >= rows.start) & (self._active < rows.stop)
             self._mine, self._mine_rows = np.flatnonzero(mine), self._active[mine] - rows.start
-        self.stats = SolverStats()
+        self.stats = TwifliStats()
         self._trend = self._trend_before = None  # (drive, dt, c change) of the last accepted step
         self.last_change = 0.0  # max |c_new - c_old| / c_sat of the last accepted step
 

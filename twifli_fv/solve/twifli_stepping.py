@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from twifli_fv.model.constants import FARADAY
 from twifli_fv.model.protocol import Step
 from twifli_fv.model.twifli import EXHAUSTED, Drive
-from twifli_fv.solve.stepping import SIGN, Attempt, RunState, Stepping, step_record
+from twifli_fv.solve.stepping import SIGN, Attempt, RunState, Stepping, step_record, time_to_target
 from twifli_fv.solve.twifli import TwifliSolver
 
 GROWTH = 2.0  # largest growth of the step length from one step to the next
@@ -53,11 +53,7 @@ class TwifliStepping:
         if step.duration_s is not None:
             limits.append(step.duration_s - state.step_elapsed_s)
         if step.until_lithiation is not None and step.kind != "rest":
-            rate = self._expected_rate(step) or state.rate_per_s
-            if rate:
-                remaining = (step.until_lithiation - self.solver.mean_c_norm()) / rate
-                if remaining > 0:
-                    limits.append(remaining)
+            limits += time_to_target(step, self.solver.mean_c_norm(), self._expected_rate(step) or state.rate_per_s)
         return max(min(limits), stepping.dt_min_s)
 
     def attempt(self, dt: float, step: Step, state: RunState) -> Attempt:
