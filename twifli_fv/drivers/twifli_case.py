@@ -104,6 +104,11 @@ class TwifliRun(CaseRun):
             "phase": self.model.mesh.phase,
         }
 
+    @property
+    def field_constants(self) -> dict[str, int]:
+        """The codes of the ``phase`` array (``phase_AM = 1`` ...), so a .vti names its own phases."""
+        return {f"phase_{phase.name}": int(phase) for phase in Phase}
+
     def checkpoint_arrays(self) -> dict[str, np.ndarray]:
         return {"c": self.solver.values, **self.solver.history(), "means": np.array(self.means)}
 
