@@ -192,3 +192,30 @@ def test_bad_sweep_is_one_line(tmp_path, args, fragment):
                          capture_output=True, text=True, cwd=ROOT)
     lines = [line for line in run.stderr.splitlines() if line.startswith("twifli: error")]
     assert run.returncode == 2 and len(lines) == 1 and fragment in lines[0], run.stderr
+
+
+def test_sweep_checks_the_base_case_and_quantity_before_running_any_point(tmp_path):
+    """Issue 17 item 3: a base case whose image is missing is named as written, and an unknown --quantity
+    is refused, both before a single point directory exists."""
+    case = make_case(tmp_path)
+    (case / "case.toml").write_text(CASE.replace('"slice.png"', '"../meshes/missing.png"'))
+    with pytest.raises(InputError, match=r"missing\.png.*not found|not found.*missing\.png"):
+        run_sweep(case, [parse_vary("tau_e=2,3")], name="broken")
+    assert not (case / "sweeps").exists()
+    (case / "case.toml").write_text(CASE)
+    with pytest.raises(InputError, match=r"--quantity 'foo': not a number that a run of .* reports"):
+        run_sweep(case, [parse_vary("tau_e=2,3")], name="unknown", quantity="foo")
+    assert not (case / "sweeps").exists()
+
+
+def test_reported_quantities_are_the_columns_a_point_gets(grid_sweep):
+    """The names checked before running are those a complete point's row has (plus a dense model's)."""
+    from twifli_fv.drivers.run import prepare
+    from twifli_fv.drivers.sweep import point_quantities
+    from twifli_fv.drivers.sweep_check import number, reported_quantities
+
+    point = grid_sweep / "specific_capacity_mAh_g=100__tau_e=4"  # (not the point another test runs again)
+    row = point_quantities(point / "output")
+    assert sorted(reported_quantities(prepare(load_case(point)))) == sorted(k for k, v in row.items() if number(v))
+    dense = reported_quantities(prepare(load_case(ROOT / "cases" / "dense_lco")))
+    assert {"capacity_mAh_g", "energy_Wh_kg", "step1_end_voltage_V", "end_mean_depletion"} <= set(dense)
