@@ -191,8 +191,9 @@ def _compare(args: argparse.Namespace) -> int:
           f"y = {result.max_error_y_um:.1f} um, t = {result.max_error_time_s / 3600:.2f} h "
           f"({result.points} points, {result.dropped_points} outside the run)")
     for row in result.depletion_end_of_charge:
-        print(f"end of charge at {row['time_s'] / 3600:.2f} h: mean depletion run {row['run']:.3f}, "
-              f"experiment {row['experiment']:.3f}")
+        weighted = "" if row["run"] is None else f"{row['run']:.3f} AM-weighted (as summary.json), "
+        print(f"end of charge at {row['time_s'] / 3600:.2f} h: mean depletion run {weighted}"
+              f"{row['run_row_mean']:.3f} row mean; experiment {row['experiment']:.3f} row mean")
     print(f"wrote {out / 'comparison.json'} and {out / 'comparison.png'}")
     return 0
 

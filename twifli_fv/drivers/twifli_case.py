@@ -38,6 +38,9 @@ from twifli_fv.solve.twifli import TwifliSolver
 from twifli_fv.solve.twifli_stepping import TwifliStepping
 
 
+MEAN_C_NORM = "AM-weighted: mean of c / c_sat over every AM cell (each step's mean_c_norm_end; mean depletion = 1 - it)"
+
+
 @dataclass
 class TwifliRun(CaseRun):
     """A prepared TWIF-Li case; :meth:`start` makes its solver (fresh or from a checkpoint)."""
@@ -196,6 +199,7 @@ def _summary(prepared: TwifliRun, state: RunState, solver: TwifliSolver) -> dict
             "note": "counts cover this invocation only when the run was resumed",
         },
         "steps": state.steps,
+        "mean_c_norm_definition": MEAN_C_NORM,
         "end_time_s": state.time_s,
     }
 
