@@ -219,3 +219,31 @@ def test_reported_quantities_are_the_columns_a_point_gets(grid_sweep):
     assert sorted(reported_quantities(prepare(load_case(point)))) == sorted(k for k, v in row.items() if number(v))
     dense = reported_quantities(prepare(load_case(ROOT / "cases" / "dense_lco")))
     assert {"capacity_mAh_g", "energy_Wh_kg", "step1_end_voltage_V", "end_mean_depletion"} <= set(dense)
+
+
+@pytest.mark.parametrize(("key", "label"), [
+    ("material.D_trace_cm2_s", "D_trace (cm^2/s)"), ("protocol.c_rate", "C-rate (1/h)"),
+    ("cell.thickness_um", "thickness (um)"), ("capacity_mAh_g", "capacity (mAh/g)"),
+    ("material.c_max_mol_m3", "c_max (mol/m^3)"), ("step2_duration_s", "step 2: duration (s)"),
+    ("interface.contact_fraction", "contact fraction"), ("tortuosity.tau_e", "tau_e (electronic tortuosity factor)"),
+])
+def test_plot_labels_are_physical_names_with_units(key, label):
+    from twifli_fv.outputs.labels import axis_label
+
+    assert axis_label(key) == label
+
+
+def test_sweep_plot_axes_carry_names_and_units_not_keys(grid_sweep, monkeypatch):
+    """Issue 17 item 5: the contour map of a sweep labels its axes and colour bar with names and units."""
+    import twifli_fv.outputs.plots as plots
+    from twifli_fv.drivers.sweep import _plot
+
+    labels = []
+    monkeypatch.setattr(plots, "save_figure", lambda figure, path: labels.extend(
+        [figure.axes[0].get_xlabel(), figure.axes[0].get_ylabel(), figure.axes[1].get_ylabel()]))
+    rows = tuple(read_csv(grid_sweep / "sweep.csv"))
+    rows = tuple({**r, "end_mean_depletion": float(r["end_mean_depletion"])} for r in rows)
+    axes = [parse_vary("specific_capacity_mAh_g=100,200"), parse_vary("tau_e=1.5,4")]
+    _plot(grid_sweep, "case", axes, rows, "end_mean_depletion")
+    assert labels == ["specific capacity (mAh/g)", "tau_e (electronic tortuosity factor)",
+                      "mean depletion at the end, 1 - c/c_sat (AM-weighted)"]

@@ -139,8 +139,8 @@ def _tortuosity(args: argparse.Namespace) -> int:
     print(f"tortuosity along axis {args.axis} ({'no-flux' if args.no_flux else 'periodic'} side walls), {args.image}")
     print(f"{'phase':<11}{'fraction':>10}{'percolating':>13}{'D_eff':>10}{'tau':>10}{'CG its':>8}")
     for name, r in results.items():
-        tau = f"{r.tau:10.4f}" if r.percolates else f"{'inf':>10}"
-        note = "" if r.percolates else "  does not percolate"
+        tau = f"{r.tau:10.4f}" if r.percolates else f"{'-':>10}"  # JSON null: no number, not inf
+        note = "" if r.percolates else "  does not percolate (tau null in --json)"
         print(f"{name:<11}{r.volume_fraction:>10.4f}{r.percolating_fraction:>13.4f}{r.D_eff:>10.4f}{tau}{r.iterations:>8d}{note}")
     return 0
 

@@ -30,6 +30,7 @@ from twifli_fv.drivers.sweep_grid import SweepAxis, expand_grid
 from twifli_fv.drivers.sweep_points import point_name, write_point_case
 from twifli_fv.errors import InputError, did_you_mean
 from twifli_fv.outputs.files import write_csv, write_json
+from twifli_fv.outputs.labels import axis_label
 from twifli_fv.outputs.plots import plot_contour, plot_curve
 from twifli_fv.outputs.profiles import read_profiles
 
@@ -178,8 +179,10 @@ def _plot(directory: Path, case: str, axes: list[SweepAxis], rows: tuple[dict, .
         return None
     grid = values.reshape([len(axis.values) for axis in axes]).squeeze(
         axis=tuple(i for i, axis in enumerate(axes) if len(axis.values) == 1))
-    path, title = directory / f"{quantity}.png", f"{case}: {quantity}"
+    path, label = directory / f"{quantity}.png", axis_label(quantity)
+    title = f"{case}: {label}"
     if len(varied) == 1:
-        return plot_curve(path, list(varied[0].values), grid, xlabel=varied[0].name, ylabel=quantity, title=title)
-    return plot_contour(path, list(varied[0].values), list(varied[1].values), grid, xlabel=varied[0].name,
-                        ylabel=varied[1].name, zlabel=quantity, title=title)
+        return plot_curve(path, list(varied[0].values), grid, xlabel=axis_label(varied[0].name), ylabel=label,
+                          title=title)
+    return plot_contour(path, list(varied[0].values), list(varied[1].values), grid, xlabel=axis_label(varied[0].name),
+                        ylabel=axis_label(varied[1].name), zlabel=label, title=title)

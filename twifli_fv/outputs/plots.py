@@ -49,15 +49,15 @@ def plot_map(
 
 
 def plot_profiles(path: str | Path, times_s: np.ndarray, y_um: np.ndarray, c_norm: np.ndarray, *,
-                  at_s: list[float], title: str = "") -> Path:
-    """c_norm against y at the frames nearest to ``at_s``."""
+                  at_s: list[float], title: str = "", label: str = "c / c_sat (AM row average)") -> Path:
+    """c_norm (``label``: what the run's profiles are) against y at the frames nearest to ``at_s``."""
     plt = pyplot()
     figure, ax = plt.subplots(figsize=(5.5, 3.6))
     for when in at_s:
         frame = int(np.argmin(np.abs(np.asarray(times_s) - when)))
         ax.plot(y_um, c_norm[frame], label=f"{times_s[frame] / 3600:.1f} h")
     ax.set_xlabel("distance from current collector (um)")
-    ax.set_ylabel("c / c_sat")
+    ax.set_ylabel(label)
     ax.set_ylim(0, 1.02)
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, ncol=2)

@@ -130,7 +130,7 @@ class Recorder:
             plot_map(self.out / "plots" / run.map_name, times, self.y_um, profiles, title=run.title,
                      label=run.profile_label, step_ends_s=step_ends)
             plot_profiles(self.out / "plots" / "profiles.png", times, self.y_um, profiles,
-                          at_s=run.profile_times_s(float(times[-1])), title=run.title)
+                          at_s=run.profile_times_s(float(times[-1])), title=run.title, label=run.profile_label)
         summary = run.summary(state)
         write_json(self.out / "summary.json", summary)
         return summary
