@@ -64,8 +64,8 @@ def test_compare_command_writes_json_and_figure(tmp_path, capsys):
     experiment = tmp_path / "measured.csv"
     shutil.copy(case / "output" / "profiles.csv", experiment)
     assert main(["compare", str(case), str(experiment)]) == 0
-    report = json.loads((case / "output" / "comparison.json").read_text())
-    assert report["rmse"] == 0.0 and (case / "output" / "comparison.png").stat().st_size > 1000
+    report = json.loads((case / "comparison" / "comparison.json").read_text())
+    assert report["rmse"] == 0.0 and (case / "comparison" / "comparison.png").stat().st_size > 1000
     assert "RMSE 0.0000" in capsys.readouterr().out
 
 
@@ -97,7 +97,7 @@ def test_compare_warns_when_the_thicknesses_differ_and_names_the_depletion_defin
     outside = 40 * times.size
     assert f"warning: {outside} of {60 * times.size} measured points (67 %) fall outside the run" in run.stderr
     assert f"{outside} beyond its thickness" in run.stderr and "pixel_size_um" in run.stderr
-    report = json.loads((case / "output" / "comparison.json").read_text())
+    report = json.loads((case / "comparison" / "comparison.json").read_text())
     assert (report["dropped_outside_thickness"], report["dropped_outside_time"]) == (outside, 0)
     assert report["warnings"] and "beyond its thickness" in report["warnings"][0] and report["rmse"] == 0.0
     row = report["depletion_end_of_charge"][0]
@@ -117,3 +117,23 @@ def test_comparison_plot_labels_each_map_with_what_it_shows(tmp_path, monkeypatc
     c = np.full((T.size, Y.size), 0.7)
     plots.plot_comparison(tmp_path / "c.png", T, Y, c, c)
     assert labels == ["c / c_sat (AM row average)", "c / c_0 (measured row average)", "run c / c_sat - measured c / c_0"]
+
+
+def test_rerunning_a_case_keeps_its_comparison(tmp_path):
+    """Issue 17 item 6: `compare` writes CASE/comparison/, which `twifli run` (it replaces CASE/output/) keeps;
+    the JSON names the run it compared by the SHA-256 of its profiles."""
+    import hashlib
+
+    from twifli_fv.drivers.run import run_case
+
+    from .test_run import make_case
+
+    case = make_case(tmp_path)
+    run_case(case, progress=False)
+    profiles = case / "output" / "profiles.csv"
+    assert main(["compare", str(case), str(profiles)]) == 0
+    report = (case / "comparison" / "comparison.json").read_text()
+    run_case(case, progress=False)
+    assert (case / "comparison" / "comparison.json").read_text() == report
+    assert (case / "comparison" / "comparison.png").is_file() and not list((case / "output").glob("comparison*"))
+    assert json.loads(report)["run_profiles_sha256"] == hashlib.sha256(profiles.read_bytes()).hexdigest()

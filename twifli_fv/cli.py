@@ -183,10 +183,10 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from twifli_fv.drivers.compare import run_compare
+    from twifli_fv.drivers.compare import comparison_dir, run_compare
 
     result = run_compare(args.case, args.experiment)
-    out = Path(args.case) / "output"
+    out = comparison_dir(args.case)
     print(f"RMSE {result.rmse:.4f}, MAE {result.mae:.4f}, max |error| {result.max_error:.4f} at "
           f"y = {result.max_error_y_um:.1f} um, t = {result.max_error_time_s / 3600:.2f} h "
           f"({result.points} points, {result.dropped_points} outside the run)")
@@ -283,7 +283,7 @@ def _energy_density(args: argparse.Namespace) -> int:
     from twifli_fv.drivers.energy_density import run_energy_density
 
     config = Path(args.config)
-    out = Path(args.output_dir) if args.output_dir else config.parent / config.stem
+    out = Path(args.output_dir) if args.output_dir else Path("energy_density") / config.stem  # not beside the config
     data = run_energy_density(config, out)
     print(f"{'cathode':<28}{'wt% AM':>8}{'vol% AM':>9}{'g/cm3':>7}{'mAh/g AM':>10}{'Wh/kg':>8}{'Wh/L':>8}{'um':>8}")
     for c in data["cathodes"]:
@@ -300,7 +300,7 @@ def _energy_density(args: argparse.Namespace) -> int:
 
 def _energy_density_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, help="cell.toml: [active_material], [dense] and/or [composite]")
-    parser.add_argument("-o", "--output-dir", help="where to write (default: a folder beside the config, same name)")
+    parser.add_argument("-o", "--output-dir", help="where to write (default: energy_density/CONFIG_NAME in the current folder)")
 
 
 def _describe_arguments(parser: argparse.ArgumentParser) -> None:

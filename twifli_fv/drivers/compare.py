@@ -13,6 +13,7 @@ beside it (``run_row_mean``) for a like-for-like number. :data:`DEPLETION` names
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from dataclasses import asdict, dataclass
@@ -146,9 +147,15 @@ def _dropped_warning(run: Profiles, dropped: int, measured: int, outside_time: i
             f"are not compared: " + "; ".join(reasons))
 
 
+def comparison_dir(case_dir: str | Path) -> Path:
+    """``CASE/comparison/``: beside the run's ``output/``, which a re-run replaces, so a comparison is kept."""
+    return Path(case_dir) / "comparison"
+
+
 def run_compare(case_dir: str | Path, experiment_csv: str | Path) -> Comparison:
-    """Compare the complete run in ``case_dir/output`` with measured profiles; writes ``comparison.json`` and
-    ``comparison.png`` there. Mean depletion is reported at the end of every charge step of the run."""
+    """Compare the complete run in ``case_dir/output`` with measured profiles; writes ``comparison.json`` (naming
+    the run it compared by its profiles' SHA-256) and ``comparison.png`` to :func:`comparison_dir`. Mean depletion
+    is reported at the end of every charge step of the run."""
     out = Path(case_dir) / "output"
     if not (out / "summary.json").is_file():
         raise InputError(f"{out}: no complete run here (no summary.json); run `twifli run {case_dir}` first")
@@ -160,8 +167,11 @@ def run_compare(case_dir: str | Path, experiment_csv: str | Path) -> Comparison:
                if step["kind"] == "charge"]
     result = compare_profiles(run, experiment, charge_ends_s=[end for end, _ in charges],
                               run_mean_c_norm=[mean for _, mean in charges])
-    write_json(out / "comparison.json", {"experiment": str(experiment_csv), **result.to_dict()})
+    target = comparison_dir(case_dir)
+    run_sha = hashlib.sha256((out / "profiles.csv").read_bytes()).hexdigest()
+    write_json(target / "comparison.json", {"experiment": str(experiment_csv), "run_profiles_csv": str(out / "profiles.csv"),
+                                            "run_profiles_sha256": run_sha, **result.to_dict()})
     times, _, y_um, measured = experiment
-    plot_comparison(out / "comparison.png", times, y_um, interpolate_run(run, times, y_um), measured,
+    plot_comparison(target / "comparison.png", times, y_um, interpolate_run(run, times, y_um), measured,
                     title=f"{Path(case_dir).name} vs {Path(experiment_csv).name}")
     return result
