@@ -6,7 +6,7 @@ or thickness range are dropped, counted by reason, and warned about (stderr and 
 more than :data:`DROPPED_WARNING` of the measured points. Errors are run minus experiment.
 
 Mean depletion at the end of a charge is ``1 - mean c_norm``: for the run AM-weighted, as in its
-``summary.json`` (:data:`~twifli_fv.drivers.twifli_case.MEAN_C_NORM`); measured profiles carry no AM
+``summary.json`` (:data:`~twifli_fv.solve.twifli.MEAN_C_NORM`); measured profiles carry no AM
 weights, so the experiment's is the mean over its rows, and the run's mean over the same rows is given
 beside it (``run_row_mean``) for a like-for-like number. :data:`DEPLETION` names each in the outputs.
 """

@@ -34,11 +34,8 @@ from twifli_fv.outputs.plots import plot_series
 from twifli_fv.parameters import CM2_S
 from twifli_fv.solve.stepping import RunState
 from twifli_fv.solve.tortuosity import tortuosity_factors
-from twifli_fv.solve.twifli import TwifliSolver
+from twifli_fv.solve.twifli import MEAN_C_NORM, TwifliSolver
 from twifli_fv.solve.twifli_stepping import TwifliStepping
-
-
-MEAN_C_NORM = "AM-weighted: mean of c / c_sat over every AM cell (each step's mean_c_norm_end; mean depletion = 1 - it)"
 
 
 @dataclass
