@@ -114,7 +114,8 @@ class Recorder:
         self.times, self.steps = arrays["times"].tolist(), arrays["steps"].tolist()
         self.profiles = list(arrays["profiles"])
         self.fields = [(t, f"frame_{i:04d}.vti") for i, t in enumerate(arrays["field_times"].tolist())]
-        self.regular = arrays["field_regular"].astype(bool).tolist()
+        regular = arrays.get("field_regular")  # absent from checkpoints written before step-end frames
+        self.regular = [True] * len(self.fields) if regular is None else regular.astype(bool).tolist()
 
     def finish(self, state) -> dict:  # noqa: ANN001 - RunState
         """Write every output, ``summary.json`` last; the summary."""
