@@ -154,5 +154,5 @@ pixel_size_um = {y_um[1] - y_um[0]}
     assert cli("radiography", "--config", str(folder / "radiography.toml"), "-o", str(folder / "out")).returncode == 0
     done = cli("compare", str(case), str(folder / "out" / "profiles.csv"))
     assert done.returncode == 0, done.stderr
-    result = json.loads((case / "output" / "comparison.json").read_text())
+    result = json.loads((case / "comparison" / "comparison.json").read_text())
     assert result["rmse"] < 1e-5 and result["dropped_points"] == 0 and result["points"] == c_norm.size

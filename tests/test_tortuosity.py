@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import numpy as np
 import pytest
 
 from twifli_fv.solve.tortuosity import tortuosity_factor
 
-from .conftest import MESHES
+from .conftest import MESHES, ROOT
 
 
 def test_straight_columns_have_unit_tortuosity():
@@ -81,3 +84,6 @@ def test_agrees_with_taufactor_on_the_real_electrode(label):
     result = tortuosity_factor(crop == label, periodic=False)
     assert result.volume_fraction == pytest.approx(eps, abs=5e-5)
     assert result.tau == pytest.approx(tau, rel=0.01)
+    if label == 0:  # the README's example of `twifli tortuosity ... --no-flux --json` is this result, rounded
+        shown = re.search(r'"SE": (\{.*?\})', (ROOT / "README.md").read_text()).group(1)
+        assert json.loads(shown) == {key: round(getattr(result, key), 4) for key in json.loads(shown)}

@@ -139,8 +139,8 @@ def _tortuosity(args: argparse.Namespace) -> int:
     print(f"tortuosity along axis {args.axis} ({'no-flux' if args.no_flux else 'periodic'} side walls), {args.image}")
     print(f"{'phase':<11}{'fraction':>10}{'percolating':>13}{'D_eff':>10}{'tau':>10}{'CG its':>8}")
     for name, r in results.items():
-        tau = f"{r.tau:10.4f}" if r.percolates else f"{'inf':>10}"
-        note = "" if r.percolates else "  does not percolate"
+        tau = f"{r.tau:10.4f}" if r.percolates else f"{'-':>10}"  # JSON null: no number, not inf
+        note = "" if r.percolates else "  does not percolate (tau null in --json)"
         print(f"{name:<11}{r.volume_fraction:>10.4f}{r.percolating_fraction:>13.4f}{r.D_eff:>10.4f}{tau}{r.iterations:>8d}{note}")
     return 0
 
@@ -183,16 +183,17 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from twifli_fv.drivers.compare import run_compare
+    from twifli_fv.drivers.compare import comparison_dir, run_compare
 
     result = run_compare(args.case, args.experiment)
-    out = Path(args.case) / "output"
+    out = comparison_dir(args.case)
     print(f"RMSE {result.rmse:.4f}, MAE {result.mae:.4f}, max |error| {result.max_error:.4f} at "
           f"y = {result.max_error_y_um:.1f} um, t = {result.max_error_time_s / 3600:.2f} h "
           f"({result.points} points, {result.dropped_points} outside the run)")
     for row in result.depletion_end_of_charge:
-        print(f"end of charge at {row['time_s'] / 3600:.2f} h: mean depletion run {row['run']:.3f}, "
-              f"experiment {row['experiment']:.3f}")
+        weighted = "" if row["run"] is None else f"{row['run']:.3f} AM-weighted (as summary.json), "
+        print(f"end of charge at {row['time_s'] / 3600:.2f} h: mean depletion run {weighted}"
+              f"{row['run_row_mean']:.3f} row mean; experiment {row['experiment']:.3f} row mean")
     print(f"wrote {out / 'comparison.json'} and {out / 'comparison.png'}")
     return 0
 
@@ -282,7 +283,7 @@ def _energy_density(args: argparse.Namespace) -> int:
     from twifli_fv.drivers.energy_density import run_energy_density
 
     config = Path(args.config)
-    out = Path(args.output_dir) if args.output_dir else config.parent / config.stem
+    out = Path(args.output_dir) if args.output_dir else Path("energy_density") / config.stem  # not beside the config
     data = run_energy_density(config, out)
     print(f"{'cathode':<28}{'wt% AM':>8}{'vol% AM':>9}{'g/cm3':>7}{'mAh/g AM':>10}{'Wh/kg':>8}{'Wh/L':>8}{'um':>8}")
     for c in data["cathodes"]:
@@ -299,7 +300,7 @@ def _energy_density(args: argparse.Namespace) -> int:
 
 def _energy_density_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, help="cell.toml: [active_material], [dense] and/or [composite]")
-    parser.add_argument("-o", "--output-dir", help="where to write (default: a folder beside the config, same name)")
+    parser.add_argument("-o", "--output-dir", help="where to write (default: energy_density/CONFIG_NAME in the current folder)")
 
 
 def _describe_arguments(parser: argparse.ArgumentParser) -> None:

@@ -67,6 +67,7 @@ def run_case(directory: str | Path, *, resume: bool = False, progress: bool = Tr
         run.at_step(current, attempt)
         bar.update(current.time_s, run.steps[current.step_index].text)
 
-    state = run_protocol(run.stepper, run.steps, state, on_frame=recorder.frame, on_step=on_step)
+    state = run_protocol(run.stepper, run.steps, state, on_frame=recorder.frame, on_step=on_step,
+                         on_step_end=recorder.step_end)
     bar.close()
     return recorder.finish(state)

@@ -30,7 +30,7 @@ from twifli_fv.outputs.plots import plot_series
 from twifli_fv.parameters import CM2_S
 from twifli_fv.solve.stepping import RunState
 from twifli_fv.solve.tortuosity import tortuosity_factors
-from twifli_fv.solve.twifli import TwifliSolver
+from twifli_fv.solve.twifli import MEAN_C_NORM, TwifliSolver
 from twifli_fv.solve.twifli_stepping import TwifliStepping
 
 
@@ -95,6 +95,11 @@ class TwifliRun(CaseRun):
             "W": self.solver.cell_weight(Drive(step.kind, step.current_density_A_m2)),
             "phase": self.model.mesh.phase,
         }
+
+    @property
+    def field_constants(self) -> dict[str, int]:
+        """The codes of the ``phase`` array (``phase_AM = 1`` ...), so a .vti names its own phases."""
+        return {f"phase_{phase.name}": int(phase) for phase in Phase}
 
     def checkpoint_arrays(self) -> dict[str, np.ndarray]:
         return {"c": self.solver.values, **self.solver.history(), "means": np.array(self.means)}
@@ -183,6 +188,7 @@ def _summary(prepared: TwifliRun, state: RunState, solver: TwifliSolver) -> dict
             "note": "counts cover this invocation only when the run was resumed",
         },
         "steps": state.steps,
+        "mean_c_norm_definition": MEAN_C_NORM,
         "end_time_s": state.time_s,
     }
 

@@ -1,7 +1,8 @@
 """One recorder for every model: frames (row-averaged profiles), field files, checkpoints, final outputs.
 
 A run's ``output/`` receives ``profiles.csv`` (row averages of the model's normalised concentration),
-``fields/`` (``fields.pvd`` and one ``.vti`` per field frame), ``plots/``, ``checkpoint.npz`` (for
+``fields/`` (``fields.pvd`` and one ``.vti`` per field frame: every ``fields_every_s`` and at the end of every
+protocol step, so the last one is the run's final state), ``plots/``, ``checkpoint.npz`` (for
 ``--resume``) and whatever the model adds (:class:`Recorded`), then ``summary.json``, last.
 """
 
@@ -41,6 +42,9 @@ class Recorded(Protocol):
 
     def field_data(self, state) -> dict[str, np.ndarray]: ...  # noqa: ANN001 - RunState
 
+    @property
+    def field_constants(self) -> dict[str, int]: ...  # one-value field data of every .vti (e.g. phase codes)
+
     def checkpoint_arrays(self) -> dict[str, np.ndarray]: ...
 
     def profile_times_s(self, end_s: float) -> list[float]: ...
@@ -61,6 +65,7 @@ class Recorder:
         self.steps: list[int] = []
         self.profiles: list[np.ndarray] = []
         self.fields: list[tuple[float, str]] = []
+        self.regular: list[bool] = []  # per field frame: on the fields_every_s cadence (not a step end)
         self._saved_at = -np.inf  # wall time (monotonic) of the last checkpoint
         self.y_um = run.grid.row_centres_m * 1e6
 
@@ -75,25 +80,42 @@ class Recorder:
         run.at_frame(state.time_s)
         if not self.writes:
             return
-        field = not self.fields or state.time_s >= self.fields[-1][0] + self.fields_every_s - 1e-9
-        if field:
-            name = f"frame_{len(self.fields):04d}.vti"
-            write_vti(self.out / "fields" / name, run.grid.shape, run.grid.voxel_size_m, run.field_data(state))
-            self.fields.append((state.time_s, name))
+        cadence = [t for (t, _), regular in zip(self.fields, self.regular) if regular]
+        field = not cadence or state.time_s >= cadence[-1] + self.fields_every_s - 1e-9
+        if field and not self._has_field(state.time_s):
+            self._write_field(state, regular=True)
         if field or time.monotonic() - self._saved_at >= CHECKPOINT_EVERY_S:
             save_checkpoint(self.out / "checkpoint.npz", fingerprint=self.fingerprint, state=state.to_dict(),
                             arrays={**run.checkpoint_arrays(), **self._arrays()})
             self._saved_at = time.monotonic()
 
+    def step_end(self, state) -> None:  # noqa: ANN001 - RunState
+        """At the end of a protocol step (and so of the run): a field frame of that state unless one exists."""
+        if self.writes and not self._has_field(state.time_s):
+            self._write_field(state, regular=False)
+
+    def _has_field(self, time_s: float) -> bool:
+        return bool(self.fields) and abs(self.fields[-1][0] - time_s) <= 1e-9 * max(1.0, time_s)
+
+    def _write_field(self, state, *, regular: bool) -> None:  # noqa: ANN001 - RunState
+        run = self.run
+        name = f"frame_{len(self.fields):04d}.vti"
+        write_vti(self.out / "fields" / name, run.grid.shape, run.grid.voxel_size_m, run.field_data(state),
+                  field_data=run.field_constants)
+        self.fields.append((state.time_s, name))
+        self.regular.append(regular)
+
     def _arrays(self) -> dict[str, np.ndarray]:
         return {"times": np.array(self.times), "steps": np.array(self.steps), "profiles": np.array(self.profiles),
-                "field_times": np.array([t for t, _ in self.fields])}
+                "field_times": np.array([t for t, _ in self.fields]), "field_regular": np.array(self.regular)}
 
     def restore(self, arrays: dict[str, np.ndarray]) -> None:
         """Take back the frames of a checkpoint."""
         self.times, self.steps = arrays["times"].tolist(), arrays["steps"].tolist()
         self.profiles = list(arrays["profiles"])
         self.fields = [(t, f"frame_{i:04d}.vti") for i, t in enumerate(arrays["field_times"].tolist())]
+        regular = arrays.get("field_regular")  # absent from checkpoints written before step-end frames
+        self.regular = [True] * len(self.fields) if regular is None else regular.astype(bool).tolist()
 
     def finish(self, state) -> dict:  # noqa: ANN001 - RunState
         """Write every output, ``summary.json`` last; the summary."""
@@ -109,7 +131,7 @@ class Recorder:
             plot_map(self.out / "plots" / run.map_name, times, self.y_um, profiles, title=run.title,
                      label=run.profile_label, step_ends_s=step_ends)
             plot_profiles(self.out / "plots" / "profiles.png", times, self.y_um, profiles,
-                          at_s=run.profile_times_s(float(times[-1])), title=run.title)
+                          at_s=run.profile_times_s(float(times[-1])), title=run.title, label=run.profile_label)
         summary = run.summary(state)
         write_json(self.out / "summary.json", summary)
         return summary

@@ -92,8 +92,11 @@ def run_protocol(
     *,
     on_frame: Callable[[RunState], None] = lambda state: None,
     on_step: Callable[[RunState, Attempt], None] = lambda state, attempt: None,
+    on_step_end: Callable[[RunState], None] = lambda state: None,
 ) -> RunState:
-    """Advance through ``steps`` from ``state``; ``on_step`` after every kept step, ``on_frame`` at frame times."""
+    """Advance through ``steps`` from ``state``; ``on_step`` after every kept step, ``on_frame`` at frame times,
+    ``on_step_end`` when a protocol step ends (``state.step_index`` still the ended step's; the last one's end
+    is the run's end)."""
     stepping = stepper.stepping
     if state.time_s == 0.0 and state.step_index == 0 and state.next_frame_s == 0.0:
         on_frame(state)
@@ -120,6 +123,7 @@ def run_protocol(
                 on_frame(state)
             reason = stepper.end_reason(step, state)
         state.steps.append(stepper.record(step, state, reason))
+        on_step_end(state)
         log.info("step %d (%s) ended after %.0f s: %s", state.step_index + 1, step.text, state.step_elapsed_s, reason)
         state.step_index += 1
         state.step_elapsed_s = 0.0

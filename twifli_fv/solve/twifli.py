@@ -35,6 +35,7 @@ DIRECTION_TOL = 0.1  # relative residual of A z = u, the direction of the normal
 # remaining error, change * ratio / (1 - ratio), is below SETTLED_FRACTION * sweep_tol.
 SETTLING = 0.5
 SETTLED_FRACTION = 0.1
+MEAN_C_NORM = "AM-weighted: mean of c / c_sat over every AM cell (each step's mean_c_norm_end; mean depletion = 1 - it)"
 
 
 def _project(c: np.ndarray, step: np.ndarray, c_sat: float) -> np.ndarray:
@@ -140,6 +141,7 @@ class TwifliSolver:
             self._trend = (drive, float(arrays["trend_dt_s"]), np.asarray(arrays["trend_change"], float).copy())
 
     def mean_c_norm(self, c: np.ndarray | None = None) -> float:
+        """The state of lithiation of the outputs, :data:`MEAN_C_NORM` (every AM cell has the same volume)."""
         c = self._c if c is None else c[self._cells]
         return float(c.mean()) / self.model.c_sat_mol_m3
 
