@@ -46,8 +46,8 @@ def truth_profiles(work: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     case = write_point_case(load_case(CASE), work / "truth", TRUTH, header="examples/c10_gitt with the true D(c)")
     run_case(case.directory, progress=False)
     run = prepare(case)
-    am = run.profile_mask.reshape(run.shape[0], -1).sum(axis=1)
-    y_all = (np.arange(run.shape[0]) + 0.5) * run.voxel_size_m * 1e6
+    am = run.profile_mask.reshape(run.grid.shape[0], -1).sum(axis=1)
+    y_all = run.grid.row_centres_m * 1e6
     times, steps, y_um, c_norm = read_profiles(case.directory / "output" / "profiles.csv")
     rows = np.zeros((times.size, y_all.size))
     rows[:, np.searchsorted(y_all, y_um - 1e-6)] = np.nan_to_num(c_norm)
