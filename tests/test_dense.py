@@ -253,9 +253,9 @@ def test_dense_case_runs_through_run_case_and_resumes_exactly(tmp_path, monkeypa
 
 
 BAD_DENSE = {
-    "no contact": (("contact_fraction = 0.75", "contact_fraction = 0"), "contact_fraction must lie in (0, 1]"),
-    "too much contact": (("contact_fraction = 0.75", "contact_fraction = 1.2"), "contact_fraction must lie in (0, 1]"),
-    "negative thickness": (("thickness_um = 8", "thickness_um = -8"), "thickness_um must be positive"),
+    "no contact": (("contact_fraction = 0.75", "contact_fraction = 0"), "contact_fraction = 0: 0 is outside (0, 1]"),
+    "too much contact": (("contact_fraction = 0.75", "contact_fraction = 1.2"), "contact_fraction = 1.2: 1.2 is outside (0, 1]"),
+    "negative thickness": (("thickness_um = 8", "thickness_um = -8"), "thickness_um = -8: -8 is outside (0, 100000] um"),
     "twifli key": (("D_eff_cm2_s = 1e-9", "c_sat_mol_m3 = 1e4"), "'material.c_sat_mol_m3' is not used by model.kind"),
     "no rate": (("c_rate = 2\n", ""), "gives no rate"),
 }

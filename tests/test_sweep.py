@@ -180,7 +180,7 @@ def test_sweep_reuses_complete_points_and_resumes_interrupted_ones(tmp_path, cap
 
 @pytest.mark.parametrize(("args", "fragment"), [
     (["--vary", "tau_x=1,2"], "unknown case key 'tau_x' (did you mean 'tortuosity.tau_e'?)"),
-    (["--vary", "tau_e=2,-1"], "1 of 2 points failed (first tau_e=-1: "),
+    (["--vary", "tau_e=2,-1"], "tau_e = -1: -1 is outside [1, 10000]"),
     (["--vary", "tau_e=2", "--quantity", "end_mean_depletio"], "(did you mean 'end_mean_depletion'?)"),
     (["--vary", "tau_e=2", "--jobs", "0"], "--jobs 0"),
     (["--vary", "tau_e=2", "--name", "a/b"], "--name 'a/b'"),
