@@ -53,7 +53,7 @@ class Recorded(Protocol):
 class Recorder:
     """Collects frames, writes field frames and checkpoints, then the outputs (rank 0 only writes)."""
 
-    def __init__(self, out: Path, run: Recorded, *, fields_every_s: float, fingerprint: str,
+    def __init__(self, out: Path, run: Recorded, *, fields_every_s: float, fingerprint: dict,
                  writes: bool = True) -> None:
         self.out, self.run, self.writes = out, run, writes
         self.fields_every_s, self.fingerprint = fields_every_s, fingerprint
@@ -62,6 +62,7 @@ class Recorder:
         self.profiles: list[np.ndarray] = []
         self.fields: list[tuple[float, str]] = []
         self._saved_at = -np.inf  # wall time (monotonic) of the last checkpoint
+        self.checkpoint_s: float | None = None  # simulated time of the last checkpoint
         self.y_um = (np.arange(run.shape[0]) + 0.5) * run.voxel_size_m * 1e6
 
     def frame(self, state) -> None:  # noqa: ANN001 - RunState
@@ -83,7 +84,7 @@ class Recorder:
         if field or time.monotonic() - self._saved_at >= CHECKPOINT_EVERY_S:
             save_checkpoint(self.out / "checkpoint.npz", fingerprint=self.fingerprint, state=state.to_dict(),
                             arrays={**run.checkpoint_arrays(), **self._arrays()})
-            self._saved_at = time.monotonic()
+            self._saved_at, self.checkpoint_s = time.monotonic(), state.time_s
 
     def _arrays(self) -> dict[str, np.ndarray]:
         return {"times": np.array(self.times), "steps": np.array(self.steps), "profiles": np.array(self.profiles),
