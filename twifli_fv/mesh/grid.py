@@ -17,6 +17,7 @@ import numpy as np
 from twifli_fv.image.phases import Phase
 from twifli_fv.image.segmented import SegmentedImage
 from twifli_fv.properties.connectivity import in_plane_axes
+from twifli_fv.memory import FIPY_BYTES_PER_CELL, RUN_BYTES_PER_CELL, check_memory
 from twifli_fv.properties.interfaces import active_area
 
 
@@ -34,6 +35,8 @@ class CathodeMesh:
         """The FiPy grid over the whole image (built on first use)."""
         import fipy
 
+        check_memory(self.phase.size * FIPY_BYTES_PER_CELL, what=f"a FiPy mesh of {self.image.shape} cells",
+                     change="coarsen or crop the image")
         h = self.image.voxel_size_m
         if self.image.ndim == 2:
             ny, nx = self.image.shape
@@ -100,6 +103,8 @@ class CathodeMesh:
 
 def build_mesh(image: SegmentedImage, *, periodic: bool = True) -> CathodeMesh:
     """FiPy grid over the whole image (SPEC sect. 1); phases and ``s_ij`` as flat cell arrays."""
+    check_memory(image.phases.size * RUN_BYTES_PER_CELL, what=f"{image.source}: a run on {image.shape} cells",
+                 change="coarsen or crop the image")
     wrap = in_plane_axes(image.ndim, periodic=periodic)
     return CathodeMesh(
         image=image,
