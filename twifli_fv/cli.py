@@ -10,6 +10,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 from pathlib import Path
 
 from twifli_fv import __version__
@@ -65,14 +66,25 @@ def rank() -> int:
 
 
 def _configure_logging(verbose: bool) -> None:
+    for old in log.handlers[:]:  # main() may be called again in one process (tests, sweeps): one handler
+        log.removeHandler(old)
     handler: logging.Handler = logging.StreamHandler(sys.stderr) if rank() == 0 else logging.NullHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))
     log.addHandler(handler)
     log.setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
+class _Parser(argparse.ArgumentParser):
+    """Command-line mistakes in one line too (argparse prints the usage first)."""
+
+    def error(self, message: str) -> NoReturn:
+        if rank() == 0:
+            print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(2)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="twifli", description=__doc__)
+    parser = _Parser(prog="twifli", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log solver details")
     parser.add_argument("--version", action="version", version=f"twifli {__version__}")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
