@@ -1,0 +1,242 @@
+"""A run owns its output (lock, stale lock, partial files, failed writes), resumes only from matching inputs,
+and says a numerical failure in one line (issue 12); `twifli keys`, `--version` and the installed script."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import twifli_fv.drivers.output_owner as owner
+import twifli_fv.outputs.recorder as recorder
+from twifli_fv import __version__
+from twifli_fv.case_keys import CASE_KEYS, keys_markdown
+from twifli_fv.cli import main
+from twifli_fv.errors import NumericalError
+from twifli_fv.outputs.files import atomic_path
+from twifli_fv.solve.twifli import TwifliSolver
+
+from .conftest import ROOT
+from .test_bad_input import CASE, STEP, write_case
+
+TORTUOSITY_IMAGE = """
+[tortuosity]
+image_file = "columns.npy"
+labels = "0=SE,85=AM"
+"""
+
+
+def run(case: Path, *extra: str) -> int:
+    return main(["run", str(case), "--no-progress", *extra])
+
+
+def stderr_lines(capsys) -> list[str]:
+    return [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+
+
+def outputs(case: Path) -> dict[str, bytes]:
+    out = case / "output"
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def done(tmp_path, capsys) -> Path:
+    """A case with a complete run in its output."""
+    case = write_case(tmp_path, CASE)
+    assert run(case) == 0
+    capsys.readouterr()
+    return case
+
+
+def test_a_second_run_on_the_same_case_is_refused(done, capsys):
+    before = outputs(done)
+    (done / "output" / ".lock").write_text(f"{os.getpid()} {socket.gethostname()}\n")  # a live run
+    assert run(done) == 2
+    lines = stderr_lines(capsys)
+    assert len(lines) == 1 and f"another twifli run (PID {os.getpid()}) is writing this output" in lines[0]
+    (done / "output" / ".lock").unlink()
+    assert outputs(done) == before  # nothing of the live run's output was touched
+
+
+def test_a_stale_lock_is_taken_over_with_a_notice(done, capsys):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (done / "output" / ".lock").write_text(f"{dead.pid} {socket.gethostname()}\n")
+    assert run(done) == 0
+    err = capsys.readouterr().err
+    assert f"taking over the lock of PID {dead.pid}, which is no longer running" in err
+    assert not (done / "output" / ".lock").exists() and (done / "output" / "summary.json").is_file()
+
+
+def test_partial_files_of_a_killed_run_are_removed_at_the_next_start(done, capsys):
+    left = [done / "output" / ".summary.partial-99999.json", done / "output" / "fields" / ".frame_0001.partial-7.vti"]
+    for path in left:
+        path.write_text("half")
+    assert run(done) == 0
+    assert not any(path.exists() for path in left)
+    assert not list((done / "output").rglob(".*partial*")) and not (done / "output" / ".previous").exists()
+
+
+def test_an_unwritable_output_is_one_line_and_keeps_the_previous_output(done, capsys, monkeypatch):
+    """As root, chmod does not stop writes: the refusal of the file system is simulated."""
+    before = outputs(done)
+
+    def refused(self):  # noqa: ANN001
+        raise PermissionError(errno.EACCES, "Permission denied", str(self.lock))
+
+    monkeypatch.setattr(owner.OutputOwner, "_lock", refused)
+    assert run(done) == 2
+    lines = stderr_lines(capsys)
+    assert len(lines) == 1 and str(done / "output" / ".lock") in lines[0] and "Permission denied" in lines[0]
+    assert outputs(done) == before
+
+
+@pytest.mark.parametrize(("code", "reason", "target"), [
+    (errno.EROFS, "Read-only file system", "write_profiles"),
+    (errno.ENOSPC, "No space left on device", "write_json"),
+])
+def test_a_failed_write_removes_the_partial_output_and_restores_the_previous(done, capsys, monkeypatch, code,
+                                                                             reason, target):
+    before = outputs(done)
+
+    def failing(path, *args, **kwargs):  # noqa: ANN001 - half a file, then the file system gives up
+        with atomic_path(path) as tmp:
+            tmp.write_text("half")
+            raise OSError(code, reason, str(path))
+
+    monkeypatch.setattr(recorder, target, failing)
+    assert run(done) == 2
+    lines = stderr_lines(capsys)
+    assert lines[-1].startswith("twifli: error: ") and reason in lines[-1] and str(done / "output") in lines[-1]
+    assert not any("Traceback" in line for line in lines)
+    assert outputs(done) == before  # the previous run's output, whole; no partial file, no lock
+
+
+def columns_case(tmp_path: Path) -> Path:
+    """A case whose tortuosity comes from straight AM and SE columns (tau = 1 exactly) in its own file."""
+    case = write_case(tmp_path, CASE.replace("[tortuosity]\ntau_e = 2.0\ntau_Li = 3.5\n", TORTUOSITY_IMAGE)
+                      .replace(STEP, '"Charge at 2C for 3 minutes"'))
+    columns = np.zeros((6, 4, 4), dtype=np.uint8)
+    columns[:, :2] = 85
+    np.save(case / "columns.npy", columns)
+    return case
+
+
+def interrupt_after(monkeypatch, frames: int) -> None:
+    frame, calls = recorder.Recorder.frame, []
+
+    def interrupted(self, *args, **kwargs):  # noqa: ANN001
+        frame(self, *args, **kwargs)
+        calls.append(1)
+        if len(calls) == frames:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(recorder, "CHECKPOINT_EVERY_S", 0.0)
+    monkeypatch.setattr(recorder.Recorder, "frame", interrupted)
+
+
+def test_the_tortuosity_image_file_is_used_and_a_changed_one_refuses_resume(tmp_path, capsys, monkeypatch):
+    case = columns_case(tmp_path)
+    interrupt_after(monkeypatch, 3)
+    assert run(case) == 130
+    monkeypatch.undo()
+    changed = np.load(case / "columns.npy")
+    changed[2, 0, 0] = 0
+    np.save(case / "columns.npy", changed)
+    capsys.readouterr()
+    assert run(case, "--resume") == 2
+    lines = stderr_lines(capsys)
+    assert len(lines) == 1 and f"the input file {case / 'columns.npy'} changed" in lines[0]
+    np.save(case / "columns.npy", np.where(np.arange(4)[None, :, None] < 2, 85, 0).repeat(6, 0).repeat(4, 2)
+            .astype(np.uint8))  # the original content again: resumable
+    (case / "case.toml").write_text((case / "case.toml").read_text() + "\n[solver]\ndt_max_s = 20\n")
+    assert run(case, "--resume") == 0  # [solver] may change before --resume
+    summary = json.loads((case / "output" / "summary.json").read_text())
+    assert summary["tortuosity"]["tau_e"] == pytest.approx(1.0, abs=1e-9)
+    assert summary["tortuosity"]["tau_Li"] == pytest.approx(1.0, abs=1e-9)
+    assert summary["tortuosity"]["source"] == str(case / "columns.npy")
+
+
+def test_a_changed_case_or_checkpoint_format_refuses_resume(tmp_path, capsys, monkeypatch):
+    case = columns_case(tmp_path)
+    interrupt_after(monkeypatch, 2)
+    assert run(case) == 130
+    monkeypatch.undo()
+    (case / "case.toml").write_text((case / "case.toml").read_text().replace("c_sat_mol_m3 = 48000",
+                                                                             "c_sat_mol_m3 = 47000"))
+    capsys.readouterr()
+    assert run(case, "--resume") == 2
+    assert "cannot resume: case.toml changed" in stderr_lines(capsys)[0]
+    import twifli_fv.drivers.fingerprint as fingerprint
+
+    monkeypatch.setattr(fingerprint, "CHECKPOINT_FORMAT", fingerprint.CHECKPOINT_FORMAT + 1)
+    assert run(case, "--resume") == 2
+    assert "another version of twifli" in stderr_lines(capsys)[0]
+
+
+def test_a_numerical_failure_is_one_line_with_step_time_checkpoint_and_hint(tmp_path, capsys, monkeypatch):
+    case = write_case(tmp_path, CASE)
+    advance, calls = TwifliSolver.advance, []
+
+    def failing(self, dt, drive):  # noqa: ANN001 - a linear solve that fails after a while
+        calls.append(dt)
+        if sum(calls) > 35:  # after the frame (and checkpoint) at 30 s
+            raise NumericalError("the TWIF-Li linear solve did not converge (PETSc reason -9)")
+        return advance(self, dt, drive)
+
+    monkeypatch.setattr(recorder, "CHECKPOINT_EVERY_S", 0.0)
+    monkeypatch.setattr(TwifliSolver, "advance", failing)
+    assert run(case) == 3
+    line = stderr_lines(capsys)[-1]
+    assert line.startswith("twifli: error: numerical failure in step 1 ('Charge at 2C for 1 minute') at t = ")
+    assert "did not converge (PETSc reason -9)" in line and f"{case / 'output' / 'checkpoint.npz'} holds t = 30.0 s" in line
+    assert "--resume" in line and "dt_max_s" in line and not (case / "output" / "summary.json").exists()
+    monkeypatch.setattr(TwifliSolver, "advance", lambda self, dt, drive: None)  # sweeps never converge
+    assert run(case) == 3
+    line = stderr_lines(capsys)[-1]
+    assert "at t = 0.0 s: time step collapsed below 1e-06 s" in line and "no checkpoint was written yet" not in line
+
+
+def test_keys_lists_every_case_key(capsys):
+    assert main(["keys"]) == 0
+    text = capsys.readouterr().out
+    for table, keys in CASE_KEYS.items():
+        assert f"[{table}]" in text
+        for key in keys:
+            assert f"  {key} " in text
+    assert main(["keys", "solver"]) == 0
+    solver = capsys.readouterr().out.splitlines()
+    assert solver[0] == "[solver]" and len(solver) == 1 + len(CASE_KEYS["solver"])
+    assert "max_sweeps" in solver[2] and "30" in solver[2] and "[2, 10000]" in solver[2]
+    rows = keys_markdown().splitlines()
+    assert len(rows) == 2 + sum(len(keys) for keys in CASE_KEYS.values())
+    assert "| `image.voxel_size_um` | um | number |  | [0.001, 1000] | voxel edge length |" in rows
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0 and capsys.readouterr().out.strip() == f"twifli {__version__}"
+
+
+SCRIPT = ROOT / ".venv" / "bin" / "twifli"
+
+
+@pytest.mark.skipif(not SCRIPT.is_file(), reason="no installed twifli script (run scripts/setup.sh)")
+def test_the_readme_parallel_sweep_runs_through_the_installed_script(tmp_path):
+    """`twifli sweep CASE --vary ... --jobs 2` as the README writes it: spawned workers must not re-run the command."""
+    case = write_case(tmp_path, CASE.replace(STEP, '"Charge at 2C for 20 s"'))
+    done = subprocess.run([str(SCRIPT), "sweep", str(case), "--vary", "tau_e=2,3", "--jobs", "2", "--no-plots"],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and "BrokenProcessPool" not in done.stderr
+    rows = (case / "sweeps" / "tau_e" / "sweep.csv").read_text().splitlines()
+    assert len(rows) == 3 and all((case / "sweeps" / "tau_e" / f"tau_e={v}" / "output" / "summary.json").is_file()
+                                  for v in (2, 3))
