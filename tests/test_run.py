@@ -15,7 +15,7 @@ import twifli_fv.drivers.run as runner
 import twifli_fv.outputs.recorder as recorder
 from twifli_fv.outputs.profiles import COLUMNS
 
-from .conftest import MESHES, ROOT
+from .conftest import MESHES, ROOT, assert_plot
 
 CASE = f"""
 [image]
@@ -68,7 +68,7 @@ def test_run_writes_every_output(tmp_path):
     assert pvd.count("<DataSet") == 5 and 'file="frame_0004.vti"' in pvd
     assert (out / "fields" / "frame_0004.vti").is_file() and not list((out / "fields").glob("*.vtu"))
     for plot in ("c_norm_map.png", "profiles.png", "mean_soc.png"):
-        assert (out / "plots" / plot).stat().st_size > 1000
+        assert_plot(out / "plots" / plot)
     import pyvista
 
     grid = pyvista.read(out / "fields" / "frame_0004.vti")
