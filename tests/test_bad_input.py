@@ -13,31 +13,13 @@ from PIL import Image
 from twifli_fv.cli import main
 
 from .conftest import MESHES, ROOT
+from .test_run import CASE as RUN_CASE
 
-CASE = f"""
-[image]
-file = "{MESHES / 'electrode_nmc_slice256.png'}"
-labels = "0=SE,85=AM,170=CBD"
-voxel_size_um = 0.27
-crop = "0:24,0:16"
-
-[material]
-c_sat_mol_m3 = 48000
-diffusivity = "anomalous"
-D_trace_cm2_s = 1e-10
-c_max_mol_m3 = 51765
-
-[tortuosity]
-tau_e = 2.0
-tau_Li = 3.5
-
-[protocol]
-steps = ["Charge at 2C for 1 minute"]
-
-[output]
-frame_interval_s = 30
-"""
 STEP = '"Charge at 2C for 1 minute"'
+CASE = (RUN_CASE.replace('crop = "0:48,0:32"', 'crop = "0:24,0:16"')  # a small, quick case
+        .replace('"Charge at 2C for 10 minutes", "Rest for 2 minutes", "Discharge at 1 mA/cm2 for 4 minutes"', STEP)
+        .replace("frame_interval_s = 60\nfields_interval_s = 240", "frame_interval_s = 30"))
+
 
 # id: (old text, new text, fragment of the error)
 BAD_CASES = {

@@ -48,8 +48,8 @@ def outputs(case: Path) -> dict[str, bytes]:
 
 @pytest.fixture
 def done(tmp_path, capsys) -> Path:
-    """A case with a complete run in its output."""
-    case = write_case(tmp_path, CASE)
+    """A case with a complete run in its output (no plots: quicker)."""
+    case = write_case(tmp_path, CASE + "plots = false\n")
     assert run(case) == 0
     capsys.readouterr()
     return case
