@@ -16,17 +16,20 @@ from scipy.optimize import brentq
 import twifli_fv.drivers.dense_case as dense_case
 import twifli_fv.outputs.recorder as recorder
 from twifli_fv.case import load_case
+from twifli_fv.drivers.run import run_case
 from twifli_fv.errors import InputError
 from twifli_fv.image.grains import VOID, GrainMap, generate_grains
 from twifli_fv.model.anisotropy import check_diffusivities, diffusion_tensor
 from twifli_fv.model.butler_volmer import ButlerVolmer
-from twifli_fv.drivers.run import run_case
-from twifli_fv.solve.anisotropic_diffusion import diffusion_matrix, effective_diffusivity
 from twifli_fv.model.dense import DenseModel
+from twifli_fv.model.protocol import Step
+from twifli_fv.solve.anisotropic_diffusion import (
+    diffusion_matrix,
+    effective_diffusivity,
+)
 from twifli_fv.solve.dense import DenseSolver
 from twifli_fv.solve.dense_stepping import DenseStepping
 from twifli_fv.solve.sparse_lu import SparseLU
-from twifli_fv.model.protocol import Step
 from twifli_fv.solve.stepping import RunState, run_protocol
 
 from .conftest import ROOT

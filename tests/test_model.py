@@ -51,9 +51,9 @@ def test_protocol_steps_like_a_lab_notebook():
     )
     assert (charge.kind, charge.c_rate, charge.duration_s) == ("charge", 0.1, 36000.0)
     assert (rest.kind, rest.duration_s) == ("rest", 1800.0)
-    assert (discharge.current_density_A_m2, discharge.until_mean_c_norm, discharge.duration_s) == (5.0, 0.95, None)
+    assert (discharge.current_density_A_m2, discharge.until_lithiation, discharge.duration_s) == (5.0, 0.95, None)
     both = parse_step("charge at 2C for 90 s or until mean SOC 0.2")
-    assert (both.c_rate, both.duration_s, both.until_mean_c_norm) == (2.0, 90.0, 0.2)
+    assert (both.c_rate, both.duration_s, both.until_lithiation) == (2.0, 90.0, 0.2)
 
 
 @pytest.mark.parametrize(

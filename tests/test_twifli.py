@@ -8,14 +8,14 @@ import pytest
 from twifli_fv import Phase, SegmentedImage
 from twifli_fv.image.io import read_labels
 from twifli_fv.mesh.grid import build_mesh
-from twifli_fv.model.diffusivity import AnomalousDiffusivity, ConstantDiffusivity, TabulatedDiffusivity
-from twifli_fv.model.weights import w1
-from twifli_fv.model.protocol import Step
-from twifli_fv.solve.stepping import RunState, Stepping, run_protocol
-from twifli_fv.solve.twifli_stepping import TwifliStepping
 from twifli_fv.model.constants import FARADAY
+from twifli_fv.model.diffusivity import AnomalousDiffusivity, ConstantDiffusivity, TabulatedDiffusivity
+from twifli_fv.model.protocol import Step
 from twifli_fv.model.twifli import Drive, TwifliModel
+from twifli_fv.model.weights import w1
+from twifli_fv.solve.stepping import RunState, Stepping, run_protocol
 from twifli_fv.solve.twifli import TwifliSolver
+from twifli_fv.solve.twifli_stepping import TwifliStepping
 
 from .conftest import MESHES
 
@@ -115,8 +115,8 @@ def test_charge_discharge_round_trip_conserves_li():
 def test_extreme_rates_keep_c_in_bounds_and_d_finite(normalisation):
     model = real_slice_model(normalisation=normalisation, diffusivity=AnomalousDiffusivity(1e-16, 48000.0, 1e-13))
     current = 50 * one_c(model)
-    solver, state = run(model, [Step("c", "charge", current, until_mean_c_norm=0.0, duration_s=60.0),
-                                Step("d", "discharge", current, until_mean_c_norm=1.0, duration_s=60.0)],
+    solver, state = run(model, [Step("c", "charge", current, until_lithiation=0.0, duration_s=60.0),
+                                Step("d", "discharge", current, until_lithiation=1.0, duration_s=60.0)],
                         frame_interval_s=600.0)
     c = solver.values[model.am]
     assert np.all(c >= 0) and np.all(c <= model.c_sat_mol_m3 * (1 + 1e-12))
@@ -142,7 +142,7 @@ def test_literal_mode_flux_is_the_printed_equation():
 
 def test_a_step_that_lands_on_a_mean_soc_target_ends_at_it():
     model = real_slice_model()
-    solver, state = run(model, [Step("charge to 0.9", "charge", one_c(model), until_mean_c_norm=0.9)],
+    solver, state = run(model, [Step("charge to 0.9", "charge", one_c(model), until_lithiation=0.9)],
                         frame_interval_s=600.0)
     assert state.steps[0]["end_reason"] == "mean SOC 0.9 reached"
     assert solver.mean_c_norm() == pytest.approx(0.9, abs=2e-9)  # the stepping's target_tol (1e-9), and rounding

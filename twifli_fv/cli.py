@@ -10,8 +10,8 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn
 from pathlib import Path
+from typing import NoReturn
 
 from twifli_fv import __version__
 from twifli_fv.errors import InputError, NumericalError, did_you_mean
@@ -40,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _fail(message: str, status: int) -> int:
-    if rank() == 0:
+    if launcher_rank() == 0:
         print(f"twifli: error: {message}", file=sys.stderr)
     return status
 
@@ -57,7 +57,7 @@ def _os_error(exc: OSError) -> str:
     return f"{where}: {exc.strerror or exc}; {hint} (partial files were removed)"
 
 
-def rank() -> int:
+def launcher_rank() -> int:
     """MPI rank from the launcher's environment (MPICH, Open MPI, Slurm), without importing MPI."""
     for name in ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK", "SLURM_PROCID"):
         if name in os.environ:
@@ -68,7 +68,7 @@ def rank() -> int:
 def _configure_logging(verbose: bool) -> None:
     for old in log.handlers[:]:  # main() may be called again in one process (tests, sweeps): one handler
         log.removeHandler(old)
-    handler: logging.Handler = logging.StreamHandler(sys.stderr) if rank() == 0 else logging.NullHandler()
+    handler: logging.Handler = logging.StreamHandler(sys.stderr) if launcher_rank() == 0 else logging.NullHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))
     log.addHandler(handler)
     log.setLevel(logging.DEBUG if verbose else logging.INFO)
@@ -78,7 +78,7 @@ class _Parser(argparse.ArgumentParser):
     """Command-line mistakes in one line too (argparse prints the usage first)."""
 
     def error(self, message: str) -> NoReturn:
-        if rank() == 0:
+        if launcher_rank() == 0:
             print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
         sys.exit(2)
 
@@ -168,7 +168,7 @@ def _tortuosity(args: argparse.Namespace) -> int:
     if not 0 <= args.axis < image.ndim:
         raise InputError(f"--axis {args.axis}: the image has axes 0..{image.ndim - 1}")
     results = tortuosity_factors(image, axis=args.axis, periodic=not args.no_flux)
-    if rank() != 0:
+    if launcher_rank() != 0:
         return 0
     if args.json:
         keys = ("volume_fraction", "percolating_fraction", "D_eff", "tau")
@@ -203,8 +203,8 @@ def _generate(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from twifli_fv.drivers.run import run_case
 
-    summary = run_case(args.case, resume=args.resume, progress=not args.no_progress and rank() == 0)
-    if rank() == 0:
+    summary = run_case(args.case, resume=args.resume, progress=not args.no_progress and launcher_rank() == 0)
+    if launcher_rank() == 0:
         dense = summary.get("model") == "dense"
         for number, step in enumerate(summary["steps"], 1):
             print(f"step {number} ({step['text']}): {step['duration_s'] / 3600:.2f} h, "
@@ -221,27 +221,10 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from twifli_fv.outputs.compare import compare_profiles, interpolate_run
-    from twifli_fv.outputs.files import write_json
-    from twifli_fv.outputs.plots import plot_comparison
-    from twifli_fv.outputs.profiles import read_profiles
+    from twifli_fv.drivers.compare import run_compare
 
+    result = run_compare(args.case, args.experiment)
     out = Path(args.case) / "output"
-    if not (out / "summary.json").is_file():
-        raise InputError(f"{out}: no complete run here (no summary.json); run `twifli run {args.case}` first")
-    summary = json.loads((out / "summary.json").read_text())
-    run = read_profiles(out / "profiles.csv")
-    experiment = read_profiles(args.experiment)
-    ends, charge_ends = 0.0, []
-    for step in summary["steps"]:
-        ends += step["duration_s"]
-        if step["kind"] == "charge":
-            charge_ends.append(ends)
-    result = compare_profiles(run, experiment, charge_ends_s=charge_ends)
-    write_json(out / "comparison.json", {"experiment": str(args.experiment), **result.to_dict()})
-    times, _, y_um, measured = experiment
-    plot_comparison(out / "comparison.png", times, y_um, interpolate_run(run, times, y_um), measured,
-                    title=f"{Path(args.case).name} vs {Path(args.experiment).name}")
     print(f"RMSE {result.rmse:.4f}, MAE {result.mae:.4f}, max |error| {result.max_error:.4f} at "
           f"y = {result.max_error_y_um:.1f} um, t = {result.max_error_time_s / 3600:.2f} h "
           f"({result.points} points, {result.dropped_points} outside the run)")
@@ -255,6 +238,20 @@ def _compare(args: argparse.Namespace) -> int:
 def _compare_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("case", help="case directory with a complete run in CASE/output")
     parser.add_argument("experiment", help="measured profiles.csv (time_s, step, y_um, c_norm)")
+
+
+def _export(args: argparse.Namespace) -> int:
+    from twifli_fv.outputs.export import export_frame, frame_file
+
+    source = frame_file(Path(args.case) / "output", args.frame)
+    print(f"wrote {export_frame(source, args.output)} from {source}")
+    return 0
+
+
+def _export_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("case", help="case directory with a run in CASE/output")
+    parser.add_argument("-o", "--output", required=True, help="file to write: .xdmf, .msh (Gmsh), .inp (Abaqus) or .vtu")
+    parser.add_argument("--frame", type=int, help="field frame number (default: the last)")
 
 
 def _gitt(args: argparse.Namespace) -> int:
@@ -293,7 +290,8 @@ def _radiography_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from twifli_fv.study import parse_vary, run_sweep
+    from twifli_fv.drivers.sweep import run_sweep
+    from twifli_fv.drivers.sweep_grid import parse_vary
 
     result = run_sweep(args.case, [parse_vary(spec) for spec in args.vary], name=args.name, jobs=args.jobs,
                        resume=args.resume, quantity=args.quantity, plots=not args.no_plots)
@@ -319,7 +317,7 @@ def _sweep_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _energy_density(args: argparse.Namespace) -> int:
-    from twifli_fv.study.cathode_comparison import run_energy_density
+    from twifli_fv.drivers.energy_density import run_energy_density
 
     config = Path(args.config)
     out = Path(args.output_dir) if args.output_dir else config.parent / config.stem
@@ -382,6 +380,7 @@ COMMANDS: dict[str, Command] = {
     "tortuosity": (_tortuosity, "tortuosity factors of each phase and of the electronic network", _tortuosity_arguments),
     "run": (_run, "run a TWIF-Li case directory (writes CASE/output/)", _run_arguments),
     "compare": (_compare, "compare a run's Li profiles with measured ones (RMSE, MAE, maps)", _compare_arguments),
+    "export": (_export, "a run's field frame to XDMF, Gmsh, Abaqus or VTU (through meshio)", _export_arguments),
     "gitt": (_gitt, "GITT record -> D per pulse (Weppner-Huggins) and the eqn-5 fit D_trace, c_max", _gitt_arguments),
     "radiography": (_radiography, "neutron radiographs -> relative Li profiles per row (Beer-Lambert ratio to pristine)",
                     _radiography_arguments),

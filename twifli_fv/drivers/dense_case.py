@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from twifli_fv.case import Case
+from twifli_fv.drivers.case_run import CaseRun
 from twifli_fv.errors import InputError
 from twifli_fv.image.contact import contact_mask, given_contact_mask
 from twifli_fv.image.grains import GrainMap, generate_grains, read_grains
@@ -29,13 +30,13 @@ from twifli_fv.parameters import CM2_S
 from twifli_fv.solve.anisotropic_diffusion import effective_diffusivity
 from twifli_fv.solve.dense import DenseSolver
 from twifli_fv.solve.dense_stepping import DenseStepping
-from twifli_fv.solve.stepping import Attempt, RunState, Stepping
+from twifli_fv.solve.stepping import Attempt, RunState
 
 LCO_MOLAR_MASS_G_MOL = 97.87
 
 
 @dataclass
-class DenseRun:
+class DenseRun(CaseRun):
     """A prepared dense case; :meth:`start` makes its solver (fresh or from a checkpoint)."""
 
     case: Case
@@ -48,10 +49,6 @@ class DenseRun:
     rows: list[dict] = field(default_factory=list)  # the voltage curve, one row per kept time step
     profile_label: str = "x = c / c_max (row average)"
     map_name: str = "x_map.png"
-
-    @property
-    def solver(self) -> DenseSolver:
-        return self.stepper.solver
 
     @property
     def fingerprint_data(self) -> bytes:
@@ -69,29 +66,12 @@ class DenseRun:
     def profile_mask(self) -> np.ndarray:
         return self.model.grains.solid
 
-    @property
-    def n_steps(self) -> int:
-        return len(self.steps)
-
-    @property
-    def plots(self) -> bool:
-        return bool(self.case.get("output", "plots"))
-
-    @property
-    def title(self) -> str:
-        return f"{self.case.directory.name}: " + " / ".join(s.text for s in self.steps)
-
-    @property
-    def total_time_s(self) -> float:
-        return sum(s.duration_s or (3600.0 * self.one_c_A_m2 / max(s.current_density_A_m2, 1e-300)) for s in self.steps)
-
     def start(self, arrays: dict[str, np.ndarray] | None) -> None:
         """Make the solver: from the initial state, or from a checkpoint's arrays (which it consumes)."""
         case = self.case
-        frame = case.positive("output", "frame_interval_s")
-        stepping = Stepping(frame_interval_s=frame, dt_initial_s=case.positive("solver", "dt_initial_s"),
-                            dt_max_s=min(case.positive("solver", "dt_max_s", frame), frame), dt_min_s=1e-3,
-                            max_change=case.positive("solver", "max_change"), frames_at_step_ends=True)
+        frame = case.positive("output", "frame_interval_s", 300.0)
+        stepping = self.stepping(dt_max_s=min(case.positive("solver", "dt_max_s", frame), frame), dt_min_s=1e-3,
+                                 max_change=case.positive("solver", "max_change", 0.02), frames_at_step_ends=True)
         if arrays is None:
             solver = DenseSolver(self.model, self.c_initial)
         else:
@@ -252,7 +232,8 @@ def prepare_dense(case: Case) -> DenseRun:
         "D_eff_source": "given (tensors scaled to it)" if target is not None else "from D_fast, D_slow and the map",
         "tensor_scale": scale,
     }
-    return DenseRun(case, cell, steps, np.where(grains.solid, x0 * c_max, 0.0).ravel(), one_c, diffusion)
+    return DenseRun(case=case, model=cell, steps=steps, c_initial=np.where(grains.solid, x0 * c_max, 0.0).ravel(),
+                    one_c_A_m2=one_c, diffusion=diffusion)
 
 
 def _grain_map(case: Case) -> GrainMap:

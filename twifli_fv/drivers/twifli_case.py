@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from twifli_fv.case import Case
+from twifli_fv.drivers.case_run import CaseRun
 from twifli_fv.errors import InputError
 from twifli_fv.image.phases import Phase
 from twifli_fv.image.segmented import SegmentedImage, load_image
@@ -31,14 +32,14 @@ from twifli_fv.model.protocol import Step, parse_protocol
 from twifli_fv.model.twifli import Drive, TwifliModel
 from twifli_fv.outputs.plots import plot_series
 from twifli_fv.parameters import CM2_S
-from twifli_fv.solve.stepping import RunState, Stepping
+from twifli_fv.solve.stepping import RunState
 from twifli_fv.solve.tortuosity import tortuosity_factors
 from twifli_fv.solve.twifli import TwifliSolver
 from twifli_fv.solve.twifli_stepping import TwifliStepping
 
 
 @dataclass
-class TwifliRun:
+class TwifliRun(CaseRun):
     """A prepared TWIF-Li case; :meth:`start` makes its solver (fresh or from a checkpoint)."""
 
     case: Case
@@ -51,10 +52,6 @@ class TwifliRun:
     means: list[float] = field(default_factory=list)
     profile_label: str = "c / c_sat (AM row average)"
     map_name: str = "c_norm_map.png"
-
-    @property
-    def solver(self) -> TwifliSolver:
-        return self.stepper.solver
 
     @property
     def fingerprint_data(self) -> bytes:
@@ -72,34 +69,9 @@ class TwifliRun:
     def profile_mask(self) -> np.ndarray:
         return self.image.phases == Phase.AM
 
-    @property
-    def n_steps(self) -> int:
-        return len(self.steps)
-
-    @property
-    def plots(self) -> bool:
-        return bool(self.case.get("output", "plots"))
-
-    @property
-    def title(self) -> str:
-        return f"{self.case.directory.name}: " + " / ".join(s.text for s in self.steps)
-
-    @property
-    def total_time_s(self) -> float:
-        total = 0.0
-        for step in self.steps:
-            if step.duration_s is not None:
-                total += step.duration_s
-            elif step.current_density_A_m2 > 0:
-                total += 3600.0 * self.one_c_A_m2 / step.current_density_A_m2  # at most about one capacity
-        return total
-
     def start(self, arrays: dict[str, np.ndarray] | None) -> None:
         """Make the solver: from the pristine state, or from a checkpoint's arrays (which it consumes)."""
         case = self.case
-        frame = case.positive("output", "frame_interval_s")
-        stepping = Stepping(frame_interval_s=frame, dt_initial_s=case.positive("solver", "dt_initial_s"),
-                            dt_max_s=case.positive("solver", "dt_max_s", frame))
         solver = TwifliSolver(
             self.model, None if arrays is None else arrays.pop("c"),
             sweep_tol=case.positive("solver", "sweep_tol"),
@@ -109,7 +81,7 @@ class TwifliRun:
         if arrays is not None:
             solver.restore_history({key: arrays.pop(key) for key in list(arrays) if key.startswith("trend_")})
             self.means = arrays.pop("means").tolist()
-        self.stepper = TwifliStepping(solver, stepping)
+        self.stepper = TwifliStepping(solver, self.stepping())
 
     # -- what the recorder asks ------------------------------------------------------------------
     def profile_field(self) -> np.ndarray:
@@ -184,7 +156,7 @@ def prepare_twifli(case: Case) -> TwifliRun:
     if any(s.until_voltage_V is not None for s in parsed):
         raise InputError(f"{toml}: voltage cut-offs ('until 3.0 V') need [model] kind = 'dense'; TWIF-Li has no voltage")
     steps = [s.resolved(one_c_A_m2=one_c) for s in parsed]
-    return TwifliRun(case, image, model, steps, tau, one_c)
+    return TwifliRun(case=case, image=image, model=model, steps=steps, tortuosity=tau, one_c_A_m2=one_c)
 
 
 def _summary(prepared: TwifliRun, state: RunState, solver: TwifliSolver) -> dict:

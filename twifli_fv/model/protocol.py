@@ -46,7 +46,7 @@ class Step:
     kind: str  # "charge", "discharge" or "rest"
     current_density_A_m2: float | None = 0.0  # None while a C-rate gives the current
     duration_s: float | None = None
-    until_mean_c_norm: float | None = None  # mean state of lithiation: c/c_sat (TWIF-Li) or x = c/c_max (dense)
+    until_lithiation: float | None = None  # mean state of lithiation: c/c_sat (TWIF-Li) or x = c/c_max (dense)
     until_voltage_V: float | None = None  # cell-voltage cut-off (dense-cathode model only)
     c_rate: float | None = None
 
@@ -75,7 +75,7 @@ def parse_step(text: str, *, default_c_rate: float | None = None) -> Step:
         if default_c_rate is None or default_c_rate <= 0:
             raise InputError(f"protocol step {text!r} gives no rate; add 'at RATE' or set [protocol] c_rate")
         c_rate = float(default_c_rate)
-    return Step(text=text, kind=match["kind"].lower(), duration_s=duration, until_mean_c_norm=target,
+    return Step(text=text, kind=match["kind"].lower(), duration_s=duration, until_lithiation=target,
                 c_rate=c_rate, current_density_A_m2=density, until_voltage_V=volts)
 
 

@@ -42,7 +42,7 @@ class DenseStepping:
             return f"cut-off {step.until_voltage_V:g} V reached"
         if step.duration_s is not None and state.step_elapsed_s >= step.duration_s * (1 - 1e-12):
             return "duration reached"
-        target = step.until_mean_c_norm
+        target = step.until_lithiation
         if target is not None:
             mean, tol = self.solver.mean_x(), self.stepping.target_tol
             if (step.kind == "charge" and mean <= target + tol) or (step.kind == "discharge" and mean >= target - tol):
@@ -57,10 +57,10 @@ class DenseStepping:
         if step.duration_s is not None:
             limits.append(step.duration_s - state.step_elapsed_s)
         current = _current(step)
-        if step.until_mean_c_norm is not None and current != 0:
+        if step.until_lithiation is not None and current != 0:
             model = self.solver.model
             rate = current * model.collector_area_m2 / (FARADAY * model.solid_volume_m3 * model.c_max_mol_m3)
-            remaining = (step.until_mean_c_norm - self.solver.mean_x()) / rate
+            remaining = (step.until_lithiation - self.solver.mean_x()) / rate
             if remaining > 0:
                 limits.append(remaining)
         return max(min(limits), stepping.dt_min_s)

@@ -37,7 +37,7 @@ class TwifliStepping:
         solver, drive = self.solver, _drive(step)
         if step.duration_s is not None and state.step_elapsed_s >= step.duration_s * (1 - 1e-12):
             return "duration reached"
-        target = step.until_mean_c_norm
+        target = step.until_lithiation
         if target is not None:
             mean = solver.mean_c_norm()
             tol = self.stepping.target_tol
@@ -53,10 +53,10 @@ class TwifliStepping:
         limits = [state.dt_s, stepping.dt_max_s, state.next_frame_s - state.time_s]
         if step.duration_s is not None:
             limits.append(step.duration_s - state.step_elapsed_s)
-        if step.until_mean_c_norm is not None and step.kind != "rest":
+        if step.until_lithiation is not None and step.kind != "rest":
             rate = self._expected_rate(step) or state.rate_per_s
             if rate:
-                remaining = (step.until_mean_c_norm - self.solver.mean_c_norm()) / rate
+                remaining = (step.until_lithiation - self.solver.mean_c_norm()) / rate
                 if remaining > 0:
                     limits.append(remaining)
         return max(min(limits), stepping.dt_min_s)
@@ -102,7 +102,7 @@ class TwifliStepping:
         return SIGN[step.kind] * li_rate / (model.am_volume_m3 * model.c_sat_mol_m3)
 
     def _overshoots(self, step: Step, before: float) -> bool:
-        target = step.until_mean_c_norm
+        target = step.until_lithiation
         if target is None:
             return False
         after = self.solver.mean_c_norm()
@@ -111,7 +111,7 @@ class TwifliStepping:
 
     def _target_fraction(self, step: Step, before: float) -> float:
         after = self.solver.mean_c_norm()
-        return min(max((before - step.until_mean_c_norm) / (before - after), 0.05), 0.999)
+        return min(max((before - step.until_lithiation) / (before - after), 0.05), 0.999)
 
 
 def _drive(step: Step) -> Drive:
