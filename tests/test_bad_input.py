@@ -57,28 +57,29 @@ BAD_CASES = {
     "gitt fit missing": ('diffusivity = "anomalous"', 'diffusivity = "gitt_fit"\ngitt_fit_json = "no.json"', "no.json: cannot read"),
     "capacity without density": ("c_max_mol_m3 = 51765", "c_max_mol_m3 = 51765\nspecific_capacity_mAh_g = 160",
                                  "give both material.specific_capacity_mAh_g"),
-    "model kind": ("[protocol]", '[model]\nkind = "p2d"\n[protocol]', "kind = 'p2d': use one of 'twifli', 'dense'"),
-    "normalisation": ("[protocol]", '[model]\nnormalisation = "x"\n[protocol]', "normalisation = 'x': use one of"),
-    "dense key": ("[protocol]", "[cell]\nthickness_um = 5\n[protocol]", "'cell.thickness_um' is not used by model.kind"),
     "frame 0": ("frame_interval_s = 30", "frame_interval_s = 0", "frame_interval_s = 0: 0 is outside (0, 1e+08] s"),
     "frame inf": ("frame_interval_s = 30", "frame_interval_s = 1e400", "frame_interval_s = inf: must be finite"),
-    "fields negative": ("frame_interval_s = 30", "frame_interval_s = 30\nfields_interval_s = -1", "fields_interval_s = -1"),
-    "profile times text": ("frame_interval_s = 30", 'frame_interval_s = 30\nprofile_times_h = ["a"]',
-                           "profile_times_h = ['a']: every entry must be a number, got 'a'"),
-    "profile times negative": ("frame_interval_s = 30", "frame_interval_s = 30\nprofile_times_h = [-1]",
-                               "profile_times_h = [-1]: -1 is outside [0, 100000] h"),
-    "plots text": ("frame_interval_s = 30", 'frame_interval_s = 30\nplots = "yes"', "'output.plots' has the wrong type"),
-    "sweep_tol 0": ("[output]", "[solver]\nsweep_tol = 0\n[output]", "sweep_tol = 0: 0 is outside (0, 0.1]"),
-    "max_sweeps 1": ("[output]", "[solver]\nmax_sweeps = 1\n[output]", "max_sweeps = 1: 1 is outside [2, 10000]"),
-    "linear_tol 1": ("[output]", "[solver]\nlinear_tol = 1\n[output]", "linear_tol = 1: 1 is outside (0, 0.01]"),
-    "dt_initial 0": ("[output]", "[solver]\ndt_initial_s = 0\n[output]", "dt_initial_s = 0"),
-    "dt_max inf": ("[output]", "[solver]\ndt_max_s = 1e400\n[output]", "dt_max_s = inf: must be finite"),
-    "max_change twifli": ("[output]", "[solver]\nmax_change = 0.1\n[output]", "'solver.max_change' is not used"),
     "no steps": (f"steps = [{STEP}]", "steps = []", "protocol: no steps"),
     "steps a string": (f"steps = [{STEP}]", f"steps = {STEP}", "'protocol.steps' has the wrong type"),
     "c_rate 0": ("[protocol]", "[protocol]\nc_rate = 0", "c_rate = 0: 0 is outside (0, 1000] C"),
     "c_rate 5000": ("[protocol]", "[protocol]\nc_rate = 5000", "c_rate = 5000"),
     "not toml": ("[protocol]", "[protocol\n", "not valid TOML"),
+}
+# id: (table, key line added to the case, fragment of the error)
+ADDED_KEYS = {
+    "model kind": ("model", 'kind = "p2d"', "kind = 'p2d': use one of 'twifli', 'dense'"),
+    "normalisation": ("model", 'normalisation = "x"', "normalisation = 'x': use one of"),
+    "dense key": ("cell", "thickness_um = 5", "'cell.thickness_um' is not used by model.kind"),
+    "fields negative": ("output", "fields_interval_s = -1", "fields_interval_s = -1"),
+    "profile times text": ("output", 'profile_times_h = ["a"]', "profile_times_h = ['a']: every entry must be a number"),
+    "profile times negative": ("output", "profile_times_h = [-1]", "profile_times_h = [-1]: -1 is outside [0, 100000] h"),
+    "plots text": ("output", 'plots = "yes"', "'output.plots' has the wrong type"),
+    "sweep_tol 0": ("solver", "sweep_tol = 0", "sweep_tol = 0: 0 is outside (0, 0.1]"),
+    "max_sweeps 1": ("solver", "max_sweeps = 1", "max_sweeps = 1: 1 is outside [2, 10000]"),
+    "linear_tol 1": ("solver", "linear_tol = 1", "linear_tol = 1: 1 is outside (0, 0.01]"),
+    "dt_initial 0": ("solver", "dt_initial_s = 0", "dt_initial_s = 0"),
+    "dt_max inf": ("solver", "dt_max_s = 1e400", "dt_max_s = inf: must be finite"),
+    "max_change twifli": ("solver", "max_change = 0.1", "'solver.max_change' is not used"),
 }
 BAD_STEPS = {
     "1e400C": ("Charge at 1e400C for 1 hour", "rate '1e400C' is outside 1e-06C to 1000C"),
@@ -124,6 +125,14 @@ def test_bad_case_key(tmp_path, capsys, name):
     old, new, fragment = BAD_CASES[name]
     assert old in CASE
     case = write_case(tmp_path, CASE.replace(old, new))
+    one_line(capsys, main(["run", str(case), "--no-progress"]), 2, fragment, tmp_path)
+
+
+@pytest.mark.parametrize("name", sorted(ADDED_KEYS))
+def test_bad_added_key(tmp_path, capsys, name):
+    table, line, fragment = ADDED_KEYS[name]
+    assert CASE.rstrip().splitlines()[-2] == "[output]"  # the last table: [output] keys are appended to it
+    case = write_case(tmp_path, CASE + ("" if table == "output" else f"[{table}]\n") + line + "\n")
     one_line(capsys, main(["run", str(case), "--no-progress"]), 2, fragment, tmp_path)
 
 
@@ -258,7 +267,7 @@ def test_bad_settings_file(tmp_path, capsys, name):
 
 
 def test_the_battery_is_large_enough():
-    assert len(BAD_CASES) + len(BAD_STEPS) + len(BAD_IMAGES) + len(BAD_FLAGS) + len(BAD_SETTINGS) >= 80
+    assert len(BAD_CASES) + len(ADDED_KEYS) + len(BAD_STEPS) + len(BAD_IMAGES) + len(BAD_FLAGS) + len(BAD_SETTINGS) >= 80
 
 
 def test_extreme_but_valid_inputs_run(tmp_path, capsys):
