@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -240,3 +241,38 @@ def test_the_readme_parallel_sweep_runs_through_the_installed_script(tmp_path):
     rows = (case / "sweeps" / "tau_e" / "sweep.csv").read_text().splitlines()
     assert len(rows) == 3 and all((case / "sweeps" / "tau_e" / f"tau_e={v}" / "output" / "summary.json").is_file()
                                   for v in (2, 3))
+
+
+def test_a_failed_field_write_mid_run_stops_in_one_line_and_keeps_the_checkpoint(tmp_path, capsys, monkeypatch):
+    """Resuming into a folder where a field frame cannot be written (a directory in its place)."""
+    case = write_case(tmp_path, CASE.replace("frame_interval_s = 30", "frame_interval_s = 10\nfields_interval_s = 20"))
+    interrupt_after(monkeypatch, 2)  # frames at 0 and 10 s; fields at 0 s
+    assert run(case) == 130
+    monkeypatch.undo()
+    blocked = case / "output" / "fields" / "frame_0001.vti"
+    blocked.mkdir()  # the field frame of t = 20 s
+    checkpoint = (case / "output" / "checkpoint.npz").read_bytes()
+    capsys.readouterr()
+    assert run(case, "--resume") == 2
+    lines = [line for line in stderr_lines(capsys) if line.startswith("twifli")]
+    assert len(lines) == 1 and str(blocked) in lines[0]
+    assert (case / "output" / "checkpoint.npz").read_bytes() == checkpoint
+    assert not list((case / "output").rglob(".*partial*")) and not (case / "output" / ".lock").exists()
+    if shutil.which("mpiexec"):  # under mpiexec: rank 0 fails to write, every rank stops, said once
+        done = subprocess.run([shutil.which("mpiexec"), "-n", "2", sys.executable, "-m", "twifli_fv.cli", "run",
+                               str(case), "--resume", "--no-progress"], capture_output=True, text=True, timeout=120)
+        lines = [line for line in done.stderr.splitlines() if line.startswith("twifli")]
+        assert done.returncode == 2 and len(lines) == 1 and str(blocked) in lines[0], done.stderr
+
+
+@pytest.mark.skipif(shutil.which("mpiexec") is None, reason="needs mpiexec")
+def test_a_real_numerical_failure_under_mpiexec_is_said_once(tmp_path):
+    """A linear solve PETSc cannot finish (one unpreconditioned CG iteration), on two ranks: exit 3, one line."""
+    case = write_case(tmp_path, CASE)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PETSC_OPTIONS": "-twifli_pc_type none -twifli_ksp_max_it 1"}
+    done = subprocess.run([shutil.which("mpiexec"), "-n", "2", sys.executable, "-m", "twifli_fv.cli", "run", str(case),
+                           "--no-progress"], capture_output=True, text=True, timeout=120, env=env)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 3 and len(lines) == 1, done.stderr
+    assert "numerical failure in step 1 ('Charge at 2C for 1 minute') at t = 0.0 s" in lines[0]
+    assert "linear solve did not converge (PETSc reason -3)" in lines[0] and "Traceback" not in done.stderr

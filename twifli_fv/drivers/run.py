@@ -88,8 +88,19 @@ def _run(case: Case, run, recorder: Recorder, *, resume: bool, progress: bool) -
         run.at_step(current, attempt)
         bar.update(current.time_s, run.steps[current.step_index].text)
 
+    def on_frame(current: RunState) -> None:
+        """Record a frame; a failed write on rank 0 stops every rank (none waits for it in a solve)."""
+        failed = None
+        try:
+            recorder.frame(current)
+        except OSError as exc:
+            failed = exc
+        failed = broadcast(failed)
+        if failed is not None:
+            raise failed
+
     try:
-        state = run_protocol(run.stepper, run.steps, state, on_frame=recorder.frame, on_step=on_step)
+        state = run_protocol(run.stepper, run.steps, state, on_frame=on_frame, on_step=on_step)
     except NumericalError as exc:
         bar.close()
         raise NumericalError(_failure(case, run, state, recorder, exc)) from exc
@@ -106,6 +117,6 @@ def _failure(case: Case, run, state: RunState, recorder: Recorder, exc: Numerica
                   f"{case.directory / case.file} and run `twifli run {case.directory} --resume`")
     else:
         resume = "no checkpoint was written yet"
-    hint = ("try a smaller [solver] dt_max_s or dt_initial_s, a tighter linear_tol, or a coarser rate/finer grid"
+    hint = ("try a smaller [solver] dt_max_s or dt_initial_s, a tighter linear_tol, or a lower rate"
             if case.get("model", "kind") == "twifli" else "try a smaller [solver] dt_max_s or max_change")
     return f"numerical failure {where}: {exc}; {resume}; {hint}"
