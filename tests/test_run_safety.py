@@ -214,8 +214,9 @@ def test_keys_lists_every_case_key(capsys):
             assert f"  {key} " in text
     assert main(["keys", "solver"]) == 0
     solver = capsys.readouterr().out.splitlines()
-    assert solver[0] == "[solver]" and len(solver) == 1 + len(CASE_KEYS["solver"])
-    assert "max_sweeps" in solver[2] and "30" in solver[2] and "[2, 10000]" in solver[2]
+    assert solver[0].split() == ["key", "unit", "type", "default", "allowed", "meaning"]
+    assert solver[1] == "[solver]" and len(solver) == 2 + len(CASE_KEYS["solver"])
+    assert solver[3].split()[:4] == ["max_sweeps", "-", "integer", "30"] and "[2, 10000]" in solver[3]
     rows = keys_markdown().splitlines()
     assert len(rows) == 2 + sum(len(keys) for keys in CASE_KEYS.values())
     assert "| `image.voxel_size_um` | um | number |  | [0.001, 1000] | voxel edge length |" in rows

@@ -181,15 +181,18 @@ CASE_KEYS: dict[str, dict[str, Key]] = {
 
 def keys_text(table: str | None = None) -> str:
     """The keys of one table (or all) as aligned text, one key per line: ``twifli keys``."""
-    lines = []
+    lines = [_row("key", "unit", "type", "default", "allowed", "meaning")]
     for name, keys in CASE_KEYS.items():
         if table is not None and name != table:
             continue
         lines.append(f"[{name}]")
-        for key, spec in keys.items():
-            lines.append(f"  {key:<25} {spec.unit:<8} {spec.type_name:<15} {_defaults(spec):<22} {spec.allowed:<24} "
-                         f"{spec.meaning}")
+        lines += [_row(key, spec.unit or "-", spec.type_name, _defaults(spec) or "-", spec.allowed or "-", spec.meaning)
+                  for key, spec in keys.items()]
     return "\n".join(lines)
+
+
+def _row(key: str, unit: str, kind: str, default: str, allowed: str, meaning: str) -> str:
+    return f"  {key:<25} {unit:<8} {kind:<15} {default:<22} {allowed:<24} {meaning}"
 
 
 def keys_markdown() -> str:
