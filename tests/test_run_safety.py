@@ -26,6 +26,7 @@ from twifli_fv.solve.twifli import TwifliSolver
 
 from .conftest import ROOT
 from .test_bad_input import CASE, STEP, write_case
+from .test_run import CASE as RUN_CASE
 
 TORTUOSITY_IMAGE = """
 [tortuosity]
@@ -277,3 +278,35 @@ def test_a_real_numerical_failure_under_mpiexec_is_said_once(tmp_path):
     assert done.returncode == 3 and len(lines) == 1, done.stderr
     assert "numerical failure in step 1 ('Charge at 2C for 1 minute') at t = 0.0 s" in lines[0]
     assert "linear solve did not converge (PETSc reason -3)" in lines[0] and "Traceback" not in done.stderr
+
+
+def test_two_runs_at_once_the_second_is_refused_and_the_first_completes(tmp_path, capsys):
+    import time
+
+    case = write_case(tmp_path, RUN_CASE.replace('"Rest for 2 minutes"', '"Rest for 60 minutes"'))  # a few seconds
+    first = subprocess.Popen([sys.executable, "-m", "twifli_fv.cli", "run", str(case), "--no-progress"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    lock = case / "output" / ".lock"
+    deadline = time.monotonic() + 120
+    while not lock.exists() and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    running = first.poll() is None and lock.exists()
+    second = run(case) if running else None
+    out, err = first.communicate(timeout=300)
+    if not running:
+        pytest.skip("the first run finished before the second could start")
+    lines = stderr_lines(capsys)
+    assert second == 2 and len(lines) == 1 and f"another twifli run (PID {first.pid})" in lines[0]
+    assert first.returncode == 0, err
+    summary = json.loads((case / "output" / "summary.json").read_text())
+    assert summary["steps"][1]["duration_s"] == pytest.approx(3600.0) and not lock.exists()
+
+
+def test_an_empty_lock_is_being_taken_unless_it_is_old(done, capsys):
+    lock = done / "output" / ".lock"
+    lock.write_text("")  # another run between creating the lock and writing its PID
+    assert run(done) == 2
+    assert "another twifli run is taking this output folder" in stderr_lines(capsys)[0]
+    os.utime(lock, (lock.stat().st_atime - 60, lock.stat().st_mtime - 60))  # a run killed at that moment
+    assert run(done) == 0
+    assert "taking over the lock of an interrupted run" in capsys.readouterr().err and not lock.exists()

@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import socket
+import time
 from pathlib import Path
 
 from twifli_fv.errors import InputError
@@ -21,6 +22,7 @@ from twifli_fv.errors import InputError
 log = logging.getLogger(__name__)
 LOCK = ".lock"
 PREVIOUS = ".previous"
+FRESH_LOCK_S = 10.0  # an unreadable lock younger than this is being written, not stale
 
 
 class OutputOwner:
@@ -86,8 +88,10 @@ class OutputOwner:
         try:
             pid_text, host = self.lock.read_text().split()
             pid = int(pid_text)
-        except (OSError, ValueError):
-            return "an interrupted run"  # empty or half-written: killed while taking the lock
+        except (OSError, ValueError):  # empty or half-written: being taken right now, or killed while taken
+            if time.time() - self.lock.stat().st_mtime < FRESH_LOCK_S:
+                raise InputError(f"{self.lock}: another twifli run is taking this output folder; wait for it") from None
+            return "an interrupted run"
         if host != socket.gethostname():
             raise InputError(f"{self.lock}: a run on host {host} (PID {pid}) is writing this output; wait for it, "
                              "or delete the lock file if that run is gone")
