@@ -4,6 +4,7 @@ no traceback and no summary.json. Run in-process through :func:`twifli_fv.cli.ma
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -178,8 +179,19 @@ def test_bad_image(tmp_path, capsys, name):
     path = _image(tmp_path, file, content)
     labels = extra[1] if extra[:1] == ["--labels"] else LABELS
     extra = extra[2:] if extra[:1] == ["--labels"] else extra
-    one_line(capsys, main(["describe", str(path), "--labels", labels, "--voxel-size-um", "1", *extra]), 2,
-             fragment, tmp_path)
+    with warnings.catch_warnings(record=True) as caught:  # e.g. Pillow's "Corrupt EXIF data" before the error
+        warnings.simplefilter("always")
+        code = main(["describe", str(path), "--labels", labels, "--voxel-size-um", "1", *extra])
+    one_line(capsys, code, 2, fragment, tmp_path)
+    assert not caught, [str(w.message) for w in caught]
+
+
+def test_a_huge_label_is_mapped_without_a_table_over_its_range(tmp_path, capsys):
+    """A label of 2^40 once asked for a 1 TiB lookup table."""
+    path = _image(tmp_path, "big.npy", np.where(GOOD > 0, 2**40, 0).astype(np.uint64))
+    assert main(["describe", str(path), "--labels", "0=SE,1099511627776=AM", "--voxel-size-um", "1", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["phases"]["AM"]["volume_fraction"] == pytest.approx(0.5)
 
 
 BAD_FLAGS = {  # id: (arguments after the image or command, fragment); IMAGE is a good image
