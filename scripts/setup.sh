@@ -68,11 +68,14 @@ fi
 local_site=$("$local/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 printf 'import site; site.addsitedir(%s)\n' "'$site'" > "$local_site/twifli_shared_env.pth"
 printf '%s\n' "$root" > "$local_site/twifli_fv_checkout.pth"
+# The guard matters: `twifli sweep --jobs N` starts worker processes (spawn) that import this script as
+# __mp_main__; without it each worker would run the whole command again.
 cat > "$local/bin/twifli" <<SCRIPT
 #!$local/bin/python
 import sys
 from twifli_fv.cli import main
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())
 SCRIPT
 chmod +x "$local/bin/twifli"
 log "ready: $local (shared packages in $venv)"

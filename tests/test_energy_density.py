@@ -12,7 +12,7 @@ import pytest
 from twifli_fv.cli import main
 from twifli_fv.model.energy_density import Cathode, energy_density
 
-from .conftest import ROOT
+from .conftest import ROOT, assert_plot
 
 PAPER = ROOT / "docs" / "energy_density_paper2.toml"
 
@@ -58,7 +58,7 @@ def test_paper_dense_cathode(tmp_path, capsys):
     assert (gain["gravimetric"], gain["volumetric"]) == pytest.approx((9.42, 27.7), abs=1.0)
     assert [c["am_loading_mg_cm2"] for c in data["cathodes"]] == pytest.approx([1.55 / 140 * 1e3] * 5)  # the same CAM
     assert "dense over the best composite" in capsys.readouterr().out
-    assert (tmp_path / "energy_density.png").stat().st_size > 1000
+    assert_plot(tmp_path / "energy_density.png")
     assert len((tmp_path / "energy_density.csv").read_text().splitlines()) == 1 + 5
 
 

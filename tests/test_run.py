@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +17,7 @@ import twifli_fv.drivers.run as runner
 import twifli_fv.outputs.recorder as recorder
 from twifli_fv.outputs.profiles import COLUMNS
 
-from .conftest import MESHES, ROOT
+from .conftest import MESHES, ROOT, assert_plot
 
 CASE = f"""
 [image]
@@ -72,7 +72,7 @@ def test_run_writes_every_output(tmp_path):
     assert 'file="frame_0005.vti"' in pvd and sum(s["duration_s"] for s in summary["steps"]) == 960
     assert (out / "fields" / "frame_0005.vti").is_file() and not list((out / "fields").glob("*.vtu"))
     for plot in ("c_norm_map.png", "profiles.png", "mean_soc.png"):
-        assert (out / "plots" / plot).stat().st_size > 1000
+        assert_plot(out / "plots" / plot)
     import pyvista
 
     grid = pyvista.read(out / "fields" / "frame_0004.vti")

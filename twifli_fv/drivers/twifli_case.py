@@ -66,9 +66,9 @@ class TwifliRun(CaseRun):
         case = self.case
         solver = TwifliSolver(
             self.model, None if arrays is None else arrays.pop("c"),
-            sweep_tol=case.positive("solver", "sweep_tol", 1e-8),
-            max_sweeps=int(case.positive("solver", "max_sweeps", 30)),
-            linear_tol=case.positive("solver", "linear_tol", 1e-12),
+            sweep_tol=case.positive("solver", "sweep_tol"),
+            max_sweeps=case.get("solver", "max_sweeps"),
+            linear_tol=case.positive("solver", "linear_tol"),
         )
         if arrays is not None:
             solver.restore_history({key: arrays.pop(key) for key in list(arrays) if key.startswith("trend_")})
@@ -121,19 +121,17 @@ def prepare_twifli(case: Case) -> TwifliRun:
     """Everything a TWIF-Li run needs, checked, before any output is touched."""
     toml = case.directory / case.file
     image_file = case.path("image", "file")
-    in_plane = case.get("image", "in_plane", "periodic")
-    if in_plane not in ("periodic", "no-flux"):
-        raise InputError(f"{toml}: image.in_plane must be 'periodic' or 'no-flux', got {in_plane!r}")
+    in_plane = case.get("image", "in_plane")
     shape = case.get("image", "shape")
     image = load_image(
         image_file,
         labels=case.get("image", "labels"),
         voxel_size_um=case.get("image", "voxel_size_um"),
-        thickness_axis=case.get("image", "thickness_axis", 0),
-        collector_at_end=_collector_at_end(case),
+        thickness_axis=case.get("image", "thickness_axis"),
+        collector_at_end=case.get("image", "collector_at") == "end",
         crop=case.get("image", "crop"),
-        coarsen=case.get("image", "coarsen", 1),
-        refine=case.get("image", "refine", 1),
+        coarsen=case.get("image", "coarsen"),
+        refine=case.get("image", "refine"),
         shape=tuple(shape) if shape else None,
         dtype=case.get("image", "dtype"),
     )
@@ -148,7 +146,7 @@ def prepare_twifli(case: Case) -> TwifliRun:
         c_sat_mol_m3=c_sat,
         tau_e=tau["tau_e"],
         tau_li=tau["tau_Li"],
-        normalisation=case.get("model", "normalisation", "conserve"),
+        normalisation=case.get("model", "normalisation"),
     )
     one_c = _one_c_current(case, model)
     parsed = parse_protocol(case.get("protocol", "steps"), default_c_rate=case.get("protocol", "c_rate"))
@@ -193,16 +191,9 @@ def _summary(prepared: TwifliRun, state: RunState, solver: TwifliSolver) -> dict
     }
 
 
-def _collector_at_end(case: Case) -> bool:
-    where = case.get("image", "collector_at", "start")
-    if where not in ("start", "end"):
-        raise InputError(f"{case.directory / 'case.toml'}: image.collector_at must be 'start' or 'end', got {where!r}")
-    return where == "end"
-
-
 def _diffusivity(case: Case, c_sat: float):  # noqa: ANN202
     toml = case.directory / "case.toml"
-    law = case.get("material", "diffusivity", "anomalous")
+    law = case.get("material", "diffusivity")
     if law == "constant":
         return ConstantDiffusivity(_need(case, "D_cm2_s") * CM2_S)
     if law == "table":
@@ -210,8 +201,6 @@ def _diffusivity(case: Case, c_sat: float):  # noqa: ANN202
         if table is None:
             raise InputError(f"{toml}: material.diffusivity = 'table' needs material.table_csv")
         return read_diffusivity_table(table)
-    if law not in ("anomalous", "gitt_fit"):
-        raise InputError(f"{toml}: material.diffusivity {law!r}: use 'anomalous', 'gitt_fit', 'constant' or 'table'")
     cap = case.positive("material", "D_cap_cm2_s")
     if law == "gitt_fit":
         fit = case.path("material", "gitt_fit_json")

@@ -15,6 +15,7 @@ import numpy as np
 from scipy import ndimage
 
 from twifli_fv.errors import InputError
+from twifli_fv.memory import GENERATE_BYTES_PER_VOXEL, check_memory
 
 LABELS = {"SE": 0, "AM": 85, "CBD": 170}  # the labels of the shared electrode image
 LABEL_MAP = "0=SE,85=AM,170=CBD"
@@ -37,6 +38,9 @@ def generate_composite(
                          f"(got {am_fraction}, {cbd_fraction})")
     if not radius_um > 0 or not voxel_size_um > 0:
         raise InputError("generate: radius_um and voxel_size_um must be positive")
+    voxels = float(np.prod(shape, dtype=float))
+    check_memory(voxels * GENERATE_BYTES_PER_VOXEL, what=f"generate: shape {shape} is {voxels:.3g} voxels",
+                 change="generate a smaller --shape (or a larger --voxel-size-um)")
     rng = np.random.default_rng(seed)
     am = np.zeros(shape, dtype=bool)
     paint_balls(am, am_fraction, rng, radius=lambda: radius_um * np.exp(radius_sigma * rng.standard_normal()) / voxel_size_um)

@@ -16,6 +16,7 @@ from twifli_fv.errors import InputError
 from twifli_fv.image.io import read_labels
 from twifli_fv.image.phases import Phase, parse_label_map
 from twifli_fv.image.voxels import VoxelGrid
+from twifli_fv.memory import check_memory
 
 
 @dataclass(frozen=True)
@@ -67,10 +68,8 @@ class SegmentedImage(VoxelGrid):
             if absent:
                 names = ", ".join(f"{k}={mapping[k].name}" for k in absent)
                 raise InputError(f"{source}: mapped label(s) {names} do not occur in the image; remove them from the map")
-        lut = np.zeros(int(found.max()) - int(found.min()) + 1, dtype=np.uint8)
-        for label in found.tolist():
-            lut[label - int(found.min())] = int(mapping[label])
-        phases = lut[labels - found.min()]
+        codes = np.array([int(mapping[label]) for label in found.tolist()], dtype=np.uint8)
+        phases = codes[np.searchsorted(found, labels)]  # no table over the label range: labels may be huge
         if not np.any(phases == Phase.AM):
             raise InputError(f"{source}: no active material (AM) in the image; check the label map {_describe(mapping)}")
         return cls(phases=phases, voxel_size_m=size * 1e-6, source=source, label_map=dict(mapping))
@@ -113,6 +112,9 @@ def load_image(
     if coarsen > 1:
         raw, voxel = coarsen_labels(raw, coarsen, source=source), voxel * coarsen
     if refine > 1:
+        voxels = raw.size * float(refine) ** raw.ndim
+        check_memory(voxels * (raw.itemsize + 9), what=f"{source}: refine = {refine} gives {voxels:.3g} voxels",
+                     change="use a smaller refine, or crop the image")
         for axis in range(raw.ndim):
             raw = np.repeat(raw, refine, axis=axis)
         voxel = voxel / refine

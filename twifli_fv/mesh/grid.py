@@ -16,6 +16,7 @@ import numpy as np
 
 from twifli_fv.image.phases import Phase
 from twifli_fv.image.segmented import SegmentedImage
+from twifli_fv.memory import FIPY_BYTES_PER_CELL, RUN_BYTES_PER_CELL, check_memory
 from twifli_fv.mesh.faces import face_counts, face_pairs, in_plane_axes
 
 
@@ -33,6 +34,8 @@ class CathodeMesh:
         """The FiPy grid over the whole image (built on first use)."""
         import fipy
 
+        check_memory(self.phase.size * FIPY_BYTES_PER_CELL, what=f"a FiPy mesh of {self.image.shape} cells",
+                     change="coarsen or crop the image")
         h = self.image.voxel_size_m
         if self.image.ndim == 2:
             ny, nx = self.image.shape
@@ -70,6 +73,8 @@ def build_mesh(image: SegmentedImage, *, periodic: bool = True) -> CathodeMesh:
 
     ``s_ij`` (m^2, or m^2 per m of depth in 2D) is the AM|SE face area of each AM cell (paper 1, eqn 1).
     """
+    check_memory(image.phases.size * RUN_BYTES_PER_CELL, what=f"{image.source}: a run on {image.shape} cells",
+                 change="coarsen or crop the image")
     wrap = in_plane_axes(image.ndim, periodic=periodic)
     return CathodeMesh(
         image=image,

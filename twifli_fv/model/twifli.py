@@ -56,7 +56,8 @@ class TwifliModel:
     def __post_init__(self) -> None:
         if self.normalisation not in NORMALISATIONS:
             raise InputError(f"normalisation {self.normalisation!r}: use 'conserve' or 'literal'")
-        if not (self.tau_e >= 1 and self.tau_li >= 1 and math.isfinite(self.tau_e) and math.isfinite(self.tau_li)):
+        lowest = 1 - 1e-9  # a straight path computes to 1 within rounding
+        if not (self.tau_e >= lowest and self.tau_li >= lowest and math.isfinite(self.tau_e) and math.isfinite(self.tau_li)):
             raise InputError(f"tortuosity factors must be finite and >= 1 (tau_e={self.tau_e}, tau_Li={self.tau_li})")
 
     @property

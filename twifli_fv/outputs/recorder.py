@@ -57,7 +57,7 @@ class Recorded(Protocol):
 class Recorder:
     """Collects frames, writes field frames and checkpoints, then the outputs (rank 0 only writes)."""
 
-    def __init__(self, out: Path, run: Recorded, *, fields_every_s: float, fingerprint: str,
+    def __init__(self, out: Path, run: Recorded, *, fields_every_s: float, fingerprint: dict,
                  writes: bool = True) -> None:
         self.out, self.run, self.writes = out, run, writes
         self.fields_every_s, self.fingerprint = fields_every_s, fingerprint
@@ -67,6 +67,7 @@ class Recorder:
         self.fields: list[tuple[float, str]] = []
         self.regular: list[bool] = []  # per field frame: on the fields_every_s cadence (not a step end)
         self._saved_at = -np.inf  # wall time (monotonic) of the last checkpoint
+        self.checkpoint_s: float | None = None  # simulated time of the last checkpoint
         self.y_um = run.grid.row_centres_m * 1e6
 
     def frame(self, state) -> None:  # noqa: ANN001 - RunState
@@ -87,7 +88,7 @@ class Recorder:
         if field or time.monotonic() - self._saved_at >= CHECKPOINT_EVERY_S:
             save_checkpoint(self.out / "checkpoint.npz", fingerprint=self.fingerprint, state=state.to_dict(),
                             arrays={**run.checkpoint_arrays(), **self._arrays()})
-            self._saved_at = time.monotonic()
+            self._saved_at, self.checkpoint_s = time.monotonic(), state.time_s
 
     def step_end(self, state) -> None:  # noqa: ANN001 - RunState
         """At the end of a protocol step (and so of the run): a field frame of that state unless one exists."""

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from twifli_fv.errors import NumericalError
 from twifli_fv.mesh.grid import CathodeMesh
 from twifli_fv.solve.fv import aij_matrix
 from twifli_fv.solve.petsc_env import petsc, user_options, world
@@ -166,7 +167,7 @@ class CellSystem:
         self.ksp.solve(self.b, self.x)
         reason = self.ksp.getConvergedReason()
         if reason < 0:
-            raise RuntimeError(f"TWIF-Li linear solve did not converge (PETSc reason {reason})")
+            raise NumericalError(f"the TWIF-Li linear solve did not converge (PETSc reason {reason})")
         self.iterations += self.ksp.getIterationNumber()
         self._gather.scatter(self.x, self._whole)
         return self._whole.getArray(readonly=True).copy()

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from twifli_fv.errors import NumericalError
 from twifli_fv.image.phases import Phase
 from twifli_fv.image.segmented import SegmentedImage
 from twifli_fv.mesh.faces import in_plane_axes, neighbour_counts, shifted
@@ -126,7 +127,7 @@ def _solve_steady(through: np.ndarray, wrap: tuple[int, ...], *, rtol: float, co
     ksp.solve(b, x)
     reason = ksp.getConvergedReason()
     if reason < 0:
-        raise RuntimeError(f"tortuosity solve did not converge (PETSc reason {reason}); try a smaller rtol or check the image")
+        raise NumericalError(f"tortuosity solve did not converge (PETSc reason {reason}); try a smaller rtol or check the image")
     flux_in, flux_out = _boundary_fluxes(x.getArray(readonly=True), (start, stop), first, last_start, comm)
     iterations = ksp.getIterationNumber()
     log.debug("tortuosity solve: %d unknowns, %d coarse, %d CG iterations", total, coarse_total, iterations)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from twifli_fv.errors import NumericalError
 from twifli_fv.model.constants import FARADAY
 from twifli_fv.model.protocol import Step
 from twifli_fv.model.twifli import EXHAUSTED, Drive
@@ -65,8 +66,8 @@ class TwifliStepping:
             if sweeps is not None:
                 solver.undo()
             if dt * fraction < stepping.dt_min_s:
-                raise RuntimeError(f"time step collapsed below {stepping.dt_min_s} s in {step.text!r} at "
-                                   f"t = {state.time_s:.1f} s; the nonlinear sweeps do not converge")
+                raise NumericalError(f"time step collapsed below {stepping.dt_min_s:g} s: the nonlinear sweeps do not "
+                                     "converge")
             return Attempt(accepted=False, dt_next_s=dt * fraction)
         stats = solver.stats
         stats.steps += 1
