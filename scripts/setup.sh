@@ -34,6 +34,8 @@ key=$( { cat "$root/requirements.lock"; echo "$recipe"; "$python" -VV; } | sha25
 venv="$cache/venv-$key"
 wheels="$cache/wheels"
 mkdir -p "$wheels"
+exec 9>"$cache/.build-lock"  # one build at a time: a second setup waits for the first instead of deleting its work
+flock 9
 if [ ! -f "$venv/.complete" ]; then
   log "building environment $venv (PETSc is compiled once, then reused from $wheels)"
   rm -rf "$venv"
@@ -56,6 +58,7 @@ if [ ! -f "$venv/.complete" ]; then
   "${pip[@]}" install --find-links "$wheels" -r "$root/requirements.lock"
   touch "$venv/.complete"
 fi
+flock -u 9
 
 # 3. A small project-local environment in .venv layered on the shared one: the shared site-packages
 #    and this checkout on its path (so several checkouts can share one set of compiled wheels).
