@@ -1,0 +1,178 @@
+"""Linear elasticity with eigenstrain on a voxel grid: Q1 elements assembled into PETSc, CG + GAMG (SPEC sect. 6).
+
+``div sigma = 0``, ``sigma = C (eps(u) - eps*)`` with a stiffness ``C`` per material and an eigenstrain ``eps*``
+per voxel (:mod:`twifli_fv.model.mechanics`); 2D is plane strain (``eps_zz = 0``, ``sigma_zz`` reported).
+Voids (material ``-1``) carry no elements, so their surfaces are traction-free; solid parts not joined
+through faces to a node with a prescribed displacement cannot be held and are left out (no stress, logged).
+Boundary conditions: prescribed displacements per node and component (NaN = free) and nodal forces; periodic
+axes wrap. One element matrix per material is computed once (:func:`twifli_fv.mesh.q1.element_stiffness`)
+and scattered with each voxel's degrees of freedom through PETSc's COO interface (each rank gives its
+share of voxels; PETSc routes entries to the owning rank). Prescribed degrees of freedom keep a diagonal
+entry of the elements' scale (their rows and columns are otherwise zero; the right-hand side carries the
+lifted values), so the matrix stays symmetric positive definite with block size ``ndim``. CG with
+PETSc's algebraic multigrid (GAMG), given the rigid-body modes of the node coordinates as near-null space
+(``MatNullSpaceCreateRigidBody``), stops at ``rtol`` of the right-hand side's norm; options under the prefix
+``elasticity_`` (e.g. ``PETSC_OPTIONS="-elasticity_ksp_rtol 1e-12"``). Stresses are evaluated at voxel centres.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from twifli_fv.mesh.q1 import PLANE_COMPONENTS, element_nodes, element_stiffness, node_shape, strain_operator
+from twifli_fv.properties.connectivity import label_components
+from twifli_fv.solve.petsc_env import petsc, user_options, world
+
+log = logging.getLogger(__name__)
+OPTIONS_PREFIX = "elasticity_"
+
+
+@dataclass(frozen=True)
+class ElasticProblem:
+    """A voxel body: ``material`` per voxel (index into ``stiffness_Pa``, ``-1`` void), Voigt eigenstrain per voxel
+    (shape + (6,)), prescribed displacements (node grid + (ndim,), m, NaN free) and nodal forces (N; per metre
+    of depth in 2D)."""
+
+    material: np.ndarray
+    stiffness_Pa: np.ndarray
+    spacing_m: float
+    periodic: tuple[bool, ...]
+    prescribed_m: np.ndarray
+    eigenstrain: np.ndarray | None = None
+    forces_N: np.ndarray | None = None
+
+    @property
+    def node_shape(self) -> tuple[int, ...]:
+        return node_shape(self.material.shape, self.periodic)
+
+
+@dataclass(frozen=True)
+class ElasticSolution:
+    """Voigt stress per voxel (shape + (6,), Pa; NaN where no element), node displacements (m; NaN off the body)."""
+
+    stress_Pa: np.ndarray
+    displacement_m: np.ndarray
+    iterations: int
+    dropped_voxels: int
+    solver: str
+
+
+def solve_elasticity(problem: ElasticProblem, *, rtol: float = 1e-10, comm=None) -> ElasticSolution:  # noqa: ANN001
+    """Solve ``problem`` on the ranks of ``comm`` (default all); every rank gets the whole solution."""
+    PETSc = petsc()
+    comm = comm or world()
+    shape, ndim, h = problem.material.shape, problem.material.ndim, problem.spacing_m
+    components = list(PLANE_COMPONENTS[ndim])
+    prescribed = problem.prescribed_m.reshape(-1)
+    keep = _held(problem)
+    elements = np.flatnonzero(keep)
+    nodes = element_nodes(shape, problem.periodic, elements)
+    active, local = np.unique(nodes, return_inverse=True)
+    dofs = (local.reshape(nodes.shape)[:, :, None] * ndim + np.arange(ndim)).reshape(len(elements), -1)
+    size = active.size * ndim
+    values = (prescribed.reshape(-1, ndim)[active]).reshape(-1)  # prescribed value per dof, NaN free
+    fixed = np.isfinite(values)
+    material = problem.material.reshape(-1)[elements]
+    stiffness = problem.stiffness_Pa
+    matrices = element_stiffness(stiffness[:, components][:, :, components], h)
+    centre = strain_operator(np.full(ndim, 0.5))
+    eigenstrain = (np.zeros((len(elements), 6)) if problem.eigenstrain is None
+                   else problem.eigenstrain.reshape(-1, 6)[elements])
+    eigenstress = np.einsum("eij,ej->ei", stiffness[material], eigenstrain)[:, components]
+
+    ranks, me = comm.getSize(), comm.getRank()
+    mine = slice(len(elements) * me // ranks, len(elements) * (me + 1) // ranks)
+    block = matrices[material[mine]]
+    rows = np.repeat(dofs[mine], dofs.shape[1], axis=1).reshape(-1)
+    cols = np.tile(dofs[mine], (1, dofs.shape[1])).reshape(-1)
+    entries = block.reshape(-1)
+    rhs = np.bincount(dofs[mine].reshape(-1), weights=(h ** (ndim - 1) * eigenstress[mine] @ centre).reshape(-1),
+                      minlength=size)
+    lift = fixed[cols] & ~fixed[rows]
+    rhs -= np.bincount(rows[lift], weights=entries[lift] * values[cols[lift]], minlength=size)
+    entries = np.where(fixed[rows] | fixed[cols], 0.0, entries)
+    if me == 0:
+        scale = float(np.mean(np.abs(np.diagonal(matrices, axis1=1, axis2=2))))
+        pinned = np.flatnonzero(fixed)
+        rows, cols = np.concatenate([rows, pinned]), np.concatenate([cols, pinned])
+        entries = np.concatenate([entries, np.full(pinned.size, scale)])
+        rhs[pinned] += scale * values[pinned]
+        if problem.forces_N is not None:
+            rhs += np.where(fixed, 0.0, problem.forces_N.reshape(-1, ndim)[active].reshape(-1))
+
+    index = PETSc.IntType
+    matrix = PETSc.Mat().createAIJ(((PETSc.DECIDE, size), (PETSc.DECIDE, size)), bsize=ndim, comm=comm)
+    matrix.setPreallocationCOO(rows.astype(index), cols.astype(index))
+    matrix.setValuesCOO(entries)
+    matrix.assemble()
+    matrix.setOption(PETSc.Mat.Option.SPD, True)
+    del rows, cols, entries, block
+    x, b = matrix.createVecs()
+    b.set(0.0)
+    nonzero = np.flatnonzero(rhs)
+    b.setValues(nonzero.astype(index), rhs[nonzero], addv=PETSc.InsertMode.ADD_VALUES)
+    b.assemble()
+    coordinates = matrix.createVecRight()
+    start, stop = coordinates.getOwnershipRange()
+    position = np.stack(np.unravel_index(active, problem.node_shape), axis=-1) * h
+    coordinates.setArray(position.reshape(-1)[start:stop])
+    rigid = PETSc.NullSpace().createRigidBody(coordinates)
+    matrix.setNearNullSpace(rigid)
+    ksp = PETSc.KSP().create(comm=comm)
+    ksp.setOptionsPrefix(OPTIONS_PREFIX)
+    ksp.setOperators(matrix)
+    ksp.setType("cg")
+    ksp.getPC().setType("gamg")
+    ksp.setTolerances(rtol=rtol, atol=0.0, max_it=5000)
+    with user_options("the elasticity solve"):
+        ksp.setFromOptions()
+        ksp.setUp()
+    ksp.solve(b, x)
+    reason, iterations = ksp.getConvergedReason(), ksp.getIterationNumber()
+    description = f"PETSc {ksp.getType().upper()} + {ksp.getPC().getType()} on {ranks} rank(s)"
+    if reason < 0:
+        raise RuntimeError(f"elasticity solve did not converge (PETSc reason {reason}, {iterations} iterations)")
+    gather, whole = PETSc.Scatter.toAll(x)
+    gather.scatter(x, whole)
+    u = whole.getArray(readonly=True).copy()
+    for obj in (ksp, matrix, x, b, coordinates, rigid, gather, whole):
+        obj.destroy()
+    u[fixed] = values[fixed]
+
+    strain = np.zeros((len(elements), 6))
+    strain[:, components] = u[dofs] @ centre.T / h
+    stress = np.full((keep.size, 6), np.nan)
+    stress[elements] = np.einsum("eij,ej->ei", stiffness[material], strain - eigenstrain)
+    displacement = np.full((int(np.prod(problem.node_shape)), ndim), np.nan)
+    displacement[active] = u.reshape(-1, ndim)
+    return ElasticSolution(stress.reshape(*shape, 6), displacement.reshape(*problem.node_shape, ndim), iterations,
+                           int(np.count_nonzero(problem.material >= 0)) - len(elements), description)
+
+
+def _held(problem: ElasticProblem) -> np.ndarray:
+    """Solid voxels face-connected (periodic axes wrapping) to a voxel with a prescribed displacement at a corner."""
+    solid = problem.material >= 0
+    held_nodes = np.isfinite(problem.prescribed_m).any(axis=-1).reshape(-1)
+    voxels = np.flatnonzero(solid)
+    touching = held_nodes[element_nodes(solid.shape, problem.periodic, voxels)].any(axis=1)
+    labels, _ = label_components(solid, wrap_axes=tuple(a for a, p in enumerate(problem.periodic) if p))
+    anchored = np.unique(labels.reshape(-1)[voxels[touching]])
+    keep = np.isin(labels, anchored[anchored > 0]) & solid
+    dropped = int(np.count_nonzero(solid)) - int(np.count_nonzero(keep))
+    if dropped:
+        log.warning("elasticity: %d solid voxel(s) in parts not held by any prescribed displacement carry no stress",
+                    dropped)
+    return keep.reshape(-1)
+
+
+def face_nodes(problem_shape: tuple[int, ...], periodic: tuple[bool, ...], *, axis: int, side: int) -> np.ndarray:
+    """Boolean node grid, True on the face ``side`` (0 low, 1 high) of ``axis``."""
+    mask = np.zeros(node_shape(problem_shape, periodic), dtype=bool)
+    index = [slice(None)] * len(problem_shape)
+    index[axis] = 0 if side == 0 else -1
+    mask[tuple(index)] = True
+    return mask
+
