@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from twifli_fv.case import Case, load_case
+from twifli_fv.dense_mechanics import mechanics_for
 from twifli_fv.errors import InputError
 from twifli_fv.image.contact import contact_mask, given_contact_mask
 from twifli_fv.image.grains import GrainMap, generate_grains, read_grains
@@ -174,6 +175,7 @@ class DenseRecorder:
         self.fields: list[tuple[float, str]] = []
         grains = prepared.cell.grains
         self.y_um = (np.arange(grains.shape[0]) + 0.5) * grains.voxel_size_m * 1e6
+        self.mechanics = mechanics_for(prepared)  # None unless [mechanics] enabled (issue 14)
 
     def voltage(self, solver: DenseSolver, state: RunState, step: DenseStep) -> None:
         cell = solver.cell
@@ -201,6 +203,7 @@ class DenseRecorder:
             write_vti(self.out / "fields" / name, grains.shape, grains.voxel_size_m, {
                 "x": np.where(grains.solid, x, np.nan), "c": solver.c, "grain": grains.grain,
                 "tilt_deg": grains.cell_tilt_deg(), "D_through_m2_s": cell.tensor[..., 0, 0],
+                **(self.mechanics.frame_fields(solver.c, state.time_s) if self.mechanics else {}),
             })
             self.fields.append((state.time_s, name))
         save_checkpoint(self.out / "checkpoint.npz", fingerprint=self.prepared.fingerprint, state=state.to_dict(),
@@ -243,6 +246,8 @@ class DenseRecorder:
             plot_profiles(self.out / "plots" / "profiles.png", times, self.y_um, profiles,
                           at_s=list(np.linspace(0, times[-1], 6)), title=title + " (c / c_max)")
         summary = self._summary(solver, state)
+        if self.mechanics:
+            summary |= self.mechanics.finish(self.out, plots=case.get("output", "plots", True))
         write_json(self.out / "summary.json", summary)
         return summary
 

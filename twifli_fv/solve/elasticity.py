@@ -85,27 +85,35 @@ def solve_elasticity(problem: ElasticProblem, *, rtol: float = 1e-10, comm=None)
 
     ranks, me = comm.getSize(), comm.getRank()
     mine = slice(len(elements) * me // ranks, len(elements) * (me + 1) // ranks)
+    index = PETSc.IntType
+    local = dofs[mine].astype(index)
     block = matrices[material[mine]]
-    rows = np.repeat(dofs[mine], dofs.shape[1], axis=1).reshape(-1)
-    cols = np.tile(dofs[mine], (1, dofs.shape[1])).reshape(-1)
-    entries = block.reshape(-1)
-    rhs = np.bincount(dofs[mine].reshape(-1), weights=(h ** (ndim - 1) * eigenstress[mine] @ centre).reshape(-1),
+    rhs = np.bincount(local.reshape(-1), weights=(h ** (ndim - 1) * eigenstress[mine] @ centre).reshape(-1),
                       minlength=size)
-    lift = fixed[cols] & ~fixed[rows]
-    rhs -= np.bincount(rows[lift], weights=entries[lift] * values[cols[lift]], minlength=size)
-    entries = np.where(fixed[rows] | fixed[cols], 0.0, entries)
+    held = fixed[local]
+    touching = np.flatnonzero(held.any(axis=1))  # elements with a prescribed dof: lift its value into the rhs
+    if touching.size:
+        sub, sub_held = block[touching], held[touching]
+        lifted = np.einsum("tij,tj->ti", sub, np.where(sub_held, values[local[touching]], 0.0))
+        rhs -= np.bincount(local[touching].reshape(-1), weights=np.where(sub_held, 0.0, lifted).reshape(-1),
+                           minlength=size)
+        sub[sub_held[:, :, None] | sub_held[:, None, :]] = 0.0
+        block[touching] = sub
+    width = local.shape[1]
+    rows = np.repeat(local, width, axis=1).reshape(-1)
+    cols = np.tile(local, (1, width)).reshape(-1)
+    entries = block.reshape(-1)
     if me == 0:
         scale = float(np.mean(np.abs(np.diagonal(matrices, axis1=1, axis2=2))))
-        pinned = np.flatnonzero(fixed)
+        pinned = np.flatnonzero(fixed).astype(index)
         rows, cols = np.concatenate([rows, pinned]), np.concatenate([cols, pinned])
         entries = np.concatenate([entries, np.full(pinned.size, scale)])
         rhs[pinned] += scale * values[pinned]
         if problem.forces_N is not None:
             rhs += np.where(fixed, 0.0, problem.forces_N.reshape(-1, ndim)[active].reshape(-1))
 
-    index = PETSc.IntType
     matrix = PETSc.Mat().createAIJ(((PETSc.DECIDE, size), (PETSc.DECIDE, size)), bsize=ndim, comm=comm)
-    matrix.setPreallocationCOO(rows.astype(index), cols.astype(index))
+    matrix.setPreallocationCOO(rows, cols)
     matrix.setValuesCOO(entries)
     matrix.assemble()
     matrix.setOption(PETSc.Mat.Option.SPD, True)
