@@ -72,3 +72,52 @@ def element_nodes(shape: tuple[int, ...], periodic: tuple[bool, ...], elements: 
                 corner[:, axis] %= n
         result.append(np.ravel_multi_index(tuple(corner.T), nodes))
     return np.stack(result, axis=1)
+
+
+def neighbour_offsets(ndim: int) -> np.ndarray:
+    """The 3^ndim node offsets {-1, 0, 1}^ndim in lexicographic order (increasing flat index, away from seams)."""
+    return np.array(list(itertools.product((-1, 0, 1), repeat=ndim)))
+
+
+def csr_layout(shape: tuple[int, ...], periodic: tuple[bool, ...], nodes: np.ndarray,
+               active: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The CSR pattern of the Q1 stiffness and where each element entry goes in it.
+
+    ``nodes`` (elements, 2^ndim) are flat node-grid indices, ``active`` the sorted flat indices of the nodes
+    with a degree of freedom (numbered in that order). Returns ``indptr``, ``indices`` (columns in offset
+    order, unsorted only across a periodic seam) and ``position`` (elements, dofs, dofs): the entry of each
+    element matrix value. Every row holds its node's active neighbours (``neighbour_offsets``); periodic
+    axes need at least 3 voxels (else two offsets meet the same node).
+    """
+    ndim = len(shape)
+    grid = node_shape(shape, periodic)
+    number = np.full(int(np.prod(grid)), -1, dtype=np.int64)
+    number[active] = np.arange(active.size)
+    offsets = neighbour_offsets(ndim)
+    where = np.stack(np.unravel_index(active, grid), axis=-1)  # (active, ndim)
+    neighbour = np.full((active.size, len(offsets)), -1, dtype=np.int64)
+    for k, offset in enumerate(offsets):
+        target = where + offset
+        inside = np.ones(active.size, dtype=bool)
+        for axis, (n, wrap) in enumerate(zip(grid, periodic)):
+            if wrap:
+                target[:, axis] %= n
+            else:
+                inside &= (target[:, axis] >= 0) & (target[:, axis] < n)
+        flat = np.ravel_multi_index(tuple(np.where(inside[:, None], target, 0).T), grid)
+        neighbour[:, k] = np.where(inside, number[flat], -1)
+    present = neighbour >= 0
+    slot = np.cumsum(present, axis=1) - present  # rank of each neighbour within its row
+    lengths = np.repeat(present.sum(axis=1) * ndim, ndim)
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    columns = neighbour[:, None, :, None] * ndim + np.arange(ndim)  # (active, 1, offsets, ndim)
+    indices = np.broadcast_to(columns, (active.size, ndim, len(offsets), ndim))[
+        np.broadcast_to(present[:, None, :, None], (active.size, ndim, len(offsets), ndim))]
+    corner = corners(ndim)
+    pair_offset = np.array([[np.flatnonzero((offsets == cb - ca).all(axis=1))[0] for cb in corner] for ca in corner])
+    local = number[nodes]  # (elements, corners)
+    row_start = indptr[:-1][local[:, :, None] * ndim + np.arange(ndim)]  # (elements, corners, ndim)
+    within = slot[local[:, :, None], pair_offset[None]] * ndim  # (elements, corners, corners)
+    position = row_start[:, :, :, None, None] + within[:, :, None, :, None] + np.arange(ndim)  # (e, a, i, b, j)
+    dofs = corner.shape[0] * ndim
+    return indptr, indices, position.reshape(len(nodes), dofs, dofs)
