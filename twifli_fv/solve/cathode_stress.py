@@ -19,7 +19,7 @@ from twifli_fv.image.grains import GrainMap
 from twifli_fv.mesh.q1 import node_shape
 from twifli_fv.model.mechanics import (chemical_strain, crystal_frames, isotropic_stiffness, rotate_stiffness,
                                        transversely_isotropic_stiffness)
-from twifli_fv.solve.elasticity import ElasticProblem, ElasticSolution, solve_elasticity
+from twifli_fv.solve.elasticity import ElasticProblem, ElasticSystem
 
 SEPARATOR_MODES = ("bonded", "free")
 
@@ -51,10 +51,11 @@ class CathodeStress:
 
 
 class CathodeStressSolver:
-    """The cathode's elastic body built once per grain map; :meth:`solve` for each concentration field."""
+    """The cathode's elastic body assembled and preconditioned once per grain map; :meth:`solve` for each
+    concentration field."""
 
     def __init__(self, *, grains: GrainMap, contact: np.ndarray, settings: CathodeMechanics, c_ref_mol_m3: float,
-                 c_max_mol_m3: float) -> None:
+                 c_max_mol_m3: float, comm=None) -> None:  # noqa: ANN001 - PETSc.Comm; default all ranks
         self.grains, self.settings = grains, settings
         self.c_ref, self.c_max = c_ref_mol_m3, c_max_mol_m3
         frames = crystal_frames(tilt_deg=grains.tilt_deg, azimuth_deg=grains.azimuth_deg, ndim=grains.ndim)
@@ -78,19 +79,19 @@ class CathodeStressSolver:
         self.material = material
         self.per_unit_x = chemical_strain(frames=frames, vegard_a_axis=settings.vegard_a_axis,
                                           vegard_c_axis=settings.vegard_c_axis)
-        self.periodic = (False,) + (True,) * (grains.ndim - 1)
-        self.prescribed = np.full((*node_shape(material.shape, self.periodic), grains.ndim), np.nan)
-        self.prescribed[0] = 0.0  # the current collector
+        periodic = (False,) + (True,) * (grains.ndim - 1)
+        prescribed = np.full((*node_shape(material.shape, periodic), grains.ndim), np.nan)
+        prescribed[0] = 0.0  # the current collector
+        self.system = ElasticSystem(ElasticProblem(material, self.stiffness, grains.voxel_size_m, periodic, prescribed),
+                                    rtol=settings.rtol, comm=comm)
 
-    def solve(self, c_mol_m3: np.ndarray, *, comm=None) -> CathodeStress:  # noqa: ANN001
+    def solve(self, c_mol_m3: np.ndarray) -> CathodeStress:
         """Stresses for the concentration ``c_mol_m3`` (one value per cathode voxel)."""
         grains = self.grains
         x = (np.asarray(c_mol_m3, dtype=float).reshape(grains.shape) - self.c_ref) / self.c_max
         eigen = np.zeros((*self.material.shape, 6))
         cathode = eigen[: grains.shape[0]]
         cathode[grains.solid] = self.per_unit_x[grains.grain[grains.solid]] * x[grains.solid, None]
-        problem = ElasticProblem(self.material, self.stiffness, grains.voxel_size_m, self.periodic, self.prescribed,
-                                 eigenstrain=eigen)
-        solution: ElasticSolution = solve_elasticity(problem, rtol=self.settings.rtol, comm=comm)
+        solution = self.system.solve(eigen)
         return CathodeStress(solution.stress_Pa[: grains.shape[0]], solution.iterations, solution.dropped_voxels,
                              solution.solver)

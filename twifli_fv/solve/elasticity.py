@@ -64,94 +64,103 @@ class ElasticSolution:
 
 def solve_elasticity(problem: ElasticProblem, *, rtol: float = 1e-10, comm=None) -> ElasticSolution:  # noqa: ANN001
     """Solve ``problem`` on the ranks of ``comm`` (default all); every rank gets the whole solution."""
-    PETSc = petsc()
-    comm = comm or world()
-    shape, ndim, h = problem.material.shape, problem.material.ndim, problem.spacing_m
-    components = list(PLANE_COMPONENTS[ndim])
-    prescribed = problem.prescribed_m.reshape(-1)
-    keep = _held(problem)
-    elements = np.flatnonzero(keep)
-    nodes = element_nodes(shape, problem.periodic, elements)
-    active, local = np.unique(nodes, return_inverse=True)
-    dofs = (local.reshape(nodes.shape)[:, :, None] * ndim + np.arange(ndim)).reshape(len(elements), -1)
-    size = active.size * ndim
-    values = (prescribed.reshape(-1, ndim)[active]).reshape(-1)  # prescribed value per dof, NaN free
-    fixed = np.isfinite(values)
-    material = problem.material.reshape(-1)[elements]
-    stiffness = problem.stiffness_Pa
-    matrices = element_stiffness(stiffness[:, components][:, :, components], h)
-    centre = strain_operator(np.full(ndim, 0.5))
-    eigenstrain = (np.zeros((len(elements), 6)) if problem.eigenstrain is None
-                   else problem.eigenstrain.reshape(-1, 6)[elements])
-    eigenstress = np.einsum("eij,ej->ei", stiffness[material], eigenstrain)[:, components]
+    return ElasticSystem(problem, rtol=rtol, comm=comm).solve(problem.eigenstrain)
 
-    ranks, me = comm.getSize(), comm.getRank()
-    mine = slice(len(elements) * me // ranks, len(elements) * (me + 1) // ranks)
-    index = PETSc.IntType
-    local = dofs[mine].astype(index)
-    block = matrices[material[mine]]
-    rhs = np.bincount(local.reshape(-1), weights=(h ** (ndim - 1) * eigenstress[mine] @ centre).reshape(-1),
-                      minlength=size)
-    held = fixed[local]
-    touching = np.flatnonzero(held.any(axis=1))  # elements with a prescribed dof: lift its value into the rhs
-    if touching.size:
-        sub, sub_held = block[touching], held[touching]
-        lifted = np.einsum("tij,tj->ti", sub, np.where(sub_held, values[local[touching]], 0.0))
-        rhs -= np.bincount(local[touching].reshape(-1), weights=np.where(sub_held, 0.0, lifted).reshape(-1),
-                           minlength=size)
-        sub[sub_held[:, :, None] | sub_held[:, None, :]] = 0.0
-        block[touching] = sub
-    scale = float(np.mean(np.abs(np.diagonal(matrices, axis1=1, axis2=2))))
-    pinned = np.flatnonzero(fixed) if me == 0 else np.zeros(0, dtype=np.int64)
-    rhs[pinned] += scale * values[pinned]
-    if me == 0 and problem.forces_N is not None:
-        rhs += np.where(fixed, 0.0, problem.forces_N.reshape(-1, ndim)[active].reshape(-1))
-    if ranks == 1 and all(n >= 3 for n, wrap in zip(shape, problem.periodic) if wrap):
-        matrix = _csr_matrix(problem, nodes, active, block, pinned, scale, comm)
-    else:
-        matrix = _coo_matrix(size, ndim, local, block, pinned, scale, comm)
-    del block
-    matrix.setOption(PETSc.Mat.Option.SPD, True)
-    x, b = matrix.createVecs()
-    b.set(0.0)
-    nonzero = np.flatnonzero(rhs)
-    b.setValues(nonzero.astype(index), rhs[nonzero], addv=PETSc.InsertMode.ADD_VALUES)
-    b.assemble()
-    coordinates = matrix.createVecRight()
-    start, stop = coordinates.getOwnershipRange()
-    position = np.stack(np.unravel_index(active, problem.node_shape), axis=-1) * h
-    coordinates.setArray(position.reshape(-1)[start:stop])
-    rigid = PETSc.NullSpace().createRigidBody(coordinates)
-    matrix.setNearNullSpace(rigid)
-    ksp = PETSc.KSP().create(comm=comm)
-    ksp.setOptionsPrefix(OPTIONS_PREFIX)
-    ksp.setOperators(matrix)
-    ksp.setType("cg")
-    ksp.getPC().setType("gamg")
-    ksp.setTolerances(rtol=rtol, atol=0.0, max_it=5000)
-    with user_options("the elasticity solve"):
-        ksp.setFromOptions()
-        ksp.setUp()
-    ksp.solve(b, x)
-    reason, iterations = ksp.getConvergedReason(), ksp.getIterationNumber()
-    description = f"PETSc {ksp.getType().upper()} + {ksp.getPC().getType()} on {ranks} rank(s)"
-    if reason < 0:
-        raise RuntimeError(f"elasticity solve did not converge (PETSc reason {reason}, {iterations} iterations)")
-    gather, whole = PETSc.Scatter.toAll(x)
-    gather.scatter(x, whole)
-    u = whole.getArray(readonly=True).copy()
-    for obj in (ksp, matrix, x, b, coordinates, rigid, gather, whole):
-        obj.destroy()
-    u[fixed] = values[fixed]
 
-    strain = np.zeros((len(elements), 6))
-    strain[:, components] = u[dofs] @ centre.T / h
-    stress = np.full((keep.size, 6), np.nan)
-    stress[elements] = np.einsum("eij,ej->ei", stiffness[material], strain - eigenstrain)
-    displacement = np.full((int(np.prod(problem.node_shape)), ndim), np.nan)
-    displacement[active] = u.reshape(-1, ndim)
-    return ElasticSolution(stress.reshape(*shape, 6), displacement.reshape(*problem.node_shape, ndim), iterations,
-                           int(np.count_nonzero(problem.material >= 0)) - len(elements), description)
+class ElasticSystem:
+    """The assembled, preconditioned system of a body (``problem`` less its eigenstrain): solve it for any number of
+    eigenstrain fields (the matrix and GAMG's hierarchy are built once)."""
+
+    def __init__(self, problem: ElasticProblem, *, rtol: float = 1e-10, comm=None) -> None:  # noqa: ANN001
+        PETSc = petsc()
+        self.problem, self.comm = problem, comm or world()
+        shape, ndim, h = problem.material.shape, problem.material.ndim, problem.spacing_m
+        self.components = list(PLANE_COMPONENTS[ndim])
+        self.keep = _held(problem)
+        self.elements = elements = np.flatnonzero(self.keep)
+        nodes = element_nodes(shape, problem.periodic, elements)
+        self.active, local = np.unique(nodes, return_inverse=True)
+        self.dofs = (local.reshape(nodes.shape)[:, :, None] * ndim + np.arange(ndim)).reshape(len(elements), -1)
+        size = self.active.size * ndim
+        self.values = (problem.prescribed_m.reshape(-1, ndim)[self.active]).reshape(-1)  # per dof, NaN free
+        self.fixed = fixed = np.isfinite(self.values)
+        self.material = problem.material.reshape(-1)[elements]
+        matrices = element_stiffness(problem.stiffness_Pa[:, self.components][:, :, self.components], h)
+        self.centre = strain_operator(np.full(ndim, 0.5))
+        ranks, me = self.comm.getSize(), self.comm.getRank()
+        self.mine = slice(len(elements) * me // ranks, len(elements) * (me + 1) // ranks)
+        local = self.dofs[self.mine].astype(PETSc.IntType)
+        block = matrices[self.material[self.mine]]
+        self.rhs = np.zeros(size)  # this rank's share of the prescribed values and forces
+        held = fixed[local]
+        touching = np.flatnonzero(held.any(axis=1))  # elements with a prescribed dof: lift its value into the rhs
+        if touching.size:
+            sub, sub_held = block[touching], held[touching]
+            lifted = np.einsum("tij,tj->ti", sub, np.where(sub_held, self.values[local[touching]], 0.0))
+            self.rhs -= np.bincount(local[touching].reshape(-1), weights=np.where(sub_held, 0.0, lifted).reshape(-1),
+                                    minlength=size)
+            sub[sub_held[:, :, None] | sub_held[:, None, :]] = 0.0
+            block[touching] = sub
+        scale = float(np.mean(np.abs(np.diagonal(matrices, axis1=1, axis2=2))))
+        pinned = np.flatnonzero(fixed) if me == 0 else np.zeros(0, dtype=np.int64)
+        self.rhs[pinned] += scale * self.values[pinned]
+        if me == 0 and problem.forces_N is not None:
+            self.rhs += np.where(fixed, 0.0, problem.forces_N.reshape(-1, ndim)[self.active].reshape(-1))
+        if ranks == 1 and all(n >= 3 for n, wrap in zip(shape, problem.periodic) if wrap):
+            self.matrix = _csr_matrix(problem, nodes, self.active, block, pinned, scale, self.comm)
+        else:
+            self.matrix = _coo_matrix(size, ndim, local, block, pinned, scale, self.comm)
+        del block
+        self.matrix.setOption(PETSc.Mat.Option.SPD, True)
+        self.x, self.b = self.matrix.createVecs()
+        coordinates = self.matrix.createVecRight()
+        start, stop = coordinates.getOwnershipRange()
+        position = np.stack(np.unravel_index(self.active, problem.node_shape), axis=-1) * h
+        coordinates.setArray(position.reshape(-1)[start:stop])
+        self.matrix.setNearNullSpace(PETSc.NullSpace().createRigidBody(coordinates))
+        self.ksp = PETSc.KSP().create(comm=self.comm)
+        self.ksp.setOptionsPrefix(OPTIONS_PREFIX)
+        self.ksp.setOperators(self.matrix)
+        self.ksp.setType("cg")
+        self.ksp.getPC().setType("gamg")
+        self.ksp.setTolerances(rtol=rtol, atol=0.0, max_it=5000)
+        with user_options("the elasticity solve"):
+            self.ksp.setFromOptions()
+            self.ksp.setUp()
+        self.description = f"PETSc {self.ksp.getType().upper()} + {self.ksp.getPC().getType()} on {ranks} rank(s)"
+        self._gather, self._whole = PETSc.Scatter.toAll(self.x)
+
+    def solve(self, eigenstrain: np.ndarray | None) -> ElasticSolution:
+        """Displacements and stresses for a Voigt eigenstrain per voxel (shape + (6,); None: none)."""
+        PETSc, problem, mine = petsc(), self.problem, self.mine
+        shape, ndim, h = problem.material.shape, problem.material.ndim, problem.spacing_m
+        stiffness = problem.stiffness_Pa[self.material]
+        eigen = (np.zeros((len(self.elements), 6)) if eigenstrain is None
+                 else np.asarray(eigenstrain, dtype=float).reshape(-1, 6)[self.elements])
+        eigenstress = np.matmul(stiffness[mine], eigen[mine, :, None])[:, self.components, 0]
+        rhs = self.rhs + np.bincount(self.dofs[mine].reshape(-1), minlength=self.rhs.size,
+                                     weights=(h ** (ndim - 1) * eigenstress @ self.centre).reshape(-1))
+        rhs[self.fixed] = self.rhs[self.fixed]
+        self.b.set(0.0)
+        nonzero = np.flatnonzero(rhs)
+        self.b.setValues(nonzero.astype(PETSc.IntType), rhs[nonzero], addv=PETSc.InsertMode.ADD_VALUES)
+        self.b.assemble()
+        self.x.set(0.0)
+        self.ksp.solve(self.b, self.x)
+        reason, iterations = self.ksp.getConvergedReason(), self.ksp.getIterationNumber()
+        if reason < 0:
+            raise RuntimeError(f"elasticity solve did not converge (PETSc reason {reason}, {iterations} iterations)")
+        self._gather.scatter(self.x, self._whole)
+        u = self._whole.getArray(readonly=True).copy()
+        u[self.fixed] = self.values[self.fixed]
+        strain = np.zeros((len(self.elements), 6))
+        strain[:, self.components] = u[self.dofs] @ self.centre.T / h
+        stress = np.full((self.keep.size, 6), np.nan)
+        stress[self.elements] = np.matmul(stiffness, (strain - eigen)[:, :, None])[..., 0]
+        displacement = np.full((int(np.prod(problem.node_shape)), ndim), np.nan)
+        displacement[self.active] = u.reshape(-1, ndim)
+        return ElasticSolution(stress.reshape(*shape, 6), displacement.reshape(*problem.node_shape, ndim), iterations,
+                               int(np.count_nonzero(problem.material >= 0)) - len(self.elements), self.description)
 
 
 def _csr_matrix(problem: ElasticProblem, nodes: np.ndarray, active: np.ndarray, block: np.ndarray, pinned: np.ndarray,
