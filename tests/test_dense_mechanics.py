@@ -112,6 +112,7 @@ def test_uneven_lithiation_stress_grows_with_c_rate(tmp_path):
     ('stiffness = "transversely_isotropic"', "needs C11_GPa"),
     ("poisson_ratio = 0.6", "poisson_ratio must lie in"),
     ("E_GPa = -1", "E_GPa must be positive"),
+    ('plot_times_h = ["late"]', "plot_times_h must be a list"),
 ])
 def test_bad_mechanics_input_is_one_line(tmp_path, line, fragment):
     key = line.split(" = ")[0]

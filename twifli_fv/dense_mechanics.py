@@ -54,6 +54,9 @@ def mechanics_settings(case: Case, voxel_size_m: float) -> CathodeMechanics | No
     for key in ("poisson_ratio", "se_poisson_ratio"):
         if not -1.0 < get(key) < 0.5:
             raise InputError(f"{toml}: [mechanics] {key} must lie in (-1, 0.5), got {get(key)!r}")
+    times = get("plot_times_h") or []
+    if not all(isinstance(t, (int, float)) and not isinstance(t, bool) and t >= 0 for t in times):
+        raise InputError(f"{toml}: [mechanics] plot_times_h must be a list of times >= 0 in hours, got {times!r}")
     hotspot_count = get("hotspots")
     if not (isinstance(hotspot_count, int) and hotspot_count > 0):
         raise InputError(f"{toml}: [mechanics] hotspots must be a positive integer, got {hotspot_count!r}")
