@@ -6,8 +6,8 @@ Usage (from the repository root):
 
 1. One stress solve on a generated ``size x size`` grain map (1 um voxels, 5 um grains, tilts N(0, 10 deg),
    2 % pores, size/16 cracks, a bonded SE layer at 80 % contact), concentration rising to the separator:
-   build (materials, eigenstrain per grain) and solve (numbering, COO assembly, GAMG set-up, CG at the
-   run default ``rtol = 1e-8``, stresses), median of ``--repeats`` runs in this process, wall and CPU time
+   build (materials, numbering, assembly, GAMG set-up) and solve (eigenstrain, CG at the run default
+   ``rtol = 1e-8``, stresses), median of ``--repeats`` runs in this process, wall and CPU time
    (the machine's load average is printed: on a shared machine the CPU time is the one-core figure); target
    < 10 s.
 2. Kirsch's plate with a hole (tests/test_elasticity.py) at hole radii 6-48 voxels: stress concentration

@@ -18,6 +18,7 @@ import numpy as np
 
 from twifli_fv.case import Case
 from twifli_fv.errors import InputError
+from twifli_fv.image.grains import GrainMap
 from twifli_fv.model.mechanics import VEGARD_A_AXIS, VEGARD_C_AXIS
 from twifli_fv.outputs.stress import feature_map, hotspots, peak_by_feature, plot_stress_maps, stress_fields
 from twifli_fv.solve.cathode_stress import SEPARATOR_MODES, CathodeMechanics, CathodeStressSolver
@@ -78,8 +79,8 @@ class MechanicsRecorder:
     stress of a uniform lithiation to the frame's mean, the same at every C-rate for the same capacity).
     """
 
-    def __init__(self, case: Case, *, grains, contact: np.ndarray, c_initial: np.ndarray, c_max_mol_m3: float,  # noqa: ANN001
-                 settings: CathodeMechanics) -> None:
+    def __init__(self, case: Case, *, grains: GrainMap, contact: np.ndarray, c_initial: np.ndarray,
+                 c_max_mol_m3: float, settings: CathodeMechanics) -> None:
         solid = grains.solid.ravel()
         self.case, self.grains, self.settings = case, grains, settings
         self.c_ref = float(np.mean(c_initial[solid]))
