@@ -8,7 +8,7 @@ import pytest
 from twifli_fv.mesh.q1 import node_shape
 from twifli_fv.model.mechanics import (chemical_strain, crystal_frames, isotropic_stiffness, rotate_stiffness,
                                        strain_to_voigt, transversely_isotropic_stiffness)
-from twifli_fv.solve.elasticity import ElasticProblem, face_nodes, solve_elasticity
+from twifli_fv.solve.elasticity import ElasticProblem, face_nodes, face_traction, solve_elasticity
 
 E, NU, H = 100e9, 0.3, 1e-6
 EPS = 1e-3
@@ -57,6 +57,27 @@ def test_film_on_a_rigid_substrate_isotropic(shape):
     expected = -E * EPS / (1 - NU)
     np.testing.assert_allclose(stress[:, 1:3], expected, rtol=1e-6)
     assert np.max(np.abs(stress[:, [0, 3, 4, 5]])) < 1e-6 * abs(expected)
+
+
+@pytest.mark.parametrize("shape", [(8, 6), (5, 4, 3)])
+def test_a_traction_on_a_face_gives_uniform_stress(shape):
+    """A block on rollers (u_0 = 0 at the bottom, rigid motion otherwise held at one corner), traction t on top."""
+    ndim, periodic = len(shape), (False,) * len(shape)
+    prescribed = free(shape, periodic)
+    prescribed[face_nodes(shape, periodic, axis=0, side=0), 0] = 0.0
+    prescribed[(0,) * ndim] = 0.0
+    if ndim == 3:
+        prescribed[0, shape[1], 0, 2] = 0.0
+    traction = np.zeros(ndim)
+    traction[0] = 2e6
+    forces = face_traction(shape, periodic, axis=0, side=1, traction_Pa=traction, spacing_m=H)
+    solution = solve_elasticity(ElasticProblem(np.zeros(shape, dtype=int), C_ISO[None], H, periodic, prescribed,
+                                               forces_N=forces), rtol=1e-12)
+    stress = solution.stress_Pa.reshape(-1, 6)
+    expected = np.zeros(6)
+    expected[0] = 2e6
+    expected[2] = 0.0 if ndim == 3 else NU * 2e6  # plane strain: sigma_zz = nu sigma_yy
+    np.testing.assert_allclose(stress, np.broadcast_to(expected, stress.shape), atol=1e-7 * 2e6)
 
 
 @pytest.mark.parametrize("tilt_deg", [0.0, 30.0, 75.0])

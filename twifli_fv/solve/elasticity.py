@@ -220,3 +220,21 @@ def face_nodes(problem_shape: tuple[int, ...], periodic: tuple[bool, ...], *, ax
     mask[tuple(index)] = True
     return mask
 
+
+
+def face_traction(problem_shape: tuple[int, ...], periodic: tuple[bool, ...], *, axis: int, side: int,
+                  traction_Pa: np.ndarray, spacing_m: float) -> np.ndarray:
+    """Nodal forces (node grid + (ndim,), N; per metre of depth in 2D) of a uniform traction on a face of the box:
+    each voxel face's share ``t h^(ndim-1)`` split equally between its 2^(ndim-1) corners (Q1's consistent load)."""
+    ndim = len(problem_shape)
+    faces = np.ones([n for a, n in enumerate(problem_shape) if a != axis])
+    weight = np.zeros(tuple(n if p else n + 1 for a, (n, p) in enumerate(zip(problem_shape, periodic)) if a != axis))
+    for offset in np.ndindex(*(2,) * (ndim - 1)):
+        index = tuple(np.arange(n) + o for n, o in zip(faces.shape, offset))
+        index = tuple(i % w for i, w in zip(index, weight.shape))
+        np.add.at(weight, np.ix_(*index), faces / 2 ** (ndim - 1))
+    forces = np.zeros((*node_shape(problem_shape, periodic), ndim))
+    face = [slice(None)] * ndim
+    face[axis] = 0 if side == 0 else -1
+    forces[tuple(face)] = weight[..., None] * np.asarray(traction_Pa, dtype=float) * spacing_m ** (ndim - 1)
+    return forces
