@@ -107,10 +107,11 @@ def csr_layout(shape: tuple[int, ...], periodic: tuple[bool, ...], nodes: np.nda
         flat = np.ravel_multi_index(tuple(np.where(inside[:, None], target, 0).T), grid)
         neighbour[:, k] = np.where(inside, number[flat], -1)
     present = neighbour >= 0
-    slot = np.cumsum(present, axis=1) - present  # rank of each neighbour within its row
+    small = np.int32 if active.size * ndim * len(offsets) * ndim < 2**31 else np.int64  # halves the traffic
+    slot = (np.cumsum(present, axis=1, dtype=small) - present).astype(small)  # rank of each neighbour in its row
     lengths = np.repeat(present.sum(axis=1) * ndim, ndim)
-    indptr = np.concatenate([[0], np.cumsum(lengths)])
-    columns = neighbour[:, None, :, None] * ndim + np.arange(ndim)  # (active, 1, offsets, ndim)
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(small)
+    columns = neighbour.astype(small)[:, None, :, None] * ndim + np.arange(ndim, dtype=small)  # (active, 1, K, ndim)
     indices = np.broadcast_to(columns, (active.size, ndim, len(offsets), ndim))[
         np.broadcast_to(present[:, None, :, None], (active.size, ndim, len(offsets), ndim))]
     corner = corners(ndim)
@@ -118,6 +119,6 @@ def csr_layout(shape: tuple[int, ...], periodic: tuple[bool, ...], nodes: np.nda
     local = number[nodes]  # (elements, corners)
     row_start = indptr[:-1][local[:, :, None] * ndim + np.arange(ndim)]  # (elements, corners, ndim)
     within = slot[local[:, :, None], pair_offset[None]] * ndim  # (elements, corners, corners)
-    position = row_start[:, :, :, None, None] + within[:, :, None, :, None] + np.arange(ndim)  # (e, a, i, b, j)
+    position = row_start[:, :, :, None, None] + within[:, :, None, :, None] + np.arange(ndim, dtype=small)  # e,a,i,b,j
     dofs = corner.shape[0] * ndim
     return indptr, indices, position.reshape(len(nodes), dofs, dofs)
