@@ -25,7 +25,7 @@ MODEL_KINDS: dict[str, dict[str, tuple[str, ...] | None]] = {  # [model] kind ->
     "twifli": {"image": None, "material": tuple(k for k in SCHEMA["material"] if k not in DENSE_ONLY_MATERIAL),
                "tortuosity": None, "model": ("kind", "normalisation"), "protocol": None, "output": None,
                "solver": ("sweep_tol", "max_sweeps", "linear_tol", "dt_initial_s", "dt_max_s")},
-    "dense": {"cell": None, "grains": None, "interface": None, "kinetics": None,
+    "dense": {"cell": None, "grains": None, "interface": None, "kinetics": None, "mechanics": None,
               "material": DENSE_ONLY_MATERIAL + ("specific_capacity_mAh_g", "am_density_g_cm3", "c_max_mol_m3"),
               "model": ("kind",), "protocol": None, "output": ("frame_interval_s", "fields_interval_s", "plots"),
               "solver": ("dt_initial_s", "dt_max_s", "max_change")},

@@ -16,6 +16,7 @@ import numpy as np
 
 from twifli_fv.case import Case
 from twifli_fv.drivers.case_run import CaseRun
+from twifli_fv.drivers.dense_mechanics import MechanicsRecorder, mechanics_for
 from twifli_fv.errors import InputError
 from twifli_fv.image.contact import contact_mask, given_contact_mask
 from twifli_fv.image.grains import GrainMap, generate_grains, read_grains
@@ -47,6 +48,8 @@ class DenseRun(CaseRun):
     diffusion: dict
     stepper: DenseStepping | None = None
     rows: list[dict] = field(default_factory=list)  # the voltage curve, one row per kept time step
+    mechanics: MechanicsRecorder | None = None  # stresses per field frame when [mechanics] is enabled
+    mechanics_summary: dict = field(default_factory=dict)
     profile_label: str = "x = c / c_max (row average)"
     map_name: str = "x_map.png"
 
@@ -79,6 +82,7 @@ class DenseRun(CaseRun):
             self.rows = [{k: (int(v) if k == "step" else float(v)) for k, v in zip(columns, row)}
                          for row in arrays.pop("voltage")]
         self.stepper = DenseStepping(solver, stepping)
+        self.mechanics = mechanics_for(self)
 
     # -- what the recorder asks ------------------------------------------------------------------
     def profile_field(self) -> np.ndarray:
@@ -103,7 +107,8 @@ class DenseRun(CaseRun):
     def field_data(self, state: RunState) -> dict[str, np.ndarray]:
         grains, c = self.model.grains, self.solver.c
         return {"x": np.where(grains.solid, c.reshape(grains.shape) / self.model.c_max_mol_m3, np.nan), "c": c,
-                "grain": grains.grain, "tilt_deg": grains.cell_tilt_deg(), "D_through_m2_s": self.model.tensor[..., 0, 0]}
+                "grain": grains.grain, "tilt_deg": grains.cell_tilt_deg(), "D_through_m2_s": self.model.tensor[..., 0, 0],
+                **(self.mechanics.frame_fields(c, state.time_s) if self.mechanics else {})}
 
     def checkpoint_arrays(self) -> dict[str, np.ndarray]:
         solver = self.solver
@@ -125,6 +130,8 @@ class DenseRun(CaseRun):
                                          np.array([r["voltage_V"] for r in self.rows if r["step"] == n]))
                       for n, s in enumerate(self.steps, 1) if s.kind != "rest"}
             plot_voltage_curves(out / "plots" / "voltage.png", curves, title=self.title)
+        if self.mechanics:
+            self.mechanics_summary = self.mechanics.finish(out, plots=self.plots)
 
     def _energies(self, count: int) -> list[float]:
         """Energy delivered (discharge) or stored (charge) per kg of LiCoO2 in each step, from the voltage curve."""
@@ -142,7 +149,7 @@ class DenseRun(CaseRun):
         moving = [s for s in state.steps if s["kind"] == "discharge"] or [s for s in state.steps if s["kind"] != "rest"]
         main = moving[-1] if moving else (state.steps[-1] if state.steps else {})
         mass_g_cm2 = cell.am_mass_kg / cell.collector_area_m2 * 0.1
-        return {
+        return self.mechanics_summary | {
             "case": case.directory.name,
             "model": "dense",
             "inputs": case.settings,
