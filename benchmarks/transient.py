@@ -91,11 +91,12 @@ def write_case(directory: Path, shape: tuple[int, ...]) -> Path:
 
 def profile(shape: tuple[int, ...]) -> dict:
     """Per-sweep cost on a ladder of C/10 charge steps (fresh solver; set-up timed apart)."""
+    from petsc4py import PETSc
+
     from twifli_fv.case import load_case
     from twifli_fv.drivers.run import prepare
     from twifli_fv.model.twifli import Drive
     from twifli_fv.solve.twifli import TwifliSolver
-    from petsc4py import PETSc
 
     with tempfile.TemporaryDirectory() as tmp:
         prepared = prepare(load_case(write_case(Path(tmp), shape)))

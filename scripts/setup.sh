@@ -34,6 +34,8 @@ key=$( { cat "$root/requirements.lock"; echo "$recipe"; "$python" -VV; } | sha25
 venv="$cache/venv-$key"
 wheels="$cache/wheels"
 mkdir -p "$wheels"
+exec 9>"$cache/.build-lock"  # one build at a time: a second setup waits for the first instead of deleting its work
+flock 9
 if [ ! -f "$venv/.complete" ]; then
   log "building environment $venv (PETSc is compiled once, then reused from $wheels)"
   rm -rf "$venv"
@@ -56,6 +58,7 @@ if [ ! -f "$venv/.complete" ]; then
   "${pip[@]}" install --find-links "$wheels" -r "$root/requirements.lock"
   touch "$venv/.complete"
 fi
+flock -u 9
 
 # 3. A small project-local environment in .venv layered on the shared one: the shared site-packages
 #    and this checkout on its path (so several checkouts can share one set of compiled wheels).
@@ -68,11 +71,13 @@ fi
 local_site=$("$local/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 printf 'import site; site.addsitedir(%s)\n' "'$site'" > "$local_site/twifli_shared_env.pth"
 printf '%s\n' "$root" > "$local_site/twifli_fv_checkout.pth"
+# The guard matters: `twifli sweep --jobs N` starts worker processes (spawn) that import this script as
+# __mp_main__; without it each worker would run the whole command again.
 cat > "$local/bin/twifli" <<SCRIPT
 #!$local/bin/python
 import sys
 from twifli_fv.cli import main
-if __name__ == "__main__":  # worker processes (sweep/fit --jobs, spawn) import this file as __mp_main__
+if __name__ == "__main__":
     sys.exit(main())
 SCRIPT
 chmod +x "$local/bin/twifli"

@@ -18,3 +18,15 @@ MESHES = ROOT / "meshes"
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+def assert_plot(path: Path, *, min_colours: int = 8) -> None:
+    """A real figure, not a blank or truncated file: a PNG of sensible size, with drawn content in colour."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        assert image.format == "PNG" and image.width >= 300 and image.height >= 200, (path, image.size)
+        pixels = np.asarray(image.convert("RGB")).reshape(-1, 3)
+    drawn = np.any(pixels < 250, axis=1).mean()  # not white
+    assert 0.02 < drawn < 0.95, (path, drawn)
+    assert len(np.unique(pixels, axis=0)) >= min_colours, path

@@ -26,6 +26,9 @@ def test_tortuosity_json_is_one_object(capsys, tmp_path):
     assert set(data["AM"]) == {"volume_fraction", "percolating_fraction", "D_eff", "tau"}
     assert data["AM"]["tau"] == pytest.approx(1.0)
     assert data["CBD"]["tau"] is None
+    assert main(["tortuosity", str(tmp_path / "img.npy"), "--labels", "0=SE,85=AM,170=CBD"]) == 0
+    cbd = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("CBD"))
+    assert cbd.split()[4] == "-" and "does not percolate (tau null in --json)" in cbd and "inf" not in cbd
 
 
 def test_describe_prints_a_table(capsys):

@@ -12,7 +12,7 @@ import pytest
 from twifli_fv.cli import main
 from twifli_fv.model.energy_density import Cathode, energy_density
 
-from .conftest import ROOT
+from .conftest import ROOT, assert_plot
 
 PAPER = ROOT / "docs" / "energy_density_paper2.toml"
 
@@ -58,7 +58,7 @@ def test_paper_dense_cathode(tmp_path, capsys):
     assert (gain["gravimetric"], gain["volumetric"]) == pytest.approx((9.42, 27.7), abs=1.0)
     assert [c["am_loading_mg_cm2"] for c in data["cathodes"]] == pytest.approx([1.55 / 140 * 1e3] * 5)  # the same CAM
     assert "dense over the best composite" in capsys.readouterr().out
-    assert (tmp_path / "energy_density.png").stat().st_size > 1000
+    assert_plot(tmp_path / "energy_density.png")
     assert len((tmp_path / "energy_density.csv").read_text().splitlines()) == 1 + 5
 
 
@@ -66,7 +66,7 @@ def test_idealised_dense_cathode_is_the_papers_benchmark(tmp_path):
     """Full theoretical capacity (140 mAh/g): 526 Wh/kg and 2521 Wh/L (Fig 7c, black marker)."""
     text = PAPER.read_text().replace("delivered_capacity_mAh_g = 119", "delivered_capacity_mAh_g = 140")
     (tmp_path / "ideal.toml").write_text(text)
-    assert main(["energy-density", "--config", str(tmp_path / "ideal.toml")]) == 0
+    assert main(["energy-density", "--config", str(tmp_path / "ideal.toml"), "-o", str(tmp_path / "ideal")]) == 0
     dense = json.loads((tmp_path / "ideal" / "energy_density.json").read_text())["cathodes"][0]
     assert (dense["gravimetric_Wh_kg"], dense["volumetric_Wh_L"]) == pytest.approx((526, 2521), rel=1e-3)
 
@@ -96,3 +96,11 @@ def test_bad_config_is_one_line(tmp_path, name):
     lines = run.stderr.strip().splitlines()
     assert run.returncode == 2 and len(lines) == 1 and fragment in lines[0], run.stderr
     assert not (tmp_path / "cell" / "energy_density.json").exists()
+
+
+def test_default_output_is_in_the_current_folder_not_beside_the_config(tmp_path, monkeypatch):
+    """Issue 17 item 6: without -o the tables go to ./energy_density/NAME/, not into docs/ beside the config."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["energy-density", "--config", str(PAPER)]) == 0
+    assert (tmp_path / "energy_density" / PAPER.stem / "energy_density.json").is_file()
+    assert not (PAPER.parent / PAPER.stem).exists()

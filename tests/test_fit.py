@@ -143,12 +143,12 @@ def test_data_kinds_and_conditions(tmp_path: Path) -> None:
     ("kind", "does not take numbers"),
     ("D_eff_cm2_s=1e-9:1e-10", "LO < HI"),
     ("D_eff_cm2_s=a:b", "must be numbers"),
-    ("exchange_current_mA_cm2", "no positive value"),
+    ("D_eff_cm2_s", "no positive value"),  # neither given (removed below) nor defaulted by the schema
 ])
 def test_bad_free_keys_are_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixture, free: str,
                                            message: str) -> None:
     (tmp_path / "case").mkdir()
-    (tmp_path / "case" / "case.toml").write_text(CASE.replace("exchange_current_mA_cm2 = 0.025", ""))
+    (tmp_path / "case" / "case.toml").write_text(CASE.replace("D_eff_cm2_s = 2.8e-10", ""))
     write_data(tmp_path / "data.csv", (1.0,), [50.0])
     code = main([ "fit", str(tmp_path / "case"), "--data", str(tmp_path / "data.csv"), "--free", free])
     err = capsys.readouterr().err

@@ -19,13 +19,7 @@ from twifli_fv.errors import InputError
 from twifli_fv.model.constants import FARADAY
 from twifli_fv.model.diffusivity import AnomalousDiffusivity
 from twifli_fv.model.diffusivity_fit import fit_anomalous
-from twifli_fv.model.gitt import (
-    GittData,
-    GittSample,
-    analyse_pulses,
-    find_pulses,
-    read_gitt_csv,
-)
+from twifli_fv.model.gitt import GittData, GittSample, analyse_pulses, find_pulses, read_gitt_csv
 
 L_M = 10e-6  # film thickness
 AREA_M2 = 1e-4

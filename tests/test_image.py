@@ -108,3 +108,19 @@ def test_bad_input_is_one_line_naming_the_file(tmp_path, case):
         load_image(path, **kwargs)
     message = str(info.value)
     assert "\n" not in message and str(path) in message and fragment in message, message
+
+
+def test_generate_composite_hits_its_fractions_and_is_seeded():
+    from twifli_fv.image.generate import LABELS as GENERATED
+    from twifli_fv.image.generate import generate_composite
+
+    for shape in ((60, 50), (24, 20, 20)):
+        labels = generate_composite(shape=shape, voxel_size_um=0.27, am_fraction=0.6, cbd_fraction=0.05,
+                                    radius_um=0.8, seed=4)
+        assert labels.shape == shape and set(np.unique(labels).tolist()) == set(GENERATED.values())
+        am, cbd = np.mean(labels == GENERATED["AM"]), np.mean(labels == GENERATED["CBD"])
+        assert 0.6 <= am < 0.7  # balls are painted until the AM target is reached; CBD takes SE voxels only
+        assert cbd == pytest.approx(0.05, abs=2 / labels.size)  # the CBD share is a quantile of the SE voxels
+        np.testing.assert_array_equal(labels, generate_composite(shape=shape, voxel_size_um=0.27, radius_um=0.8,
+                                                                 seed=4))
+        assert not np.array_equal(labels, generate_composite(shape=shape, voxel_size_um=0.27, radius_um=0.8, seed=5))

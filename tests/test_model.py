@@ -62,7 +62,7 @@ def test_protocol_steps_like_a_lab_notebook():
         ("Charge at C/10", "never ends"),
         ("Charge at -0.5 mA/cm2 for 1 h", "negative current"),
         ("Charge at fast for 1 h", "cannot read the rate"),
-        ("Discharge at C/5 for 3 fortnights", "needs a unit"),
+        ("Discharge at C/5 for 3 fortnights", "cannot read the duration '3 fortnights'"),
         ("Sleep for 3 h", "malformed"),
         ("Discharge at C/5 until mean SOC 1.5", "[0, 1]"),
     ],

@@ -14,6 +14,8 @@ from PIL import Image
 
 from twifli_fv.outputs.profiles import read_profiles
 
+from .conftest import assert_plot
+
 SHAPE = (70, 90)
 ROWS, COLS = (20, 50), (10, 80)  # cathode rows and in-plane columns
 MU_HOST, MU_LI = 0.30, 0.60  # per pixel of path: Li carries 2/3 of the pristine cathode's attenuation
@@ -86,7 +88,7 @@ def test_radiographs_give_back_the_row_averages_of_the_li_field(tmp_path: Path, 
     assert abs(c_norm[2].mean() - c_norm[0].mean()) > 0.2  # the field really changes
     summary = json.loads((tmp_path / "out" / "radiography.json").read_text())
     assert summary["frames"] == 3 and summary["excluded_pixels"] == 0
-    assert (tmp_path / "out" / "radiography_map.png").stat().st_size > 0
+    assert_plot(tmp_path / "out" / "radiography_map.png")
 
 
 def test_ratio_without_li_fraction_is_the_attenuation_ratio(tmp_path: Path) -> None:
@@ -154,5 +156,5 @@ pixel_size_um = {y_um[1] - y_um[0]}
     assert cli("radiography", "--config", str(folder / "radiography.toml"), "-o", str(folder / "out")).returncode == 0
     done = cli("compare", str(case), str(folder / "out" / "profiles.csv"))
     assert done.returncode == 0, done.stderr
-    result = json.loads((case / "output" / "comparison.json").read_text())
+    result = json.loads((case / "comparison" / "comparison.json").read_text())
     assert result["rmse"] < 1e-5 and result["dropped_points"] == 0 and result["points"] == c_norm.size

@@ -5,17 +5,19 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import twifli_fv.drivers.run as runner
 import twifli_fv.outputs.recorder as recorder
 from twifli_fv.outputs.profiles import COLUMNS
 
-from .conftest import MESHES, ROOT
+from .conftest import MESHES, ROOT, assert_plot
 
 CASE = f"""
 [image]
@@ -65,16 +67,22 @@ def test_run_writes_every_output(tmp_path):
     assert tuple(rows[0]) == COLUMNS
     assert sorted({float(r["time_s"]) for r in rows}) == [60.0 * k for k in range(17)]
     pvd = (out / "fields" / "fields.pvd").read_text()
-    assert pvd.count("<DataSet") == 5 and 'file="frame_0004.vti"' in pvd
-    assert (out / "fields" / "frame_0004.vti").is_file() and not list((out / "fields").glob("*.vtu"))
+    # every 240 s (0, 240, 480, 720, 960) and at the end of every step (600 added; 720 and 960 exist)
+    assert re.findall(r'timestep="([0-9.]+)"', pvd) == ["0", "240", "480", "600", "720", "960"]
+    assert 'file="frame_0005.vti"' in pvd and sum(s["duration_s"] for s in summary["steps"]) == 960
+    assert (out / "fields" / "frame_0005.vti").is_file() and not list((out / "fields").glob("*.vtu"))
     for plot in ("c_norm_map.png", "profiles.png", "mean_soc.png"):
-        assert (out / "plots" / plot).stat().st_size > 1000
+        assert_plot(out / "plots" / plot)
     import pyvista
 
     grid = pyvista.read(out / "fields" / "frame_0004.vti")
     height, width = summary["image"]["shape"]  # 48 x 32: x along the 32 columns, y through the thickness
     assert isinstance(grid, pyvista.ImageData) and grid.dimensions == (width + 1, height + 1, 1)
     assert {"c", "c_norm", "D", "W", "phase"} <= set(grid.cell_data)
+    codes = {name: int(grid.field_data[name][0]) for name in grid.field_data}  # the phase codes, named
+    assert codes == {"phase_VOID": 0, "phase_AM": 1, "phase_SE": 2, "phase_CBD": 3}
+    am = grid.cell_data["phase"] == codes["phase_AM"]
+    assert am.any() and np.all(np.isfinite(grid.cell_data["c_norm"][am])) and np.all(np.isnan(grid.cell_data["c_norm"][~am]))
 
 
 def test_resume_after_interruption_gives_the_same_results(tmp_path, monkeypatch):

@@ -21,7 +21,7 @@ from twifli_fv.drivers.sweep_points import write_point_case
 from twifli_fv.errors import InputError
 from twifli_fv.model.constants import FARADAY
 
-from .conftest import MESHES, ROOT
+from .conftest import MESHES, ROOT, assert_plot
 
 # 1C from 100 mAh/g and 4.8 g/cm3 (SPEC sect. 7); conserve mode: mean depletion = charge / (F c_sat V_AM).
 CASE = """
@@ -142,7 +142,7 @@ def test_grid_sweep_writes_one_row_per_point(grid_sweep):
     spread = [float(r["end_spread_c_norm"]) for r in rows]
     assert spread[1] > 1.5 * spread[0] and spread[3] > 1.5 * spread[2]  # tau_e moves w1's peak: less uniform
     assert all(float(r["wall_time_s"]) > 0 for r in rows)
-    assert (grid_sweep / "end_mean_depletion.png").stat().st_size > 1000
+    assert_plot(grid_sweep / "end_mean_depletion.png")
 
 
 def test_a_point_is_a_case_that_runs_again(grid_sweep):
@@ -158,7 +158,8 @@ def test_sweep_reuses_complete_points_and_resumes_interrupted_ones(tmp_path, cap
     axes = [parse_vary("tau_e=1.5,4")]
     first = run_sweep(case, axes, name="one")
     assert (first.ran, first.reused, first.quantity) == (2, 0, "end_mean_depletion")
-    assert first.plot is not None and first.plot.stat().st_size > 1000  # a curve for one varied key
+    assert first.plot is not None
+    assert_plot(first.plot)  # a curve for one varied key
     points = [first.directory / r["point"] for r in first.rows]
     stamps = [(p / "output" / "summary.json").stat().st_mtime_ns for p in points]
     with caplog.at_level(logging.INFO, logger="twifli_fv"):
@@ -181,7 +182,7 @@ def test_sweep_reuses_complete_points_and_resumes_interrupted_ones(tmp_path, cap
 
 @pytest.mark.parametrize(("args", "fragment"), [
     (["--vary", "tau_x=1,2"], "unknown case key 'tau_x' (did you mean 'tortuosity.tau_e'?)"),
-    (["--vary", "tau_e=2,-1"], "1 of 2 points failed (first tau_e=-1: "),
+    (["--vary", "tau_e=2,-1"], "tau_e = -1: -1 is outside [1, 10000]"),
     (["--vary", "tau_e=2", "--quantity", "end_mean_depletio"], "(did you mean 'end_mean_depletion'?)"),
     (["--vary", "tau_e=2", "--jobs", "0"], "--jobs 0"),
     (["--vary", "tau_e=2", "--name", "a/b"], "--name 'a/b'"),
@@ -192,3 +193,58 @@ def test_bad_sweep_is_one_line(tmp_path, args, fragment):
                          capture_output=True, text=True, cwd=ROOT)
     lines = [line for line in run.stderr.splitlines() if line.startswith("twifli: error")]
     assert run.returncode == 2 and len(lines) == 1 and fragment in lines[0], run.stderr
+
+
+def test_sweep_checks_the_base_case_and_quantity_before_running_any_point(tmp_path):
+    """Issue 17 item 3: a base case whose image is missing is named as written, and an unknown --quantity
+    is refused, both before a single point directory exists."""
+    case = make_case(tmp_path)
+    (case / "case.toml").write_text(CASE.replace('"slice.png"', '"../meshes/missing.png"'))
+    with pytest.raises(InputError, match=r"missing\.png.*not found|not found.*missing\.png"):
+        run_sweep(case, [parse_vary("tau_e=2,3")], name="broken")
+    assert not (case / "sweeps").exists()
+    (case / "case.toml").write_text(CASE)
+    with pytest.raises(InputError, match=r"--quantity 'foo': not a number that a run of .* reports"):
+        run_sweep(case, [parse_vary("tau_e=2,3")], name="unknown", quantity="foo")
+    assert not (case / "sweeps").exists()
+
+
+def test_reported_quantities_are_the_columns_a_point_gets(grid_sweep):
+    """The names checked before running are those a complete point's row has (plus a dense model's)."""
+    from twifli_fv.drivers.run import prepare
+    from twifli_fv.drivers.sweep import point_quantities
+    from twifli_fv.drivers.sweep_check import number, reported_quantities
+
+    point = grid_sweep / "specific_capacity_mAh_g=100__tau_e=4"  # (not the point another test runs again)
+    row = point_quantities(point / "output")
+    assert sorted(reported_quantities(prepare(load_case(point)))) == sorted(k for k, v in row.items() if number(v))
+    dense = reported_quantities(prepare(load_case(ROOT / "cases" / "dense_lco")))
+    assert {"capacity_mAh_g", "energy_Wh_kg", "step1_end_voltage_V", "end_mean_depletion"} <= set(dense)
+
+
+@pytest.mark.parametrize(("key", "label"), [
+    ("material.D_trace_cm2_s", "D_trace (cm^2/s)"), ("protocol.c_rate", "C-rate (1/h)"),
+    ("cell.thickness_um", "thickness (um)"), ("capacity_mAh_g", "capacity (mAh/g)"),
+    ("material.c_max_mol_m3", "c_max (mol/m^3)"), ("step2_duration_s", "step 2: duration (s)"),
+    ("interface.contact_fraction", "contact fraction"), ("tortuosity.tau_e", "tau_e (electronic tortuosity factor)"),
+])
+def test_plot_labels_are_physical_names_with_units(key, label):
+    from twifli_fv.outputs.labels import axis_label
+
+    assert axis_label(key) == label
+
+
+def test_sweep_plot_axes_carry_names_and_units_not_keys(grid_sweep, monkeypatch):
+    """Issue 17 item 5: the contour map of a sweep labels its axes and colour bar with names and units."""
+    import twifli_fv.outputs.plots as plots
+    from twifli_fv.drivers.sweep import _plot
+
+    labels = []
+    monkeypatch.setattr(plots, "save_figure", lambda figure, path: labels.extend(
+        [figure.axes[0].get_xlabel(), figure.axes[0].get_ylabel(), figure.axes[1].get_ylabel()]))
+    rows = tuple(read_csv(grid_sweep / "sweep.csv"))
+    rows = tuple({**r, "end_mean_depletion": float(r["end_mean_depletion"])} for r in rows)
+    axes = [parse_vary("specific_capacity_mAh_g=100,200"), parse_vary("tau_e=1.5,4")]
+    _plot(grid_sweep, "case", axes, rows, "end_mean_depletion")
+    assert labels == ["specific capacity (mAh/g)", "tau_e (electronic tortuosity factor)",
+                      "mean depletion at the end, 1 - c/c_sat (AM-weighted)"]

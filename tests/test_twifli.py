@@ -9,7 +9,7 @@ from twifli_fv import Phase, SegmentedImage
 from twifli_fv.image.io import read_labels
 from twifli_fv.mesh.grid import build_mesh
 from twifli_fv.model.constants import FARADAY
-from twifli_fv.model.diffusivity import AnomalousDiffusivity, ConstantDiffusivity
+from twifli_fv.model.diffusivity import AnomalousDiffusivity, ConstantDiffusivity, TabulatedDiffusivity
 from twifli_fv.model.protocol import Step
 from twifli_fv.model.twifli import Drive, TwifliModel
 from twifli_fv.model.weights import w1
@@ -130,9 +130,35 @@ def test_literal_mode_flux_is_the_printed_equation():
     model = real_slice_model(normalisation="literal")
     solver = TwifliSolver(model)
     drive = Drive("charge", one_c(model))
-    weights = solver.cell_weight(drive)
+    active = model.mesh.active_area_m2 > 0  # pristine: W = w1 w2 with w2 = sqrt(c_sat / c_sat) = 1 (eqns 3-4)
+    weights = np.where(active, w1(model.mesh.y_m, thickness_m=model.mesh.image.thickness_m, tau_e=2.0, tau_li=3.5), 0)
+    np.testing.assert_allclose(solver.cell_weight(drive), weights, rtol=1e-12, atol=0)
     expected = drive.current_density_A_m2 * model.collector_area_m2 / FARADAY * np.sum(
         weights * model.mesh.active_area_m2) / np.sum(model.mesh.active_area_m2)
     before = solver.li_mol()
     solver.advance(1e-3, drive)  # short step: the flux is the initial one
     assert (before - solver.li_mol()) / 1e-3 == pytest.approx(expected, rel=1e-4)
+
+
+def test_a_step_that_lands_on_a_mean_soc_target_ends_at_it():
+    model = real_slice_model()
+    solver, state = run(model, [Step("charge to 0.9", "charge", one_c(model), until_lithiation=0.9)],
+                        frame_interval_s=600.0)
+    assert state.steps[0]["end_reason"] == "mean SOC 0.9 reached"
+    assert solver.mean_c_norm() == pytest.approx(0.9, abs=2e-9)  # the stepping's target_tol (1e-9), and rounding
+    assert state.steps[0]["duration_s"] == pytest.approx(0.1 * 3600, rel=1e-6)  # conserve: 10 % of 1C capacity
+
+
+def test_a_tabulated_d_sweeps_to_convergence_in_a_rest():
+    """D(c) from a table is not constant: a rest is nonlinear and takes more than one sweep (D not lagged)."""
+    table = TabulatedDiffusivity((0.0, 30000.0, 60000.0), (1e-16, 1e-15, 1e-14))
+    model = real_slice_model(diffusivity=table)
+    solver = TwifliSolver(model)
+    assert solver.advance(60.0, Drive("charge", 5 * one_c(model))) is not None
+    before = solver.li_mol()
+    sweeps = solver.advance(60.0, Drive("rest", 0.0))
+    assert sweeps is not None and sweeps > 1
+    assert solver.li_mol() == pytest.approx(before, rel=1e-10)  # a rest moves Li, never makes or removes it
+    frozen = TwifliSolver(real_slice_model(diffusivity=ConstantDiffusivity(1e-15)))
+    assert frozen.advance(60.0, Drive("charge", 5 * one_c(model))) is not None
+    assert frozen.advance(60.0, Drive("rest", 0.0)) == 1  # a constant D: one exact solve

@@ -7,48 +7,17 @@ is an error that names it (and the nearest known key), so a typo never falls bac
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import tomllib
 
+from twifli_fv.case_keys import CASE_KEYS, Key
 from twifli_fv.errors import InputError, did_you_mean
 
-SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "image": {
-        "file": str, "labels": (str, dict), "voxel_size_um": (int, float), "thickness_axis": int,
-        "collector_at": str, "crop": str, "coarsen": int, "refine": int, "in_plane": str,
-        "shape": list, "dtype": str,
-    },
-    "material": {
-        "c_sat_mol_m3": (int, float), "diffusivity": str, "D_cm2_s": (int, float), "D_trace_cm2_s": (int, float),
-        "c_max_mol_m3": (int, float), "D_cap_cm2_s": (int, float), "table_csv": str, "gitt_fit_json": str,
-        "specific_capacity_mAh_g": (int, float), "am_density_g_cm3": (int, float),
-        "D_fast_cm2_s": (int, float), "D_slow_cm2_s": (int, float), "D_eff_cm2_s": (int, float),
-        "initial_stoichiometry": (int, float),
-    },
-    "tortuosity": {"tau_e": (int, float), "tau_Li": (int, float), "image_file": str, "labels": (str, dict)},
-    "cell": {  # dense cathode (paper 2): cathode, separator, counter electrode
-        "thickness_um": (int, float), "width_um": (int, float), "depth_um": (int, float),
-        "separator_thickness_um": (int, float), "separator_conductivity_mS_cm": (int, float),
-        "counter_potential_V": (int, float), "temperature_K": (int, float),
-    },
-    "grains": {
-        "voxel_size_um": (int, float), "grain_width_um": (int, float), "tilt_mean_deg": (int, float),
-        "tilt_spread_deg": (int, float), "pore_fraction": (int, float), "pore_radius_um": (int, float),
-        "crack_count": int, "crack_length_um": (int, float), "crack_angle_deg": (int, float), "seed": int,
-        "image_file": str, "orientation_csv": str, "void_labels": list, "thickness_axis": int, "collector_at": str,
-    },
-    "interface": {"contact_fraction": (int, float), "gap_width_um": (int, float), "non_contact_um": list,
-                  "roughness_rms_um": (int, float), "roughness_correlation_um": (int, float)},
-    "kinetics": {"exchange_current_mA_cm2": (int, float), "alpha_a": (int, float), "alpha_c": (int, float)},
-    "model": {"kind": str, "normalisation": str},
-    "protocol": {"steps": list, "c_rate": (int, float)},
-    "output": {"frame_interval_s": (int, float), "fields_interval_s": (int, float), "profile_times_h": list,
-               "plots": bool},
-    "solver": {"sweep_tol": (int, float), "max_sweeps": int, "linear_tol": (int, float), "dt_initial_s": (int, float),
-               "dt_max_s": (int, float), "max_change": (int, float)},
+SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {  # the types of CASE_KEYS (sweep axes read it)
+    table: {key: spec.kinds for key, spec in keys.items()} for table, keys in CASE_KEYS.items()
 }
 REQUIRED = {"image": ("file", "labels", "voxel_size_um"), "material": ("c_sat_mol_m3",), "protocol": ("steps",)}
 DENSE_ONLY_MATERIAL = ("D_fast_cm2_s", "D_slow_cm2_s", "D_eff_cm2_s", "initial_stoichiometry")
@@ -56,7 +25,7 @@ MODEL_KINDS: dict[str, dict[str, tuple[str, ...] | None]] = {  # [model] kind ->
     "twifli": {"image": None, "material": tuple(k for k in SCHEMA["material"] if k not in DENSE_ONLY_MATERIAL),
                "tortuosity": None, "model": ("kind", "normalisation"), "protocol": None, "output": None,
                "solver": ("sweep_tol", "max_sweeps", "linear_tol", "dt_initial_s", "dt_max_s")},
-    "dense": {"cell": None, "grains": None, "interface": None, "kinetics": None,
+    "dense": {"cell": None, "grains": None, "interface": None, "kinetics": None, "mechanics": None,
               "material": DENSE_ONLY_MATERIAL + ("specific_capacity_mAh_g", "am_density_g_cm3", "c_max_mol_m3"),
               "model": ("kind",), "protocol": None, "output": ("frame_interval_s", "fields_interval_s", "plots"),
               "solver": ("dt_initial_s", "dt_max_s", "max_change")},
@@ -101,13 +70,20 @@ class Case:
     directory: Path
     settings: dict[str, dict[str, Any]]
     file: str = "case.toml"
+    defaults: dict[tuple[str, str], Any] = field(default_factory=dict)  # (table, key) -> schema default
 
     @property
     def output(self) -> Path:
         return self.directory / "output"
 
     def get(self, table: str, key: str, default: Any = None) -> Any:
+        """The value given, else ``default``, else the schema's default for the case's model (else None)."""
+        if default is None:
+            default = self.defaults.get((table, key))
         return self.settings.get(table, {}).get(key, default)
+
+    def given(self, table: str, key: str) -> bool:
+        return key in self.settings.get(table, {})
 
     def path(self, table: str, key: str) -> Path | None:
         value = self.get(table, key)
@@ -126,7 +102,7 @@ def load_case(directory: str | Path) -> Case:
     path = Path(directory) / "case.toml"
     if not path.is_file():
         raise InputError(f"{path}: no case file here (a case directory holds case.toml and its inputs)")
-    case = load_config(path, schema=SCHEMA, required={})
+    case = load_config(path, schema=SCHEMA, required={}, keys=CASE_KEYS)
     kind = case.get("model", "kind", "twifli")
     if kind not in MODEL_KINDS:
         raise InputError(f"{path}: model.kind {kind!r}: use one of {', '.join(MODEL_KINDS)}")
@@ -136,11 +112,15 @@ def load_case(directory: str | Path) -> Case:
             if key not in allowed:
                 raise InputError(f"{path}: '{table}.{key}' is not used by model.kind = {kind!r}")
     _check_required(path, case.settings, KIND_REQUIRED[kind])
-    return case
+    defaults = {(table, key): spec.default_for(kind) for table, keys in CASE_KEYS.items() for key, spec in keys.items()}
+    return Case(directory=case.directory, settings=case.settings, file=case.file, defaults=defaults)
 
 
-def load_config(path: str | Path, *, schema: dict, required: dict) -> Case:
-    """Read and check any TOML settings file against ``schema``; paths in it are relative to its folder."""
+def load_config(path: str | Path, *, schema: dict, required: dict, keys: dict | None = None) -> Case:
+    """Read and check any TOML settings file against ``schema``; paths in it are relative to its folder.
+
+    Numbers must be finite; with ``keys`` (:data:`~twifli_fv.case_keys.CASE_KEYS`) within each key's range.
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: settings file not found")
@@ -161,8 +141,18 @@ def load_config(path: str | Path, *, schema: dict, required: dict) -> Case:
                 raise InputError(f"{path}: '{table}.{key}' must not be true/false")
             if not isinstance(value, kinds):
                 raise InputError(f"{path}: '{table}.{key}' has the wrong type ({type(value).__name__}: {value!r})")
+            _check_value(path, table, key, value, None if keys is None else keys[table][key])
     _check_required(path, data, required)
     return Case(directory=path.parent.resolve(), settings=data, file=path.name)
+
+
+def _check_value(path: Path, table: str, key: str, value: Any, spec: Key | None) -> None:
+    if spec is not None:
+        problem = spec.problem(value)
+        if problem:
+            raise InputError(f"{path}: [{table}] {key} = {value!r}: {problem} ({spec.meaning})")
+    elif not all(math.isfinite(v) for v in (value if isinstance(value, list) else [value]) if isinstance(v, Number)):
+        raise InputError(f"{path}: [{table}] {key} = {value!r}: numbers must be finite")
 
 
 def _check_required(path: Path, data: dict, required: dict) -> None:

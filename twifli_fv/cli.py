@@ -1,16 +1,20 @@
-"""The ``twifli`` command line. User mistakes end in one line on stderr and exit status 2."""
+"""The ``twifli`` command line. User mistakes (and unwritable outputs) end in one line on stderr and exit
+status 2, a numerical failure in one line and exit status 3."""
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
-from twifli_fv.errors import InputError
+from twifli_fv import __version__
+from twifli_fv.errors import InputError, NumericalError, did_you_mean
 
 log = logging.getLogger("twifli_fv")
 
@@ -23,12 +27,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.command(args) or 0)
     except InputError as exc:
-        if launcher_rank() == 0:  # every rank meets the same mistake; say it once
-            print(f"twifli: error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(str(exc), 2)  # every rank meets the same mistake; said once
+    except NumericalError as exc:
+        return _fail(str(exc), 3)
+    except OSError as exc:
+        return _fail(_os_error(exc), 2)
+    except MemoryError:
+        return _fail("out of memory; make the problem smaller (coarsen or crop the image, a smaller refine)", 2)
     except KeyboardInterrupt:
         print("twifli: interrupted", file=sys.stderr)
         return 130
+
+
+def _fail(message: str, status: int) -> int:
+    if launcher_rank() == 0:
+        print(f"twifli: error: {message}", file=sys.stderr)
+    return status
+
+
+def _os_error(exc: OSError) -> str:
+    """A file-system failure in one line: the path, the reason, what to do."""
+    where = exc.filename or "output"
+    if exc.errno == errno.ENOSPC:
+        hint = "free some space or write elsewhere"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        hint = "make it writable or copy the case to a writable folder"
+    else:
+        hint = "check the path"
+    return f"{where}: {exc.strerror or exc}; {hint} (partial files were removed)"
 
 
 def launcher_rank() -> int:
@@ -40,15 +66,27 @@ def launcher_rank() -> int:
 
 
 def _configure_logging(verbose: bool) -> None:
+    for old in log.handlers[:]:  # main() may be called again in one process (tests, sweeps): one handler
+        log.removeHandler(old)
     handler: logging.Handler = logging.StreamHandler(sys.stderr) if launcher_rank() == 0 else logging.NullHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))
     log.addHandler(handler)
     log.setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
+class _Parser(argparse.ArgumentParser):
+    """Command-line mistakes in one line too (argparse prints the usage first)."""
+
+    def error(self, message: str) -> NoReturn:
+        if launcher_rank() == 0:
+            print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(2)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="twifli", description=__doc__)
+    parser = _Parser(prog="twifli", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log solver details")
+    parser.add_argument("--version", action="version", version=f"twifli {__version__}")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     for name, (handler, helptext, add_arguments) in COMMANDS.items():
         sub = commands.add_parser(name, help=helptext, description=helptext)
@@ -139,8 +177,8 @@ def _tortuosity(args: argparse.Namespace) -> int:
     print(f"tortuosity along axis {args.axis} ({'no-flux' if args.no_flux else 'periodic'} side walls), {args.image}")
     print(f"{'phase':<11}{'fraction':>10}{'percolating':>13}{'D_eff':>10}{'tau':>10}{'CG its':>8}")
     for name, r in results.items():
-        tau = f"{r.tau:10.4f}" if r.percolates else f"{'inf':>10}"
-        note = "" if r.percolates else "  does not percolate"
+        tau = f"{r.tau:10.4f}" if r.percolates else f"{'-':>10}"  # JSON null: no number, not inf
+        note = "" if r.percolates else "  does not percolate (tau null in --json)"
         print(f"{name:<11}{r.volume_fraction:>10.4f}{r.percolating_fraction:>13.4f}{r.D_eff:>10.4f}{tau}{r.iterations:>8d}{note}")
     return 0
 
@@ -183,16 +221,17 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from twifli_fv.drivers.compare import run_compare
+    from twifli_fv.drivers.compare import comparison_dir, run_compare
 
     result = run_compare(args.case, args.experiment)
-    out = Path(args.case) / "output"
+    out = comparison_dir(args.case)
     print(f"RMSE {result.rmse:.4f}, MAE {result.mae:.4f}, max |error| {result.max_error:.4f} at "
           f"y = {result.max_error_y_um:.1f} um, t = {result.max_error_time_s / 3600:.2f} h "
           f"({result.points} points, {result.dropped_points} outside the run)")
     for row in result.depletion_end_of_charge:
-        print(f"end of charge at {row['time_s'] / 3600:.2f} h: mean depletion run {row['run']:.3f}, "
-              f"experiment {row['experiment']:.3f}")
+        weighted = "" if row["run"] is None else f"{row['run']:.3f} AM-weighted (as summary.json), "
+        print(f"end of charge at {row['time_s'] / 3600:.2f} h: mean depletion run {weighted}"
+              f"{row['run_row_mean']:.3f} row mean; experiment {row['experiment']:.3f} row mean")
     print(f"wrote {out / 'comparison.json'} and {out / 'comparison.png'}")
     return 0
 
@@ -311,7 +350,7 @@ def _energy_density(args: argparse.Namespace) -> int:
     from twifli_fv.drivers.energy_density import run_energy_density
 
     config = Path(args.config)
-    out = Path(args.output_dir) if args.output_dir else config.parent / config.stem
+    out = Path(args.output_dir) if args.output_dir else Path("energy_density") / config.stem  # not beside the config
     data = run_energy_density(config, out)
     print(f"{'cathode':<28}{'wt% AM':>8}{'vol% AM':>9}{'g/cm3':>7}{'mAh/g AM':>10}{'Wh/kg':>8}{'Wh/L':>8}{'um':>8}")
     for c in data["cathodes"]:
@@ -328,7 +367,7 @@ def _energy_density(args: argparse.Namespace) -> int:
 
 def _energy_density_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, help="cell.toml: [active_material], [dense] and/or [composite]")
-    parser.add_argument("-o", "--output-dir", help="where to write (default: a folder beside the config, same name)")
+    parser.add_argument("-o", "--output-dir", help="where to write (default: energy_density/CONFIG_NAME in the current folder)")
 
 
 def _describe_arguments(parser: argparse.ArgumentParser) -> None:
@@ -351,6 +390,20 @@ def _generate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
 
 
+def _keys(args: argparse.Namespace) -> int:
+    from twifli_fv.case_keys import CASE_KEYS, keys_markdown, keys_text
+
+    if args.table is not None and args.table not in CASE_KEYS:
+        raise InputError(f"unknown table [{args.table}]{did_you_mean(args.table, list(CASE_KEYS))}")
+    print(keys_markdown() if args.markdown else keys_text(args.table))
+    return 0
+
+
+def _keys_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("table", nargs="?", help="only this table, e.g. material")
+    parser.add_argument("--markdown", action="store_true", help="every key as a Markdown table (the README's)")
+
+
 Command = tuple[Callable[[argparse.Namespace], int], str, Callable[[argparse.ArgumentParser], None]]
 COMMANDS: dict[str, Command] = {
     "describe": (_describe, "microstructure report: fractions, percolation, interfaces, particles", _describe_arguments),
@@ -365,6 +418,7 @@ COMMANDS: dict[str, Command] = {
     "sweep": (_sweep, "run a case over a grid of case values (CSV, contour map; paper 2 Figs 3d, 4e-g, 6b)",
               _sweep_arguments),
     "fit": (_fit, "fit case keys to measured capacities, voltage curves or profiles (least squares)", _fit_arguments),
+    "keys": (_keys, "every case.toml key: unit, type, default, allowed values and meaning", _keys_arguments),
     "energy-density": (_energy_density, "electrode-level Wh/kg and Wh/L, dense vs composite cathodes (paper 2, Fig 7)",
                        _energy_density_arguments),
 }

@@ -21,3 +21,11 @@ def did_you_mean(name: str, known: Iterable[str] | Mapping[str, str], *, listing
     if match:
         return f" (did you mean '{shown[match[0]]}'?)"
     return otherwise if otherwise is not None else f" ({listing}: {', '.join(shown.values()) or 'none'})"
+
+
+class NumericalError(RuntimeError):
+    """A solve that failed on accepted input (a collapsed time step, a linear solve that did not converge).
+
+    Raised by the solve layer; the run driver adds where it happened and what to try, the CLI prints it on one
+    line and exits 3.
+    """

@@ -28,6 +28,11 @@ class CaseRun:
         return bool(self.case.get("output", "plots", True))
 
     @property
+    def field_constants(self) -> dict[str, int]:
+        """One-value field data written into every field frame (none unless the model has codes to name)."""
+        return {}
+
+    @property
     def title(self) -> str:
         return f"{self.case.directory.name}: " + " / ".join(s.text for s in self.steps)
 

@@ -2,12 +2,20 @@
 
 Both sides are ``profiles.csv`` tables (``time_s, step, y_um, c_norm``). The run is interpolated
 linearly in time and in y onto the experiment's grid; experiment points outside the run's time
-or thickness range are dropped (and counted). Errors are run minus experiment.
+or thickness range are dropped, counted by reason, and warned about (stderr and JSON) when they are
+more than :data:`DROPPED_WARNING` of the measured points. Errors are run minus experiment.
+
+Mean depletion at the end of a charge is ``1 - mean c_norm``: for the run AM-weighted, as in its
+``summary.json`` (:data:`~twifli_fv.solve.twifli.MEAN_C_NORM`); measured profiles carry no AM
+weights, so the experiment's is the mean over its rows, and the run's mean over the same rows is given
+beside it (``run_row_mean``) for a like-for-like number. :data:`DEPLETION` names each in the outputs.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -18,6 +26,13 @@ from twifli_fv.outputs.files import write_json
 from twifli_fv.outputs.plots import plot_comparison
 from twifli_fv.outputs.profiles import read_profiles
 
+log = logging.getLogger(__name__)
+DROPPED_WARNING = 0.10  # warn when more than this share of the measured points fall outside the run
+DEPLETION = {
+    "run": "1 - AM-weighted mean c/c_sat of the run at the end of the charge (summary.json steps[].mean_c_norm_end)",
+    "run_row_mean": "1 - mean over the measured rows of the run's row-averaged c/c_sat (the experiment's definition)",
+    "experiment": "1 - mean over the measured rows of c_norm in the measured frame nearest the end of the charge",
+}
 Profiles = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # times_s, steps, y_um, c_norm[frames, rows]
 
 
@@ -30,8 +45,12 @@ class Comparison:
     max_error_time_s: float
     points: int
     dropped_points: int
+    dropped_outside_time: int  # measured points at times the run does not cover
+    dropped_outside_thickness: int  # measured rows beyond the run's thickness (at covered times)
+    warnings: list[str]
     per_frame: list[dict]  # time_s, rmse, mae, max_abs_error
-    depletion_end_of_charge: list[dict]  # time_s, run, experiment (mean 1 - c_norm over rows)
+    depletion_end_of_charge: list[dict]  # time_s, experiment_time_s, run, run_row_mean, experiment (DEPLETION)
+    depletion_definition: dict
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -55,8 +74,10 @@ def interpolate_run(run: Profiles, times_s: np.ndarray, y_um: np.ndarray) -> np.
     return out
 
 
-def compare_profiles(run: Profiles, experiment: Profiles, *, charge_ends_s: list[float] = ()) -> Comparison:
-    """Errors of ``run`` against ``experiment`` on the experiment's (y, t) grid."""
+def compare_profiles(run: Profiles, experiment: Profiles, *, charge_ends_s: list[float] = (),
+                     run_mean_c_norm: list[float | None] | None = None) -> Comparison:
+    """Errors of ``run`` against ``experiment`` on the experiment's (y, t) grid; ``run_mean_c_norm`` the run's
+    AM-weighted mean c/c_sat at each of ``charge_ends_s`` (from its summary; None where unknown)."""
     exp_t, _, exp_y, exp_c = experiment
     model = interpolate_run(run, exp_t, exp_y)
     valid = np.isfinite(model) & np.isfinite(exp_c)
@@ -70,11 +91,19 @@ def compare_profiles(run: Profiles, experiment: Profiles, *, charge_ends_s: list
         for t, e, v in zip(exp_t, error, valid) if v.any()
     ]
     depletion = []
-    for end in charge_ends_s:
+    for end, mean in zip(charge_ends_s, run_mean_c_norm or [None] * len(charge_ends_s)):
         k = int(np.argmin(np.abs(exp_t - end)))
         run_row = interpolate_run(run, np.array([end]), exp_y)[0]
         depletion.append({"time_s": float(end), "experiment_time_s": float(exp_t[k]),
-                          "run": float(1 - np.nanmean(run_row)), "experiment": float(1 - np.nanmean(exp_c[k]))})
+                          "run": None if mean is None else float(1 - mean),
+                          "run_row_mean": float(1 - np.nanmean(run_row)), "experiment": float(1 - np.nanmean(exp_c[k]))})
+    outside_time, outside_thickness = _outside(run, experiment)
+    measured = int(np.isfinite(exp_c).sum())
+    dropped = measured - int(valid.sum())
+    warnings = []
+    if dropped > DROPPED_WARNING * measured:
+        warnings.append(_dropped_warning(run, dropped, measured, outside_time, outside_thickness))
+        log.warning("warning: %s", warnings[-1])
     return Comparison(
         rmse=float(np.sqrt(np.nanmean(error**2))),
         mae=float(np.nanmean(np.abs(error))),
@@ -82,15 +111,51 @@ def compare_profiles(run: Profiles, experiment: Profiles, *, charge_ends_s: list
         max_error_y_um=float(exp_y[worst[1]]),
         max_error_time_s=float(exp_t[worst[0]]),
         points=int(valid.sum()),
-        dropped_points=int(np.isfinite(exp_c).sum() - valid.sum()),
+        dropped_points=dropped,
+        dropped_outside_time=outside_time,
+        dropped_outside_thickness=outside_thickness,
+        warnings=warnings,
         per_frame=per_frame,
         depletion_end_of_charge=depletion,
+        depletion_definition=DEPLETION,
     )
 
 
+def _outside(run: Profiles, experiment: Profiles) -> tuple[int, int]:
+    """Measured points outside the run's time span, and (at covered times) outside its thickness."""
+    run_t, _, run_y, run_c = run
+    exp_t, _, exp_y, exp_c = experiment
+    measured = np.isfinite(exp_c)
+    late = (exp_t < run_t[0] - 1e-9) | (exp_t > run_t[-1] + 1e-9)
+    rows = run_y[np.isfinite(run_c).any(axis=0)]
+    beyond = (exp_y < rows.min() - 1e-9) | (exp_y > rows.max() + 1e-9)
+    return int(measured[late].sum()), int(measured[~late][:, beyond].sum())
+
+
+def _dropped_warning(run: Profiles, dropped: int, measured: int, outside_time: int, outside_thickness: int) -> str:
+    run_t, _, run_y, _ = run
+    reasons = []
+    if outside_thickness:
+        reasons.append(f"{outside_thickness} beyond its thickness (rows at y = {run_y[0]:.3g}-{run_y[-1]:.3g} um; "
+                       "check the radiography's pixel_size_um and cathode_rows against the case)")
+    if outside_time:
+        reasons.append(f"{outside_time} outside its time span ({run_t[0]:.0f}-{run_t[-1]:.0f} s)")
+    other = dropped - outside_time - outside_thickness
+    if other:
+        reasons.append(f"{other} where the run has no value")
+    return (f"{dropped} of {measured} measured points ({100 * dropped / measured:.0f} %) fall outside the run and "
+            f"are not compared: " + "; ".join(reasons))
+
+
+def comparison_dir(case_dir: str | Path) -> Path:
+    """``CASE/comparison/``: beside the run's ``output/``, which a re-run replaces, so a comparison is kept."""
+    return Path(case_dir) / "comparison"
+
+
 def run_compare(case_dir: str | Path, experiment_csv: str | Path) -> Comparison:
-    """Compare the complete run in ``case_dir/output`` with measured profiles; writes ``comparison.json`` and
-    ``comparison.png`` there. Mean depletion is reported at the end of every charge step of the run."""
+    """Compare the complete run in ``case_dir/output`` with measured profiles; writes ``comparison.json`` (naming
+    the run it compared by its profiles' SHA-256) and ``comparison.png`` to :func:`comparison_dir`. Mean depletion
+    is reported at the end of every charge step of the run."""
     out = Path(case_dir) / "output"
     if not (out / "summary.json").is_file():
         raise InputError(f"{out}: no complete run here (no summary.json); run `twifli run {case_dir}` first")
@@ -98,10 +163,15 @@ def run_compare(case_dir: str | Path, experiment_csv: str | Path) -> Comparison:
     run = read_profiles(out / "profiles.csv")
     experiment = read_profiles(experiment_csv)
     ends = np.cumsum([step["duration_s"] for step in summary["steps"]])
-    charge_ends = [float(end) for end, step in zip(ends, summary["steps"]) if step["kind"] == "charge"]
-    result = compare_profiles(run, experiment, charge_ends_s=charge_ends)
-    write_json(out / "comparison.json", {"experiment": str(experiment_csv), **result.to_dict()})
+    charges = [(float(end), step.get("mean_c_norm_end")) for end, step in zip(ends, summary["steps"])
+               if step["kind"] == "charge"]
+    result = compare_profiles(run, experiment, charge_ends_s=[end for end, _ in charges],
+                              run_mean_c_norm=[mean for _, mean in charges])
+    target = comparison_dir(case_dir)
+    run_sha = hashlib.sha256((out / "profiles.csv").read_bytes()).hexdigest()
+    write_json(target / "comparison.json", {"experiment": str(experiment_csv), "run_profiles_csv": str(out / "profiles.csv"),
+                                            "run_profiles_sha256": run_sha, **result.to_dict()})
     times, _, y_um, measured = experiment
-    plot_comparison(out / "comparison.png", times, y_um, interpolate_run(run, times, y_um), measured,
+    plot_comparison(target / "comparison.png", times, y_um, interpolate_run(run, times, y_um), measured,
                     title=f"{Path(case_dir).name} vs {Path(experiment_csv).name}")
     return result

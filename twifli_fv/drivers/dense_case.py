@@ -16,6 +16,7 @@ import numpy as np
 
 from twifli_fv.case import Case
 from twifli_fv.drivers.case_run import CaseRun
+from twifli_fv.drivers.dense_mechanics import MechanicsRecorder, mechanics_for
 from twifli_fv.errors import InputError
 from twifli_fv.image.contact import contact_mask, given_contact_mask
 from twifli_fv.image.grains import GrainMap, generate_grains, read_grains
@@ -33,20 +34,6 @@ from twifli_fv.solve.dense_stepping import DenseStepping
 from twifli_fv.solve.stepping import Attempt, RunState
 
 LCO_MOLAR_MASS_G_MOL = 97.87
-DEFAULTS = {  # paper 2's cell where it gives numbers (SPEC sect. 6); the rest are choices written in the README
-    "cell": {"width_um": 100.0, "separator_thickness_um": 250.0, "separator_conductivity_mS_cm": 1.0,
-             "counter_potential_V": 0.62, "temperature_K": 298.15},
-    "material": {"D_fast_cm2_s": 1.5e-9, "D_slow_cm2_s": 1.5e-12, "specific_capacity_mAh_g": 140.0,
-                 "am_density_g_cm3": 5.05},
-    "grains": {"voxel_size_um": 1.0, "grain_width_um": 5.0, "tilt_mean_deg": 0.0, "tilt_spread_deg": 5.0,
-               "pore_fraction": 0.0, "pore_radius_um": 1.0, "crack_count": 0, "crack_length_um": 5.0,
-               "crack_angle_deg": 0.0, "seed": 0},
-    "interface": {"contact_fraction": 1.0, "gap_width_um": 20.0, "roughness_rms_um": 0.0,
-                  "roughness_correlation_um": 0.4},
-    "kinetics": {"exchange_current_mA_cm2": 0.5, "alpha_a": 0.5, "alpha_c": 0.5},
-}
-
-
 
 
 @dataclass
@@ -61,6 +48,8 @@ class DenseRun(CaseRun):
     diffusion: dict
     stepper: DenseStepping | None = None
     rows: list[dict] = field(default_factory=list)  # the voltage curve, one row per kept time step
+    mechanics: MechanicsRecorder | None = None  # stresses per field frame when [mechanics] is enabled
+    mechanics_summary: dict = field(default_factory=dict)
     profile_label: str = "x = c / c_max (row average)"
     map_name: str = "x_map.png"
 
@@ -69,12 +58,8 @@ class DenseRun(CaseRun):
         return self.model.grains.grain.tobytes()
 
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self.model.grains.shape
-
-    @property
-    def voxel_size_m(self) -> float:
-        return self.model.voxel_size_m
+    def grid(self) -> GrainMap:
+        return self.model.grains
 
     @property
     def profile_mask(self) -> np.ndarray:
@@ -97,10 +82,11 @@ class DenseRun(CaseRun):
             self.rows = [{k: (int(v) if k == "step" else float(v)) for k, v in zip(columns, row)}
                          for row in arrays.pop("voltage")]
         self.stepper = DenseStepping(solver, stepping)
+        self.mechanics = mechanics_for(self)
 
     # -- what the recorder asks ------------------------------------------------------------------
     def profile_field(self) -> np.ndarray:
-        return self.solver.c.reshape(self.shape) / self.model.c_max_mol_m3
+        return self.solver.c.reshape(self.model.grains.shape) / self.model.c_max_mol_m3
 
     def at_frame(self, time_s: float) -> None:
         """The voltage curve is recorded per time step (:meth:`at_step`)."""
@@ -118,10 +104,11 @@ class DenseRun(CaseRun):
             "mean_x": self.solver.mean_x(), "surface_x_mean": float(np.mean(step.x_surface)),
         })
 
-    def field_data(self, step_index: int) -> dict[str, np.ndarray]:
+    def field_data(self, state: RunState) -> dict[str, np.ndarray]:
         grains, c = self.model.grains, self.solver.c
         return {"x": np.where(grains.solid, c.reshape(grains.shape) / self.model.c_max_mol_m3, np.nan), "c": c,
-                "grain": grains.grain, "tilt_deg": grains.cell_tilt_deg(), "D_through_m2_s": self.model.tensor[..., 0, 0]}
+                "grain": grains.grain, "tilt_deg": grains.cell_tilt_deg(), "D_through_m2_s": self.model.tensor[..., 0, 0],
+                **(self.mechanics.frame_fields(c, state.time_s) if self.mechanics else {})}
 
     def checkpoint_arrays(self) -> dict[str, np.ndarray]:
         solver = self.solver
@@ -143,6 +130,8 @@ class DenseRun(CaseRun):
                                          np.array([r["voltage_V"] for r in self.rows if r["step"] == n]))
                       for n, s in enumerate(self.steps, 1) if s.kind != "rest"}
             plot_voltage_curves(out / "plots" / "voltage.png", curves, title=self.title)
+        if self.mechanics:
+            self.mechanics_summary = self.mechanics.finish(out, plots=self.plots)
 
     def _energies(self, count: int) -> list[float]:
         """Energy delivered (discharge) or stored (charge) per kg of LiCoO2 in each step, from the voltage curve."""
@@ -160,7 +149,7 @@ class DenseRun(CaseRun):
         moving = [s for s in state.steps if s["kind"] == "discharge"] or [s for s in state.steps if s["kind"] != "rest"]
         main = moving[-1] if moving else (state.steps[-1] if state.steps else {})
         mass_g_cm2 = cell.am_mass_kg / cell.collector_area_m2 * 0.1
-        return {
+        return self.mechanics_summary | {
             "case": case.directory.name,
             "model": "dense",
             "inputs": case.settings,
@@ -174,7 +163,7 @@ class DenseRun(CaseRun):
                 "thickness_um": grains.thickness_m * 1e6, "width_um": grains.shape[1] * grains.voxel_size_m * 1e6,
                 "grains": int(grains.tilt_deg.size), "porosity": float(1 - np.mean(grains.solid)),
                 "am_loading_mg_cm2": mass_g_cm2 * 1e3,
-                "areal_capacity_mAh_cm2": mass_g_cm2 * _get(case, "material", "specific_capacity_mAh_g"),
+                "areal_capacity_mAh_cm2": mass_g_cm2 * case.get("material", "specific_capacity_mAh_g"),
             },
             "diffusion": prepared.diffusion,
             "interface": {"contact_fraction": cell.contact_fraction,
@@ -204,15 +193,13 @@ def prepare_dense(case: Case) -> DenseRun:
     grains = _grain_map(case)
     plane = grains.shape[1:]
     voxel_um = grains.voxel_size_m * 1e6
-    seed = int(_get(case, "grains", "seed"))
+    seed = int(case.get("grains", "seed"))
     contact = _contact(case, grains, seed)
-    rms = _get(case, "interface", "roughness_rms_um")
-    if rms < 0:
-        raise InputError(f"{toml}: [interface] roughness_rms_um must not be negative, got {rms!r}")
+    rms = case.get("interface", "roughness_rms_um")
     area = surface_area_factor(plane_shape=plane, voxel_size_um=voxel_um, rms_um=rms,
-                               correlation_um=_positive(case, "interface", "roughness_correlation_um"), seed=seed)
-    d_fast = _positive(case, "material", "D_fast_cm2_s") * CM2_S
-    d_slow = _positive(case, "material", "D_slow_cm2_s") * CM2_S
+                               correlation_um=case.positive("interface", "roughness_correlation_um"), seed=seed)
+    d_fast = case.positive("material", "D_fast_cm2_s") * CM2_S
+    d_slow = case.positive("material", "D_slow_cm2_s") * CM2_S
     check_diffusivities(D_fast_m2_s=d_fast, D_slow_m2_s=d_slow, source=f"{toml}: [material]")
     tensor = diffusion_tensor(D_fast_m2_s=d_fast, D_slow_m2_s=d_slow, tilt_deg=np.nan_to_num(grains.cell_tilt_deg()),
                               azimuth_deg=np.nan_to_num(grains.cell_azimuth_deg()), ndim=grains.ndim)
@@ -222,27 +209,25 @@ def prepare_dense(case: Case) -> DenseRun:
         raise InputError(f"{toml}: the grain map has no through-thickness Li path (pores/cracks cut it)")
     target = case.positive("material", "D_eff_cm2_s")
     scale = 1.0 if target is None else target * CM2_S / d_map
-    density = _positive(case, "material", "am_density_g_cm3") * 1e3  # kg m^-3
+    density = case.positive("material", "am_density_g_cm3") * 1e3  # kg m^-3
     c_max = case.positive("material", "c_max_mol_m3", density * 1e3 / LCO_MOLAR_MASS_G_MOL)
-    capacity = _positive(case, "material", "specific_capacity_mAh_g")
+    capacity = case.positive("material", "specific_capacity_mAh_g")
     window = capacity * 3.6 * density * 1e3 / FARADAY  # mol m^-3 cycled between charged and discharged
     if window >= c_max:
         raise InputError(f"{toml}: specific_capacity_mAh_g {capacity:g} needs more Li than c_max_mol_m3 {c_max:g} holds")
     x0 = case.get("material", "initial_stoichiometry", 1.0 - window / c_max)
     if not 0 <= x0 <= 1:
         raise InputError(f"{toml}: [material] initial_stoichiometry must lie in [0, 1], got {x0!r}")
-    separator = _positive(case, "cell", "separator_thickness_um") * 1e-6 / (
-        _positive(case, "cell", "separator_conductivity_mS_cm") * 0.1)
-    kinetics = ButlerVolmer(exchange_current_A_m2=_positive(case, "kinetics", "exchange_current_mA_cm2") * 10.0,
-                            alpha_a=_positive(case, "kinetics", "alpha_a"), alpha_c=_positive(case, "kinetics", "alpha_c"),
-                            temperature_K=_positive(case, "cell", "temperature_K"))
+    separator = case.positive("cell", "separator_thickness_um") * 1e-6 / (
+        case.positive("cell", "separator_conductivity_mS_cm") * 0.1)
+    kinetics = ButlerVolmer(exchange_current_A_m2=case.positive("kinetics", "exchange_current_mA_cm2") * 10.0,
+                            alpha_a=case.positive("kinetics", "alpha_a"), alpha_c=case.positive("kinetics", "alpha_c"),
+                            temperature_K=case.positive("cell", "temperature_K"))
     cell = DenseModel(grains=grains, tensor=tensor * scale, contact=contact, area_factor=area, c_max_mol_m3=c_max,
                      kinetics=kinetics, separator_resistance_ohm_m2=separator,
-                     counter_potential_V=_get(case, "cell", "counter_potential_V"), am_density_kg_m3=density)
+                     counter_potential_V=case.get("cell", "counter_potential_V"), am_density_kg_m3=density)
     one_c = capacity * 3.6 * cell.am_mass_kg * 1e3 / 3600.0 / cell.collector_area_m2
     c_rate = case.get("protocol", "c_rate")
-    if c_rate is not None and not (isinstance(c_rate, (int, float)) and c_rate > 0):
-        raise InputError(f"{toml}: [protocol] c_rate must be positive, got {c_rate!r}")
     steps = [s.resolved(one_c_A_m2=one_c) for s in parse_protocol(case.get("protocol", "steps"), default_c_rate=c_rate)]
     diffusion = {
         "D_fast_cm2_s": d_fast * scale / CM2_S, "D_slow_cm2_s": d_slow * scale / CM2_S,
@@ -254,40 +239,30 @@ def prepare_dense(case: Case) -> DenseRun:
                     one_c_A_m2=one_c, diffusion=diffusion)
 
 
-def _get(case: Case, table: str, key: str):  # noqa: ANN202
-    return case.get(table, key, DEFAULTS[table][key])
-
-
-def _positive(case: Case, table: str, key: str) -> float:
-    return case.positive(table, key, DEFAULTS[table][key])
-
-
 def _grain_map(case: Case) -> GrainMap:
     toml = case.directory / case.file
-    voxel = _positive(case, "grains", "voxel_size_um")
+    voxel = case.positive("grains", "voxel_size_um")
     image = case.path("grains", "image_file")
     thickness = case.positive("cell", "thickness_um")
     if image is not None:
-        if thickness is not None or case.get("cell", "width_um") is not None:
+        if thickness is not None or case.given("cell", "width_um"):
             raise InputError(f"{toml}: [grains] image_file sets the size; remove [cell] thickness_um / width_um")
         orientations = case.path("grains", "orientation_csv")
         if orientations is None:
             raise InputError(f"{toml}: [grains] image_file needs [grains] orientation_csv (label, tilt_deg)")
-        collector = case.get("grains", "collector_at", "start")
-        if collector not in ("start", "end"):
-            raise InputError(f"{toml}: [grains] collector_at must be 'start' or 'end', got {collector!r}")
+        collector = case.get("grains", "collector_at")
         return read_grains(image, voxel_size_um=voxel, orientation_csv=orientations,
                            void_labels=case.get("grains", "void_labels", []),
-                           thickness_axis=case.get("grains", "thickness_axis", 0), collector_at_end=collector == "end")
+                           thickness_axis=case.get("grains", "thickness_axis"), collector_at_end=collector == "end")
     if thickness is None:
         raise InputError(f"{toml}: missing key 'cell.thickness_um' (or give [grains] image_file)")
-    width = _positive(case, "cell", "width_um")
+    width = case.positive("cell", "width_um")
     depth = case.positive("cell", "depth_um")
     rows, columns = max(2, round(thickness / voxel)), max(1, round(width / voxel))
     shape = (rows, columns) if depth is None else (rows, columns, max(1, round(depth / voxel)))
     return generate_grains(
         shape=shape, voxel_size_um=voxel,
-        **{key: _get(case, "grains", key) for key in ("grain_width_um", "tilt_mean_deg", "tilt_spread_deg",
+        **{key: case.get("grains", key) for key in ("grain_width_um", "tilt_mean_deg", "tilt_spread_deg",
                                                       "pore_fraction", "pore_radius_um", "crack_count",
                                                       "crack_length_um", "crack_angle_deg", "seed")},
     )
@@ -296,13 +271,11 @@ def _grain_map(case: Case) -> GrainMap:
 def _contact(case: Case, grains: GrainMap, seed: int) -> np.ndarray:
     toml = case.directory / case.file
     given = case.get("interface", "non_contact_um")
-    fraction = _get(case, "interface", "contact_fraction")
+    fraction = case.get("interface", "contact_fraction")
     if given is not None:
         if "contact_fraction" in case.settings.get("interface", {}) or grains.ndim != 2:
             raise InputError(f"{toml}: [interface] non_contact_um (2D only) replaces contact_fraction; give one")
         return given_contact_mask(width_cells=grains.shape[1], voxel_size_um=grains.voxel_size_m * 1e6,
                                   non_contact_um=given)
-    if not (isinstance(fraction, (int, float)) and 0 < fraction <= 1):
-        raise InputError(f"{toml}: [interface] contact_fraction must lie in (0, 1], got {fraction!r}")
     return contact_mask(plane_shape=grains.shape[1:], voxel_size_um=grains.voxel_size_m * 1e6,
-                        contact_fraction=fraction, gap_width_um=_positive(case, "interface", "gap_width_um"), seed=seed)
+                        contact_fraction=fraction, gap_width_um=case.positive("interface", "gap_width_um"), seed=seed)

@@ -11,12 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from twifli_fv.case import (
-    ENERGY_DENSITY_REQUIRED,
-    ENERGY_DENSITY_SCHEMA,
-    Case,
-    load_config,
-)
+from twifli_fv.case import ENERGY_DENSITY_REQUIRED, ENERGY_DENSITY_SCHEMA, Case, load_config
 from twifli_fv.errors import InputError
 from twifli_fv.model.energy_density import Cathode, EnergyDensity, energy_density
 from twifli_fv.outputs.files import write_csv, write_json

@@ -2,25 +2,25 @@
 
 ``[model] kind`` picks the preparation (:mod:`twifli_fv.drivers.twifli_case` or
 :mod:`twifli_fv.drivers.dense_case`); everything else (output clean-up, checkpoint and ``--resume``,
-progress, the protocol loop of :mod:`twifli_fv.solve.stepping`, the :class:`~twifli_fv.outputs.recorder.Recorder`)
+the output lock, progress, the protocol loop of :mod:`twifli_fv.solve.stepping`, the :class:`~twifli_fv.outputs.recorder.Recorder`)
 is the same for every model.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import shutil
 from pathlib import Path
 
 from twifli_fv.case import Case, load_case
 from twifli_fv.drivers.dense_case import prepare_dense
+from twifli_fv.drivers.fingerprint import difference, fingerprint
+from twifli_fv.drivers.output_owner import OutputOwner
 from twifli_fv.drivers.twifli_case import prepare_twifli
-from twifli_fv.errors import InputError
+from twifli_fv.errors import InputError, NumericalError
 from twifli_fv.outputs.checkpoint import load_checkpoint
 from twifli_fv.outputs.progress import ProgressBar
 from twifli_fv.outputs.recorder import Recorder
-from twifli_fv.solve.petsc_env import rank, world
+from twifli_fv.solve.petsc_env import broadcast, rank, world
 from twifli_fv.solve.stepping import RunState, run_protocol
 
 log = logging.getLogger(__name__)
@@ -36,37 +36,88 @@ def prepare(case: Case):  # noqa: ANN201 - TwifliRun | DenseRun
     return PREPARE[kind](case)
 
 
-def fingerprint(case: Case, data: bytes) -> str:
-    """What a checkpoint must match to be resumed: the case file and the grid the run was built on."""
-    return hashlib.sha256((case.directory / case.file).read_bytes() + data).hexdigest()
-
-
 def run_case(directory: str | Path, *, resume: bool = False, progress: bool = True) -> dict:
-    """Run (or resume) the case in ``directory``; returns the summary written to ``output/summary.json``."""
+    """Run (or resume) the case in ``directory``; returns the summary written to ``output/summary.json``.
+
+    The run owns ``output/`` while it runs (:class:`~twifli_fv.drivers.output_owner.OutputOwner`); a numerical
+    failure becomes a :class:`NumericalError` saying where it happened and what to try.
+    """
     case = load_case(directory)
     run = prepare(case)
     out = case.output
     writes = rank() == 0  # under mpiexec every rank runs the case; rank 0 writes and shows progress
     digest = fingerprint(case, run.fingerprint_data)
-    recorder = Recorder(out, run, fields_every_s=case.positive("output", "fields_interval_s", 3600.0),
+    owner = OutputOwner(out) if writes else None
+    refused = None
+    if owner is not None:
+        try:
+            owner.claim(fresh=not resume)
+        except InputError as exc:
+            refused = str(exc)
+    refused = broadcast(refused)
+    if refused:
+        raise InputError(refused)
+    recorder = Recorder(out, run, fields_every_s=case.positive("output", "fields_interval_s"),
                         fingerprint=digest, writes=writes)
+    write_failed = False
+    try:
+        return _run(case, run, recorder, resume=resume, progress=progress and writes)
+    except OSError:
+        write_failed = True
+        raise
+    finally:
+        if owner is not None:
+            owner.release(write_failed=write_failed)
+
+
+def _run(case: Case, run, recorder: Recorder, *, resume: bool, progress: bool) -> dict:  # noqa: ANN001
     state = RunState()
     if resume:
-        saved, arrays = load_checkpoint(out / "checkpoint.npz", fingerprint=digest)
+        saved, arrays = load_checkpoint(case.output / "checkpoint.npz", fingerprint=recorder.fingerprint,
+                                        difference=difference)
         state = RunState(**saved)
         run.start(arrays)
         recorder.restore(arrays)
+        recorder.checkpoint_s = state.time_s
         log.info("resuming %s at t = %.0f s (step %d)", case.directory.name, state.time_s, state.step_index + 1)
     else:
-        if out.exists() and writes:
-            shutil.rmtree(out)  # a fresh run never leaves an older, complete-looking output beside it
         run.start(None)
-    bar = ProgressBar(run.total_time_s, enabled=progress and writes)
+    bar = ProgressBar(run.total_time_s, enabled=progress)
 
     def on_step(current: RunState, attempt) -> None:  # noqa: ANN001 - Attempt
         run.at_step(current, attempt)
         bar.update(current.time_s, run.steps[current.step_index].text)
 
-    state = run_protocol(run.stepper, run.steps, state, on_frame=recorder.frame, on_step=on_step)
+    def on_frame(current: RunState) -> None:
+        """Record a frame; a failed write on rank 0 stops every rank (none waits for it in a solve)."""
+        failed = None
+        try:
+            recorder.frame(current)
+        except OSError as exc:
+            failed = exc
+        failed = broadcast(failed)
+        if failed is not None:
+            raise failed
+
+    try:
+        state = run_protocol(run.stepper, run.steps, state, on_frame=on_frame, on_step=on_step,
+                             on_step_end=recorder.step_end)
+    except NumericalError as exc:
+        bar.close()
+        raise NumericalError(_failure(case, run, state, recorder, exc)) from exc
     bar.close()
     return recorder.finish(state)
+
+
+def _failure(case: Case, run, state: RunState, recorder: Recorder, exc: NumericalError) -> str:  # noqa: ANN001
+    """One line: what failed, where, the checkpoint to resume from and what to try."""
+    step = run.steps[min(state.step_index, len(run.steps) - 1)]
+    where = f"in step {state.step_index + 1} ('{step.text}') at t = {state.time_s:.1f} s"
+    if recorder.checkpoint_s is not None:
+        resume = (f"{case.output / 'checkpoint.npz'} holds t = {recorder.checkpoint_s:.1f} s: change [solver] in "
+                  f"{case.directory / case.file} and run `twifli run {case.directory} --resume`")
+    else:
+        resume = "no checkpoint was written yet"
+    hint = ("try a smaller [solver] dt_max_s or dt_initial_s, a tighter linear_tol, or a lower rate"
+            if case.get("model", "kind") == "twifli" else "try a smaller [solver] dt_max_s or max_change")
+    return f"numerical failure {where}: {exc}; {resume}; {hint}"

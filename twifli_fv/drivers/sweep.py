@@ -25,10 +25,12 @@ from typing import Any
 import numpy as np
 
 from twifli_fv.case import load_case
+from twifli_fv.drivers.sweep_check import check_base, number, summary_row
 from twifli_fv.drivers.sweep_grid import SweepAxis, expand_grid
 from twifli_fv.drivers.sweep_points import point_name, write_point_case
 from twifli_fv.errors import InputError, did_you_mean
 from twifli_fv.outputs.files import write_csv, write_json
+from twifli_fv.outputs.labels import axis_label
 from twifli_fv.outputs.plots import plot_contour, plot_curve
 from twifli_fv.outputs.profiles import read_profiles
 
@@ -58,7 +60,8 @@ def run_sweep(
     case_dir: str | Path, axes: list[SweepAxis], *, name: str | None = None, jobs: int = 1, resume: bool = False,
     quantity: str | None = None, plots: bool = True,
 ) -> SweepResult:
-    """Run the points of the grid not complete yet; ``resume`` continues interrupted ones from their checkpoint."""
+    """Run the points of the grid not complete yet; ``resume`` continues interrupted ones from their checkpoint.
+    Everything but the points' own values is checked first (:func:`~twifli_fv.drivers.sweep_check.check_base`)."""
     base = load_case(case_dir)
     if not axes:
         raise InputError("sweep: give at least one --vary KEY=V1,V2,...")
@@ -67,6 +70,7 @@ def run_sweep(
     name = name or "__".join(axis.key for axis in axes)
     if not _NAME.fullmatch(name):
         raise InputError(f"--name {name!r}: use letters, digits and . _ = + -")
+    check_base(base, quantity)
     directory = base.directory / "sweeps" / name
     grid = expand_grid(axes)
     points = []
@@ -94,20 +98,11 @@ def run_sweep(
 
 
 def point_quantities(output: Path) -> dict[str, Any]:
-    """The numbers of a complete point: top-level numbers of ``summary.json``, each step's numbers, kind and
-    end reason (``stepN_...``), ``end_reason``, ``end_mean_depletion`` (1 - mean c/c_sat after the last step),
-    ``end_spread_c_norm`` (max - min of the last profile in ``profiles.csv``) and ``wall_time_s``."""
-    summary = json.loads((output / "summary.json").read_text())
-    row = {key: value for key, value in summary.items() if _number(value)}
-    steps = summary.get("steps") or []
-    for number, step in enumerate(steps, 1):
-        row |= {f"step{number}_{key}": value for key, value in step.items()
-                if _number(value) or key in ("kind", "end_reason")}
-    last = steps[-1] if steps else summary
-    if isinstance(last.get("end_reason"), str):
-        row["end_reason"] = last["end_reason"]
-    if _number(last.get("mean_c_norm_end")):
-        row["end_mean_depletion"] = 1.0 - last["mean_c_norm_end"]
+    """The numbers of a complete point: :func:`~twifli_fv.drivers.sweep_check.summary_row` of its
+    ``summary.json``, ``end_spread_c_norm`` (max - min of the last profile in ``profiles.csv``) and
+    ``wall_time_s``."""
+    row = {key: value for key, value in summary_row(json.loads((output / "summary.json").read_text())).items()
+           if value is not None}
     if (output / "profiles.csv").is_file():
         profile = read_profiles(output / "profiles.csv")[3][-1]
         row["end_spread_c_norm"] = float(np.nanmax(profile) - np.nanmin(profile))
@@ -143,9 +138,7 @@ def _report(finished: Iterator[tuple[Path, tuple[str | None, float]]], total: in
 
 def run_point(directory: str, resume: bool) -> tuple[str | None, float]:
     """Run one point (in a worker); returns its one-line error or None, and the wall time."""
-    from twifli_fv.drivers.run import (
-        run_case,  # imported here: a worker loads the solver itself
-    )
+    from twifli_fv.drivers.run import run_case  # imported here: a worker loads the solver itself
 
     start = time.perf_counter()
     resumed = resume and (Path(directory) / "output" / "checkpoint.npz").is_file()
@@ -167,7 +160,7 @@ def _row(values: dict[str, Any], point: Path, error: str | None) -> dict[str, An
 
 
 def _quantity(requested: str | None, rows: tuple[dict, ...], columns: list[str], csv_path: Path) -> str | None:
-    numeric = [column for column in columns if any(_number(row.get(column)) for row in rows)]
+    numeric = [column for column in columns if any(number(row.get(column)) for row in rows)]
     if requested is None:
         return next((q for q in DEFAULT_QUANTITIES if q in numeric), numeric[0] if numeric else None)
     if requested not in numeric:
@@ -177,19 +170,17 @@ def _quantity(requested: str | None, rows: tuple[dict, ...], columns: list[str],
 
 
 def _plot(directory: Path, case: str, axes: list[SweepAxis], rows: tuple[dict, ...], quantity: str) -> Path | None:
-    values = np.array([row.get(quantity) if _number(row.get(quantity)) else np.nan for row in rows], dtype=float)
+    values = np.array([row.get(quantity) if number(row.get(quantity)) else np.nan for row in rows], dtype=float)
     varied = [axis for axis in axes if len(axis.values) > 1]
     if np.all(np.isnan(values)) or not 1 <= len(varied) <= 2:
         log.info("no plot: it needs one or two keys with several values and a finite %s", quantity)
         return None
     grid = values.reshape([len(axis.values) for axis in axes]).squeeze(
         axis=tuple(i for i, axis in enumerate(axes) if len(axis.values) == 1))
-    path, title = directory / f"{quantity}.png", f"{case}: {quantity}"
+    path, label = directory / f"{quantity}.png", axis_label(quantity)
+    title = f"{case}: {label}"
     if len(varied) == 1:
-        return plot_curve(path, list(varied[0].values), grid, xlabel=varied[0].name, ylabel=quantity, title=title)
-    return plot_contour(path, list(varied[0].values), list(varied[1].values), grid, xlabel=varied[0].name,
-                        ylabel=varied[1].name, zlabel=quantity, title=title)
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+        return plot_curve(path, list(varied[0].values), grid, xlabel=axis_label(varied[0].name), ylabel=label,
+                          title=title)
+    return plot_contour(path, list(varied[0].values), list(varied[1].values), grid, xlabel=axis_label(varied[0].name),
+                        ylabel=axis_label(varied[1].name), zlabel=label, title=title)

@@ -23,18 +23,14 @@ from twifli_fv.image.phases import Phase
 from twifli_fv.image.segmented import SegmentedImage, load_image
 from twifli_fv.mesh.grid import build_mesh
 from twifli_fv.model.constants import FARADAY
-from twifli_fv.model.diffusivity import (
-    AnomalousDiffusivity,
-    ConstantDiffusivity,
-    TabulatedDiffusivity,
-)
+from twifli_fv.model.diffusivity import AnomalousDiffusivity, ConstantDiffusivity, TabulatedDiffusivity
 from twifli_fv.model.protocol import Step, parse_protocol
 from twifli_fv.model.twifli import Drive, TwifliModel
 from twifli_fv.outputs.plots import plot_series
 from twifli_fv.parameters import CM2_S
 from twifli_fv.solve.stepping import RunState
 from twifli_fv.solve.tortuosity import tortuosity_factors
-from twifli_fv.solve.twifli import TwifliSolver
+from twifli_fv.solve.twifli import MEAN_C_NORM, TwifliSolver
 from twifli_fv.solve.twifli_stepping import TwifliStepping
 
 
@@ -58,12 +54,8 @@ class TwifliRun(CaseRun):
         return self.image.phases.tobytes()
 
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self.image.shape
-
-    @property
-    def voxel_size_m(self) -> float:
-        return self.image.voxel_size_m
+    def grid(self) -> SegmentedImage:
+        return self.image
 
     @property
     def profile_mask(self) -> np.ndarray:
@@ -74,9 +66,9 @@ class TwifliRun(CaseRun):
         case = self.case
         solver = TwifliSolver(
             self.model, None if arrays is None else arrays.pop("c"),
-            sweep_tol=case.positive("solver", "sweep_tol", 1e-8),
-            max_sweeps=int(case.positive("solver", "max_sweeps", 30)),
-            linear_tol=case.positive("solver", "linear_tol", 1e-12),
+            sweep_tol=case.positive("solver", "sweep_tol"),
+            max_sweeps=case.get("solver", "max_sweeps"),
+            linear_tol=case.positive("solver", "linear_tol"),
         )
         if arrays is not None:
             solver.restore_history({key: arrays.pop(key) for key in list(arrays) if key.startswith("trend_")})
@@ -85,7 +77,7 @@ class TwifliRun(CaseRun):
 
     # -- what the recorder asks ------------------------------------------------------------------
     def profile_field(self) -> np.ndarray:
-        return self.solver.values.reshape(self.shape) / self.model.c_sat_mol_m3
+        return self.solver.values.reshape(self.image.shape) / self.model.c_sat_mol_m3
 
     def at_frame(self, time_s: float) -> None:
         self.means.append(self.solver.mean_c_norm())
@@ -93,8 +85,8 @@ class TwifliRun(CaseRun):
     def at_step(self, state: RunState, attempt) -> None:  # noqa: ANN001 - Attempt
         """Nothing to record per time step (the progress bar is the driver's)."""
 
-    def field_data(self, step_index: int) -> dict[str, np.ndarray]:
-        step = self.steps[min(step_index, len(self.steps) - 1)]
+    def field_data(self, state: RunState) -> dict[str, np.ndarray]:
+        step = self.steps[min(state.step_index, len(self.steps) - 1)]
         c, am = self.solver.values, self.profile_mask.ravel()
         return {
             "c": c,
@@ -103,6 +95,11 @@ class TwifliRun(CaseRun):
             "W": self.solver.cell_weight(Drive(step.kind, step.current_density_A_m2)),
             "phase": self.model.mesh.phase,
         }
+
+    @property
+    def field_constants(self) -> dict[str, int]:
+        """The codes of the ``phase`` array (``phase_AM = 1`` ...), so a .vti names its own phases."""
+        return {f"phase_{phase.name}": int(phase) for phase in Phase}
 
     def checkpoint_arrays(self) -> dict[str, np.ndarray]:
         return {"c": self.solver.values, **self.solver.history(), "means": np.array(self.means)}
@@ -124,19 +121,17 @@ def prepare_twifli(case: Case) -> TwifliRun:
     """Everything a TWIF-Li run needs, checked, before any output is touched."""
     toml = case.directory / case.file
     image_file = case.path("image", "file")
-    in_plane = case.get("image", "in_plane", "periodic")
-    if in_plane not in ("periodic", "no-flux"):
-        raise InputError(f"{toml}: image.in_plane must be 'periodic' or 'no-flux', got {in_plane!r}")
+    in_plane = case.get("image", "in_plane")
     shape = case.get("image", "shape")
     image = load_image(
         image_file,
         labels=case.get("image", "labels"),
         voxel_size_um=case.get("image", "voxel_size_um"),
-        thickness_axis=case.get("image", "thickness_axis", 0),
-        collector_at_end=_collector_at_end(case),
+        thickness_axis=case.get("image", "thickness_axis"),
+        collector_at_end=case.get("image", "collector_at") == "end",
         crop=case.get("image", "crop"),
-        coarsen=case.get("image", "coarsen", 1),
-        refine=case.get("image", "refine", 1),
+        coarsen=case.get("image", "coarsen"),
+        refine=case.get("image", "refine"),
         shape=tuple(shape) if shape else None,
         dtype=case.get("image", "dtype"),
     )
@@ -151,7 +146,7 @@ def prepare_twifli(case: Case) -> TwifliRun:
         c_sat_mol_m3=c_sat,
         tau_e=tau["tau_e"],
         tau_li=tau["tau_Li"],
-        normalisation=case.get("model", "normalisation", "conserve"),
+        normalisation=case.get("model", "normalisation"),
     )
     one_c = _one_c_current(case, model)
     parsed = parse_protocol(case.get("protocol", "steps"), default_c_rate=case.get("protocol", "c_rate"))
@@ -191,20 +186,14 @@ def _summary(prepared: TwifliRun, state: RunState, solver: TwifliSolver) -> dict
             "note": "counts cover this invocation only when the run was resumed",
         },
         "steps": state.steps,
+        "mean_c_norm_definition": MEAN_C_NORM,
         "end_time_s": state.time_s,
     }
 
 
-def _collector_at_end(case: Case) -> bool:
-    where = case.get("image", "collector_at", "start")
-    if where not in ("start", "end"):
-        raise InputError(f"{case.directory / 'case.toml'}: image.collector_at must be 'start' or 'end', got {where!r}")
-    return where == "end"
-
-
 def _diffusivity(case: Case, c_sat: float):  # noqa: ANN202
     toml = case.directory / "case.toml"
-    law = case.get("material", "diffusivity", "anomalous")
+    law = case.get("material", "diffusivity")
     if law == "constant":
         return ConstantDiffusivity(_need(case, "D_cm2_s") * CM2_S)
     if law == "table":
@@ -212,8 +201,6 @@ def _diffusivity(case: Case, c_sat: float):  # noqa: ANN202
         if table is None:
             raise InputError(f"{toml}: material.diffusivity = 'table' needs material.table_csv")
         return read_diffusivity_table(table)
-    if law not in ("anomalous", "gitt_fit"):
-        raise InputError(f"{toml}: material.diffusivity {law!r}: use 'anomalous', 'gitt_fit', 'constant' or 'table'")
     cap = case.positive("material", "D_cap_cm2_s")
     if law == "gitt_fit":
         fit = case.path("material", "gitt_fit_json")

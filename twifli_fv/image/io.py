@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +55,7 @@ def _read_array(path: Path, shape: tuple[int, ...] | None, dtype: str | None) ->
     except InputError:
         raise
     except Exception as exc:  # any decoder failure is a bad file, reported in one line
-        raise InputError(f"{path}: cannot read image ({type(exc).__name__}: {exc}); is the file complete?") from None
+        raise InputError(f"{path}: cannot read image ({type(exc).__name__}: {str(exc).strip()}); is the file complete?") from None
 
 
 def _read_raw(path: Path, shape: tuple[int, ...] | None, dtype: str | None) -> np.ndarray:
@@ -74,6 +75,12 @@ def _read_raw(path: Path, shape: tuple[int, ...] | None, dtype: str | None) -> n
 def _read_pillow(path: Path) -> np.ndarray:
     from PIL import Image
 
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Pillow's warnings on a damaged file (e.g. "Corrupt EXIF data") become the error
+        return _pages(path, Image)
+
+
+def _pages(path: Path, Image) -> np.ndarray:  # noqa: ANN001 - PIL.Image
     with Image.open(path) as image:
         pages = []
         for index in range(getattr(image, "n_frames", 1)):

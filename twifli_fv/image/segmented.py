@@ -15,10 +15,12 @@ import numpy as np
 from twifli_fv.errors import InputError
 from twifli_fv.image.io import read_labels
 from twifli_fv.image.phases import Phase, parse_label_map
+from twifli_fv.image.voxels import VoxelGrid
+from twifli_fv.memory import check_memory
 
 
 @dataclass(frozen=True)
-class SegmentedImage:
+class SegmentedImage(VoxelGrid):
     """Phase codes (:class:`Phase`) on a regular grid with cubic voxels of edge ``voxel_size_m``."""
 
     phases: np.ndarray
@@ -27,23 +29,12 @@ class SegmentedImage:
     label_map: dict[int, Phase] = field(default_factory=dict)
 
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self.phases.shape
-
-    @property
-    def ndim(self) -> int:
-        return self.phases.ndim
-
-    @property
-    def thickness_m(self) -> float:
-        return self.shape[0] * self.voxel_size_m
+    def voxels(self) -> np.ndarray:
+        return self.phases
 
     def mask(self, *phases: Phase) -> np.ndarray:
         """Boolean array, True where the voxel belongs to any of ``phases``."""
         return np.isin(self.phases, [int(p) for p in phases])
-
-    def volume_fraction(self, *phases: Phase) -> float:
-        return float(self.mask(*phases).mean())
 
     def present(self) -> list[Phase]:
         return [Phase(code) for code in np.unique(self.phases)]
@@ -77,16 +68,11 @@ class SegmentedImage:
             if absent:
                 names = ", ".join(f"{k}={mapping[k].name}" for k in absent)
                 raise InputError(f"{source}: mapped label(s) {names} do not occur in the image; remove them from the map")
-        lut = np.zeros(int(found.max()) - int(found.min()) + 1, dtype=np.uint8)
-        for label in found.tolist():
-            lut[label - int(found.min())] = int(mapping[label])
-        phases = lut[labels - found.min()]
+        codes = np.array([int(mapping[label]) for label in found.tolist()], dtype=np.uint8)
+        phases = codes[np.searchsorted(found, labels)]  # no table over the label range: labels may be huge
         if not np.any(phases == Phase.AM):
             raise InputError(f"{source}: no active material (AM) in the image; check the label map {_describe(mapping)}")
         return cls(phases=phases, voxel_size_m=size * 1e-6, source=source, label_map=dict(mapping))
-
-    def cropped(self, region: tuple[slice, ...]) -> "SegmentedImage":
-        return SegmentedImage(self.phases[region].copy(), self.voxel_size_m, self.source, self.label_map)
 
 
 def load_image(
@@ -126,6 +112,9 @@ def load_image(
     if coarsen > 1:
         raw, voxel = coarsen_labels(raw, coarsen, source=source), voxel * coarsen
     if refine > 1:
+        voxels = raw.size * float(refine) ** raw.ndim
+        check_memory(voxels * (raw.itemsize + 9), what=f"{source}: refine = {refine} gives {voxels:.3g} voxels",
+                     change="use a smaller refine, or crop the image")
         for axis in range(raw.ndim):
             raw = np.repeat(raw, refine, axis=axis)
         voxel = voxel / refine

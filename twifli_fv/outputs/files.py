@@ -12,13 +12,19 @@ from pathlib import Path
 
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path with the same suffix; rename it to ``path`` only if the block succeeds."""
+    """Yield a temporary path with the same suffix; rename it to ``path`` only if the block succeeds.
+
+    A failed write (permission, read-only file system, disk full) removes the temporary file and is raised as
+    an :class:`OSError` naming ``path``; a previous ``path`` is left intact.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
     try:
         yield tmp
         os.replace(tmp, path)
+    except OSError as exc:  # name the file the user knows, not the hidden temporary one
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     finally:
         if tmp.exists():
             tmp.unlink()

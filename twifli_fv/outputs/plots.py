@@ -49,15 +49,15 @@ def plot_map(
 
 
 def plot_profiles(path: str | Path, times_s: np.ndarray, y_um: np.ndarray, c_norm: np.ndarray, *,
-                  at_s: list[float], title: str = "") -> Path:
-    """c_norm against y at the frames nearest to ``at_s``."""
+                  at_s: list[float], title: str = "", label: str = "c / c_sat (AM row average)") -> Path:
+    """c_norm (``label``: what the run's profiles are) against y at the frames nearest to ``at_s``."""
     plt = pyplot()
     figure, ax = plt.subplots(figsize=(5.5, 3.6))
     for when in at_s:
         frame = int(np.argmin(np.abs(np.asarray(times_s) - when)))
         ax.plot(y_um, c_norm[frame], label=f"{times_s[frame] / 3600:.1f} h")
     ax.set_xlabel("distance from current collector (um)")
-    ax.set_ylabel("c / c_sat")
+    ax.set_ylabel(label)
     ax.set_ylim(0, 1.02)
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, ncol=2)
@@ -77,18 +77,18 @@ def plot_series(path: str | Path, times_s: np.ndarray, values: np.ndarray, *, yl
 
 def plot_comparison(path: str | Path, times_s: np.ndarray, y_um: np.ndarray, run: np.ndarray, experiment: np.ndarray,
                     *, title: str = "") -> Path:
-    """Run and experiment maps side by side, and their difference (run - experiment)."""
+    """Run (c/c_sat) and experiment (c/c_0, radiography's ratio to pristine) maps side by side, and run - experiment."""
     plt = pyplot()
     figure, axes = plt.subplots(1, 3, figsize=(15, 3.8), constrained_layout=True)
     plot_map(None, times_s, y_um, run, title="run", ax=axes[0])
-    plot_map(None, times_s, y_um, experiment, title="experiment", ax=axes[1])
+    plot_map(None, times_s, y_um, experiment, title="experiment", ax=axes[1], label="c / c_0 (measured row average)")
     diff = np.asarray(run) - np.asarray(experiment)
     limit = float(np.nanmax(np.abs(diff))) or 1.0
     mesh = axes[2].pcolormesh(np.asarray(times_s) / 3600, y_um, diff.T, shading="nearest", cmap="RdBu_r",
                               vmin=-limit, vmax=limit)
     axes[2].set_xlabel("time (h)")
     axes[2].set_title("run - experiment", fontsize=10)
-    figure.colorbar(mesh, ax=axes[2], label="difference in c / c_sat")
+    figure.colorbar(mesh, ax=axes[2], label="run c / c_sat - measured c / c_0")
     figure.suptitle(title, fontsize=10)
     return save_figure(figure, path)
 

@@ -1,7 +1,8 @@
 """One recorder for every model: frames (row-averaged profiles), field files, checkpoints, final outputs.
 
 A run's ``output/`` receives ``profiles.csv`` (row averages of the model's normalised concentration),
-``fields/`` (``fields.pvd`` and one ``.vti`` per field frame), ``plots/``, ``checkpoint.npz`` (for
+``fields/`` (``fields.pvd`` and one ``.vti`` per field frame: every ``fields_every_s`` and at the end of every
+protocol step, so the last one is the run's final state), ``plots/``, ``checkpoint.npz`` (for
 ``--resume``) and whatever the model adds (:class:`Recorded`), then ``summary.json``, last.
 """
 
@@ -13,6 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
+from twifli_fv.image.voxels import VoxelGrid
 from twifli_fv.outputs.checkpoint import save_checkpoint
 from twifli_fv.outputs.fields import write_pvd
 from twifli_fv.outputs.files import write_json
@@ -26,8 +28,7 @@ CHECKPOINT_EVERY_S = 30.0  # wall time between checkpoints (also one with every 
 class Recorded(Protocol):
     """What the recorder needs of a running model (see :mod:`twifli_fv.drivers.run`)."""
 
-    shape: tuple[int, ...]
-    voxel_size_m: float
+    grid: VoxelGrid  # the image or grain map the run is on
     profile_mask: np.ndarray  # cells averaged per row (AM, or solid)
     profile_label: str  # what the profiles are, for plots
     map_name: str  # file name of the profile map plot
@@ -39,7 +40,10 @@ class Recorded(Protocol):
 
     def at_frame(self, time_s: float) -> None: ...  # record the model's own series
 
-    def field_data(self, step_index: int) -> dict[str, np.ndarray]: ...
+    def field_data(self, state) -> dict[str, np.ndarray]: ...  # noqa: ANN001 - RunState
+
+    @property
+    def field_constants(self) -> dict[str, int]: ...  # one-value field data of every .vti (e.g. phase codes)
 
     def checkpoint_arrays(self) -> dict[str, np.ndarray]: ...
 
@@ -53,7 +57,7 @@ class Recorded(Protocol):
 class Recorder:
     """Collects frames, writes field frames and checkpoints, then the outputs (rank 0 only writes)."""
 
-    def __init__(self, out: Path, run: Recorded, *, fields_every_s: float, fingerprint: str,
+    def __init__(self, out: Path, run: Recorded, *, fields_every_s: float, fingerprint: dict,
                  writes: bool = True) -> None:
         self.out, self.run, self.writes = out, run, writes
         self.fields_every_s, self.fingerprint = fields_every_s, fingerprint
@@ -61,8 +65,10 @@ class Recorder:
         self.steps: list[int] = []
         self.profiles: list[np.ndarray] = []
         self.fields: list[tuple[float, str]] = []
+        self.regular: list[bool] = []  # per field frame: on the fields_every_s cadence (not a step end)
         self._saved_at = -np.inf  # wall time (monotonic) of the last checkpoint
-        self.y_um = (np.arange(run.shape[0]) + 0.5) * run.voxel_size_m * 1e6
+        self.checkpoint_s: float | None = None  # simulated time of the last checkpoint
+        self.y_um = run.grid.row_centres_m * 1e6
 
     def frame(self, state) -> None:  # noqa: ANN001 - RunState
         """Record the state at a frame time (once per time), and write a field frame and checkpoint when due."""
@@ -75,25 +81,42 @@ class Recorder:
         run.at_frame(state.time_s)
         if not self.writes:
             return
-        field = not self.fields or state.time_s >= self.fields[-1][0] + self.fields_every_s - 1e-9
-        if field:
-            name = f"frame_{len(self.fields):04d}.vti"
-            write_vti(self.out / "fields" / name, run.shape, run.voxel_size_m, run.field_data(state.step_index))
-            self.fields.append((state.time_s, name))
+        cadence = [t for (t, _), regular in zip(self.fields, self.regular) if regular]
+        field = not cadence or state.time_s >= cadence[-1] + self.fields_every_s - 1e-9
+        if field and not self._has_field(state.time_s):
+            self._write_field(state, regular=True)
         if field or time.monotonic() - self._saved_at >= CHECKPOINT_EVERY_S:
             save_checkpoint(self.out / "checkpoint.npz", fingerprint=self.fingerprint, state=state.to_dict(),
                             arrays={**run.checkpoint_arrays(), **self._arrays()})
-            self._saved_at = time.monotonic()
+            self._saved_at, self.checkpoint_s = time.monotonic(), state.time_s
+
+    def step_end(self, state) -> None:  # noqa: ANN001 - RunState
+        """At the end of a protocol step (and so of the run): a field frame of that state unless one exists."""
+        if self.writes and not self._has_field(state.time_s):
+            self._write_field(state, regular=False)
+
+    def _has_field(self, time_s: float) -> bool:
+        return bool(self.fields) and abs(self.fields[-1][0] - time_s) <= 1e-9 * max(1.0, time_s)
+
+    def _write_field(self, state, *, regular: bool) -> None:  # noqa: ANN001 - RunState
+        run = self.run
+        name = f"frame_{len(self.fields):04d}.vti"
+        write_vti(self.out / "fields" / name, run.grid.shape, run.grid.voxel_size_m, run.field_data(state),
+                  field_data=run.field_constants)
+        self.fields.append((state.time_s, name))
+        self.regular.append(regular)
 
     def _arrays(self) -> dict[str, np.ndarray]:
         return {"times": np.array(self.times), "steps": np.array(self.steps), "profiles": np.array(self.profiles),
-                "field_times": np.array([t for t, _ in self.fields])}
+                "field_times": np.array([t for t, _ in self.fields]), "field_regular": np.array(self.regular)}
 
     def restore(self, arrays: dict[str, np.ndarray]) -> None:
         """Take back the frames of a checkpoint."""
         self.times, self.steps = arrays["times"].tolist(), arrays["steps"].tolist()
         self.profiles = list(arrays["profiles"])
         self.fields = [(t, f"frame_{i:04d}.vti") for i, t in enumerate(arrays["field_times"].tolist())]
+        regular = arrays.get("field_regular")  # absent from checkpoints written before step-end frames
+        self.regular = [True] * len(self.fields) if regular is None else regular.astype(bool).tolist()
 
     def finish(self, state) -> dict:  # noqa: ANN001 - RunState
         """Write every output, ``summary.json`` last; the summary."""
@@ -109,7 +132,7 @@ class Recorder:
             plot_map(self.out / "plots" / run.map_name, times, self.y_um, profiles, title=run.title,
                      label=run.profile_label, step_ends_s=step_ends)
             plot_profiles(self.out / "plots" / "profiles.png", times, self.y_um, profiles,
-                          at_s=run.profile_times_s(float(times[-1])), title=run.title)
+                          at_s=run.profile_times_s(float(times[-1])), title=run.title, label=run.profile_label)
         summary = run.summary(state)
         write_json(self.out / "summary.json", summary)
         return summary

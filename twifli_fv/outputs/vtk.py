@@ -6,7 +6,9 @@ in-plane and z through the thickness, all in metres. Cell data arrays are in ima
 The grid is written as XML ImageData: origin 0, spacing the voxel size, whole extent
 ``0 nx 0 ny 0 nz`` in points (``nz = 0`` in 2D); VTK orders cells with x fastest, which is the
 C order of an image indexed [thickness, ..., x]. Each array is inline ``binary`` (base64),
-zlib-compressed in blocks after a UInt64 block header, as VTK's own XML writers do.
+zlib-compressed in blocks after a UInt64 block header, as VTK's own XML writers do. Named constants
+(e.g. the phase codes ``phase_AM = 1``) go into a ``<FieldData>`` block of one-tuple arrays, which
+ParaView lists as field data and PyVista reads as ``grid.field_data``.
 """
 
 from __future__ import annotations
@@ -24,10 +26,12 @@ _BLOCK_BYTES = 1 << 15  # uncompressed bytes per compressed block (VTK's default
 _ZLIB_LEVEL = 1  # fastest; zlib's default level 6 takes ~2x the time for files ~2 % smaller
 
 
-def write_vti(path: str | Path, shape: tuple[int, ...], voxel_size_m: float, cell_data: dict[str, np.ndarray]) -> Path:
+def write_vti(path: str | Path, shape: tuple[int, ...], voxel_size_m: float, cell_data: dict[str, np.ndarray],
+              *, field_data: dict[str, int] | None = None) -> Path:
     """Write the voxel grid of ``shape`` with ``cell_data`` (each of ``shape`` or flat) to ``path``.
 
-    Float arrays are written as Float64 (NaN kept), integer and boolean arrays as their integer type.
+    Float arrays are written as Float64 (NaN kept), integer and boolean arrays as their integer type;
+    ``field_data`` as one-value Int64 arrays of the whole grid.
     """
     if len(shape) not in (2, 3):
         raise ValueError(f"a voxel grid is 2D or 3D, not of shape {shape}")
@@ -40,6 +44,7 @@ def write_vti(path: str | Path, shape: tuple[int, ...], voxel_size_m: float, cel
             '<VTKFile type="ImageData" version="1.0" byte_order="LittleEndian" header_type="UInt64"'
             ' compressor="vtkZLibDataCompressor">\n'
             f'  <ImageData WholeExtent="{extent}" Origin="0 0 0" Spacing="{spacing}">\n'
+            f'{_field_data(field_data or {})}'
             f'    <Piece Extent="{extent}">\n      <PointData/>\n      <CellData>\n'.encode()
         )
         for name, values in cell_data.items():
@@ -50,6 +55,15 @@ def write_vti(path: str | Path, shape: tuple[int, ...], voxel_size_m: float, cel
             f.write(tag.encode() + _compressed_base64(array.tobytes()) + b"</DataArray>\n")
         f.write(b"      </CellData>\n    </Piece>\n  </ImageData>\n</VTKFile>\n")
     return Path(path)
+
+
+def _field_data(constants: dict[str, int]) -> str:
+    """A ``<FieldData>`` block with one ascii Int64 tuple per constant ('' for none)."""
+    if not constants:
+        return ""
+    arrays = "".join(f'      <DataArray type="Int64" Name={quoteattr(name)} NumberOfTuples="1" format="ascii">'
+                     f"{int(value)}</DataArray>\n" for name, value in constants.items())
+    return f"    <FieldData>\n{arrays}    </FieldData>\n"
 
 
 def _little_endian(array: np.ndarray) -> np.ndarray:

@@ -16,8 +16,6 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-import numpy as np
-
 C_IN, C_OUT = 1.0, 0.0  # c on the phase's faces of y = 0 and of y = H
 G_BOUNDARY = 2.0  # conductance from a boundary cell's centre to its Dirichlet face (half a voxel)
 
@@ -53,6 +51,3 @@ def empty_result(*, volume_fraction: float, axis: int) -> TortuosityResult:
     """A phase with no path from one end plane to the other: tau is infinite, reported as None."""
     return TortuosityResult(volume_fraction=volume_fraction, percolating_fraction=0.0, D_eff=0.0, tau=None, axis=axis)
 
-
-def volume_fraction(mask: np.ndarray) -> float:
-    return float(np.count_nonzero(mask)) / mask.size

@@ -21,6 +21,7 @@ from twifli_fv.model.constants import FARADAY
 from twifli_fv.model.dense import DenseModel
 from twifli_fv.solve.anisotropic_diffusion import diffusion_matrix
 from twifli_fv.solve.sparse_lu import SparseLU
+from twifli_fv.solve.stepping import SolverStats
 
 log = logging.getLogger(__name__)
 CACHE_SIZE = 12  # factorised step lengths kept
@@ -49,9 +50,7 @@ class DenseStep:
 
 
 @dataclass
-class DenseStats:
-    steps: int = 0
-    rejected: int = 0
+class DenseStats(SolverStats):
     newton_iterations: int = 0
     factorisations: int = 0
     max_newton: int = 0

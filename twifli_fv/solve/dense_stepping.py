@@ -17,7 +17,7 @@ import numpy as np
 from twifli_fv.model.constants import FARADAY
 from twifli_fv.model.protocol import Step
 from twifli_fv.solve.dense import DenseSolver, DenseStep
-from twifli_fv.solve.stepping import SIGN, Attempt, RunState, Stepping, step_record
+from twifli_fv.solve.stepping import SIGN, Attempt, RunState, Stepping, step_record, time_to_target
 
 MAX_VOLTAGE_CHANGE_V = 0.02
 VOLTAGE_TOL_V = 1e-3
@@ -60,9 +60,7 @@ class DenseStepping:
         if step.until_lithiation is not None and current != 0:
             model = self.solver.model
             rate = current * model.collector_area_m2 / (FARADAY * model.solid_volume_m3 * model.c_max_mol_m3)
-            remaining = (step.until_lithiation - self.solver.mean_x()) / rate
-            if remaining > 0:
-                limits.append(remaining)
+            limits += time_to_target(step, self.solver.mean_x(), rate)
         return max(min(limits), stepping.dt_min_s)
 
     def attempt(self, dt: float, step: Step, state: RunState) -> Attempt:

@@ -32,6 +32,12 @@ def rank(comm=None) -> int:  # noqa: ANN001 - PETSc.Comm
     return (comm or world()).getRank()
 
 
+def broadcast(value: object) -> object:
+    """Rank 0's ``value`` on every rank (``value`` itself on one process)."""
+    comm = world()
+    return value if comm.getSize() == 1 else comm.tompi4py().bcast(value, root=0)
+
+
 @contextmanager
 def user_options(what: str) -> Iterator[None]:
     """Where PETSc reads ``PETSC_OPTIONS`` for ``what``: its refusal becomes a one-line :class:`InputError`."""

@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
+from twifli_fv.errors import NumericalError
+from twifli_fv.solve.fv import aij_matrix
 from twifli_fv.solve.petsc_env import petsc, user_options
 
 OPTIONS_PREFIX = "dense_"
@@ -38,7 +40,7 @@ class SparseLU:
                      np.ascontiguousarray(csr.indices, dtype=PETSc.IntType),
                      np.ascontiguousarray(csr.data, dtype=PETSc.ScalarType))
         comm = PETSc.COMM_SELF
-        self.matrix = PETSc.Mat().createAIJWithArrays((self.size, self.size), self._csr, comm=comm)
+        self.matrix = aij_matrix(self._csr, sizes=(self.size, self.size), comm=comm)
         self.ksp = PETSc.KSP().create(comm=comm)
         self.ksp.setOptionsPrefix(prefix)
         self.ksp.setOperators(self.matrix)
@@ -52,7 +54,7 @@ class SparseLU:
         failed = pc.getFailedReason()
         if failed:
             names = {value: name for name, value in vars(PETSc.PC.FailedReason).items() if isinstance(value, int)}
-            raise RuntimeError(f"PETSc LU factorisation failed: {names.get(failed, failed)}")
+            raise NumericalError(f"PETSc LU factorisation failed: {names.get(failed, failed)}")
         self._b, self._x = self.matrix.createVecs()
 
     def solve(self, b: np.ndarray) -> np.ndarray:
@@ -74,5 +76,5 @@ class SparseLU:
         self.ksp.solve(self._b, self._x)
         reason = self.ksp.getConvergedReason()
         if reason < 0:
-            raise RuntimeError(f"PETSc sparse LU solve failed (KSP reason {reason})")
+            raise NumericalError(f"PETSc sparse LU solve failed (KSP reason {reason})")
         return self._x.getArray(readonly=True).copy()

@@ -21,6 +21,14 @@ SIGN = {"charge": -1, "discharge": 1, "rest": 0}  # direction of Li change in th
 
 
 @dataclass
+class SolverStats:
+    """Counts a solver keeps (a model's solver adds its own)."""
+
+    steps: int = 0
+    rejected: int = 0
+
+
+@dataclass
 class RunState:
     """Where a run is: enough, with the model's fields, to resume it exactly."""
 
@@ -84,8 +92,11 @@ def run_protocol(
     *,
     on_frame: Callable[[RunState], None] = lambda state: None,
     on_step: Callable[[RunState, Attempt], None] = lambda state, attempt: None,
+    on_step_end: Callable[[RunState], None] = lambda state: None,
 ) -> RunState:
-    """Advance through ``steps`` from ``state``; ``on_step`` after every kept step, ``on_frame`` at frame times."""
+    """Advance through ``steps`` from ``state``; ``on_step`` after every kept step, ``on_frame`` at frame times,
+    ``on_step_end`` when a protocol step ends (``state.step_index`` still the ended step's; the last one's end
+    is the run's end)."""
     stepping = stepper.stepping
     if state.time_s == 0.0 and state.step_index == 0 and state.next_frame_s == 0.0:
         on_frame(state)
@@ -112,6 +123,7 @@ def run_protocol(
                 on_frame(state)
             reason = stepper.end_reason(step, state)
         state.steps.append(stepper.record(step, state, reason))
+        on_step_end(state)
         log.info("step %d (%s) ended after %.0f s: %s", state.step_index + 1, step.text, state.step_elapsed_s, reason)
         state.step_index += 1
         state.step_elapsed_s = 0.0
@@ -122,6 +134,12 @@ def run_protocol(
         on_frame(state)  # the final state, between two frame times
     state.finished = True
     return state
+
+
+def time_to_target(step: Step, mean: float, rate: float) -> list[float]:
+    """The time until the mean lithiation reaches the step's target at ``rate`` per second (none if not ahead)."""
+    remaining = (step.until_lithiation - mean) / rate if rate else 0.0
+    return [remaining] if remaining > 0 else []
 
 
 def step_record(step: Step, state: RunState, reason: str, *, collector_area_m2: float, li_mol: float,

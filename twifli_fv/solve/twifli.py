@@ -22,6 +22,7 @@ from twifli_fv.errors import InputError
 from twifli_fv.model.kinetics import TwifliCharge, TwifliDischarge, linearise
 from twifli_fv.model.twifli import Drive, TwifliModel, interfacial_source
 from twifli_fv.solve.petsc_env import world
+from twifli_fv.solve.stepping import SolverStats
 
 log = logging.getLogger(__name__)
 # Inexact sweeps: a sweep's linear solve may stop once its error is below FORCING times the change of
@@ -34,6 +35,7 @@ DIRECTION_TOL = 0.1  # relative residual of A z = u, the direction of the normal
 # remaining error, change * ratio / (1 - ratio), is below SETTLED_FRACTION * sweep_tol.
 SETTLING = 0.5
 SETTLED_FRACTION = 0.1
+MEAN_C_NORM = "AM-weighted: mean of c / c_sat over every AM cell (each step's mean_c_norm_end; mean depletion = 1 - it)"
 
 
 def _project(c: np.ndarray, step: np.ndarray, c_sat: float) -> np.ndarray:
@@ -44,9 +46,7 @@ def _project(c: np.ndarray, step: np.ndarray, c_sat: float) -> np.ndarray:
 
 
 @dataclass
-class SolverStats:
-    steps: int = 0
-    rejected: int = 0
+class TwifliStats(SolverStats):
     sweeps: int = 0
     max_sweeps_in_step: int = 0
     sweeps_per_step: list[int] = field(default_factory=list)
@@ -102,7 +102,7 @@ class TwifliSolver:
             rows = self._system.rows
             mine = (self._active >= rows.start) & (self._active < rows.stop)
             self._mine, self._mine_rows = np.flatnonzero(mine), self._active[mine] - rows.start
-        self.stats = SolverStats()
+        self.stats = TwifliStats()
         self._trend = self._trend_before = None  # (drive, dt, c change) of the last accepted step
         self.last_change = 0.0  # max |c_new - c_old| / c_sat of the last accepted step
 
@@ -141,6 +141,7 @@ class TwifliSolver:
             self._trend = (drive, float(arrays["trend_dt_s"]), np.asarray(arrays["trend_change"], float).copy())
 
     def mean_c_norm(self, c: np.ndarray | None = None) -> float:
+        """The state of lithiation of the outputs, :data:`MEAN_C_NORM` (every AM cell has the same volume)."""
         c = self._c if c is None else c[self._cells]
         return float(c.mean()) / self.model.c_sat_mol_m3
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from twifli_fv.errors import NumericalError
 from twifli_fv.model.constants import FARADAY
 from twifli_fv.model.protocol import Step
 from twifli_fv.model.twifli import EXHAUSTED, Drive
-from twifli_fv.solve.stepping import SIGN, Attempt, RunState, Stepping, step_record
+from twifli_fv.solve.stepping import SIGN, Attempt, RunState, Stepping, step_record, time_to_target
 from twifli_fv.solve.twifli import TwifliSolver
 
 GROWTH = 2.0  # largest growth of the step length from one step to the next
@@ -53,11 +54,7 @@ class TwifliStepping:
         if step.duration_s is not None:
             limits.append(step.duration_s - state.step_elapsed_s)
         if step.until_lithiation is not None and step.kind != "rest":
-            rate = self._expected_rate(step) or state.rate_per_s
-            if rate:
-                remaining = (step.until_lithiation - self.solver.mean_c_norm()) / rate
-                if remaining > 0:
-                    limits.append(remaining)
+            limits += time_to_target(step, self.solver.mean_c_norm(), self._expected_rate(step) or state.rate_per_s)
         return max(min(limits), stepping.dt_min_s)
 
     def attempt(self, dt: float, step: Step, state: RunState) -> Attempt:
@@ -69,8 +66,8 @@ class TwifliStepping:
             if sweeps is not None:
                 solver.undo()
             if dt * fraction < stepping.dt_min_s:
-                raise RuntimeError(f"time step collapsed below {stepping.dt_min_s} s in {step.text!r} at "
-                                   f"t = {state.time_s:.1f} s; the nonlinear sweeps do not converge")
+                raise NumericalError(f"time step collapsed below {stepping.dt_min_s:g} s: the nonlinear sweeps do not "
+                                     "converge")
             return Attempt(accepted=False, dt_next_s=dt * fraction)
         stats = solver.stats
         stats.steps += 1

@@ -1,0 +1,56 @@
+"""Sizes estimated before allocating: a problem that cannot fit in memory is refused in one line.
+
+Each large allocation (an image refined n^d times, a generated image, a run's grid and solver, FiPy's mesh)
+is estimated from its voxel count and a per-voxel cost measured on the shipped cases (with margin), and
+compared with the memory available (``MemAvailable``, or the cgroup limit when lower).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from twifli_fv.errors import InputError
+
+RUN_BYTES_PER_CELL = 600  # grid arrays, PETSc matrix and ICC factor, solver vectors
+FIPY_BYTES_PER_CELL = 2000  # FiPy's mesh: cell, face and vertex arrays
+GENERATE_BYTES_PER_VOXEL = 40  # the generator's float64 noise fields and label arrays
+
+
+def available_bytes() -> float:
+    """Memory this process may still use: ``MemAvailable`` of /proc/meminfo, capped by a cgroup limit."""
+    limits = []
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                limits.append(int(line.split()[1]) * 1024)
+    except OSError:
+        pass
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if limit.isdigit():
+            limits.append(int(limit))
+    except OSError:
+        pass
+    if not limits:
+        try:
+            limits.append(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (ValueError, OSError):
+            return float("inf")
+    return float(min(limits))
+
+
+def check_memory(needed_bytes: float, *, what: str, change: str) -> None:
+    """Refuse ``what`` (e.g. "refine = 1000 gives 3.7e10 voxels") if it needs more memory than is available."""
+    available = available_bytes()
+    if needed_bytes > available:
+        raise InputError(f"{what}: needs about {_size(needed_bytes)} of memory, {_size(available)} is available; "
+                         f"{change}")
+
+
+def _size(count: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if count < 1024 or unit == "PiB":
+            return f"{count:.3g} {unit}"
+        count /= 1024
+    return f"{count:.3g} EiB"
