@@ -62,6 +62,8 @@ class FreeParameter:
 
 @dataclass(frozen=True)
 class FitResult:
+    """Where a fit wrote its outputs, the fitted values (``{"table.key": value}``) and the content of fit.json."""
+
     directory: Path
     values: dict[str, float]
     report: dict[str, Any]
