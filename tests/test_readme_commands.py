@@ -46,14 +46,15 @@ def concrete() -> list[str]:
 def test_every_concrete_readme_command_is_covered():
     run_in_workflow = set(readme_commands(WORKFLOW)) | {
         c for c in readme_commands("## The command line") if c.startswith("twifli energy-density")}
-    kinds = {"workflow": [], "generate": [], "sweep": [], "launch": []}
+    kinds = {"workflow": [], "generate": [], "sweep": [], "fit": [], "launch": []}
     for line in concrete():
         words = shlex.split(line)
         kind = ("workflow" if line in run_in_workflow else "launch" if words[0] in LAUNCHERS
-                else words[1] if words[1] in ("generate", "sweep") else None)
+                else words[1] if words[1] in ("generate", "sweep", "fit") else None)
         assert kind is not None, f"README line run by no test: {line}"
         kinds[kind].append(line)
-    assert len(kinds["workflow"]) == 5 and kinds["generate"] and len(kinds["sweep"]) == 5 and len(kinds["launch"]) == 3
+    assert len(kinds["workflow"]) == 5 and kinds["generate"] and len(kinds["sweep"]) == 7 and len(kinds["launch"]) == 3
+    assert len(kinds["fit"]) == 1
 
 
 def test_readme_generate_line_runs(tmp_path):
@@ -77,7 +78,7 @@ def test_readme_sweeps_parse_and_pass_the_checks_made_before_any_point(tmp_path)
     """The README's sweeps (minutes each) as `twifli sweep` checks them first; cases/c10_2h is made as the
     README describes it (a copy of cases/c10 beside it, one 2-hour charge)."""
     (tmp_path / "cases").mkdir()
-    for name in ("meshes", "cases/c10", "cases/dense_lco"):
+    for name in ("meshes", "cases/c10", "cases/dense_lco", "cases/dense_lco_calibrated"):
         (tmp_path / name).symlink_to(ROOT / name)
     text = (ROOT / "cases" / "c10" / "case.toml").read_text()
     steps = re.search(r"^steps = .*$", text, re.M).group(0)
@@ -93,4 +94,17 @@ def test_readme_sweeps_parse_and_pass_the_checks_made_before_any_point(tmp_path)
             check_base(base, args.quantity)
         else:  # cases/c10 prepares a 3D tortuosity (8 s): its quantity is one every run reports
             assert args.quantity in RUN_QUANTITIES
-    assert len(sweeps) == 5
+    assert len(sweeps) == 7
+
+
+def test_readme_fit_parses_and_its_keys_and_data_load():
+    """The README's calibration (38 s with --jobs 2): its --free keys against the case, its data file read."""
+    from twifli_fv.drivers.fit import parse_free
+    from twifli_fv.drivers.fit_data import load_fit_data
+
+    (line,) = [line for line in concrete() if line.startswith("twifli fit")]
+    args = _parser().parse_args(shlex.split(line)[1:])
+    case = load_case(ROOT / args.case)
+    assert [p.name for spec in args.free for p in parse_free(spec, case=case)] == [
+        "material.D_eff_cm2_s", "material.initial_stoichiometry"]
+    assert load_fit_data(ROOT / args.data).kind == "capacity"
