@@ -227,6 +227,8 @@ def _gitt(args: argparse.Namespace) -> int:
     print(f"{fit['pulses_found']} pulses, {len(fit['pulses_used'])} used ({fit['form']} form): "
           f"D_trace = {fit['D_trace_cm2_s']:.4g} cm^2/s, c_max = {fit['c_max_mol_m3']:.6g} mol/m^3, "
           f"residual {fit['residual_rms_log10']:.3f} decades")
+    for warning in fit.get("warnings", []):
+        print(f"warning: {warning}")
     print(f"wrote {out / 'gitt.csv'}, {out / 'gitt_fit.json'} and {out / 'gitt.png'}")
     return 0
 
@@ -330,7 +332,7 @@ COMMANDS: dict[str, Command] = {
     "tortuosity": (_tortuosity, "tortuosity factors of each phase and of the electronic network", _tortuosity_arguments),
     "run": (_run, "run a TWIF-Li case directory (writes CASE/output/)", _run_arguments),
     "compare": (_compare, "compare a run's Li profiles with measured ones (RMSE, MAE, maps)", _compare_arguments),
-    "gitt": (_gitt, "GITT record -> D per pulse (Weppner-Huggins) and the eqn-5 fit D_trace, c_max", _gitt_arguments),
+    "gitt": (_gitt, "GITT record -> D per pulse (diffusion-model fit; Weppner-Huggins for comparison) and the eqn-5 fit D_trace, c_max", _gitt_arguments),
     "radiography": (_radiography, "neutron radiographs -> relative Li profiles per row (Beer-Lambert ratio to pristine)",
                     _radiography_arguments),
     "generate": (_generate, "generate a seeded synthetic composite cathode image", _generate_arguments),
