@@ -18,6 +18,7 @@ from twifli_fv.model.gitt_model import LOG_D_BOUNDS, PulseFit, fit_pulses
 from twifli_fv.model.gitt_record import fit_record
 
 CM2 = 1e-4  # m^2 per cm^2
+UNRELAXED_MAX = 0.005  # a rest must bring the surface within 0.5 % of the step: the next pulse starts uniform
 
 
 def model_rows(data: GittData, sample: GittSample, pulses: list[Pulse], spans: list[tuple[int, int]], *,
@@ -26,7 +27,7 @@ def model_rows(data: GittData, sample: GittSample, pulses: list[Pulse], spans: l
     standard error, fitted IR drop and residual; ``valid``/``note`` judge the model fit."""
     c = concentration(data, sample)
     fits = fit_pulses(data, sample, c, spans, [p.D_transient_m2_s for p in pulses])
-    rows = [_row(p, f, span, fraction_max) for p, f, span in zip(pulses, fits, spans)]
+    rows = _rows(pulses, fits, spans, fraction_max)
     used = [r for r in rows if r["valid"]]
     if len(used) >= 4:
         law = fit_anomalous(np.array([r["c_mol_m3"] for r in used]), np.array([r["D_m2_s"] for r in used]),
@@ -34,11 +35,16 @@ def model_rows(data: GittData, sample: GittSample, pulses: list[Pulse], spans: l
         ceiling = law.c_max_mol_m3 - 1e-3 * (law.c_max_mol_m3 - float(c.max()))
         fits = fit_pulses(data, sample, c, spans, [f.D_m2_s for f in fits],
                           shape_law=lambda cc: law.diffusivity(np.minimum(cc, ceiling)))
-        rows = [_row(p, f, span, fraction_max) for p, f, span in zip(pulses, fits, spans)]
+        rows = _rows(pulses, fits, spans, fraction_max)
     return rows
 
 
-def _row(pulse: Pulse, fit: PulseFit, span: tuple[int, int], fraction_max: float) -> dict:
+def _rows(pulses: list[Pulse], fits: list[PulseFit], spans: list[tuple[int, int]], fraction_max: float) -> list[dict]:
+    before = [0.0] + [f.unrelaxed for f in fits[:-1]]
+    return [_row(*args, fraction_max) for args in zip(pulses, fits, spans, before)]
+
+
+def _row(pulse: Pulse, fit: PulseFit, span: tuple[int, int], unrelaxed_before: float, fraction_max: float) -> dict:
     fraction = abs(pulse.c_end_mol_m3 - pulse.c_start_mol_m3) / pulse.c_start_mol_m3
     note = ""
     if span[1] - span[0] < 2:
@@ -48,6 +54,10 @@ def _row(pulse: Pulse, fit: PulseFit, span: tuple[int, int], fraction_max: float
     elif fraction > fraction_max:
         note = (f"pulse too long for a D constant over it: it moves {fraction:.2%} of the Li "
                 f"> analysis.pulse_fraction_max = {fraction_max:g}")
+    elif max(fit.unrelaxed, unrelaxed_before) > UNRELAXED_MAX:
+        which = "after" if fit.unrelaxed > UNRELAXED_MAX else "before"
+        note = (f"rest {which} the pulse too short: the model's surface is "
+                f"{max(fit.unrelaxed, unrelaxed_before):.1%} of the pulse's step from relaxed at its end")
     elif not min(LOG_D_BOUNDS) + 0.1 < math.log(fit.D_m2_s) < max(LOG_D_BOUNDS) - 0.1:
         note = "model fit at a bound of D (no diffusion transient in the voltage)"
     return pulse.to_row() | {

@@ -102,6 +102,7 @@ class PulseFit:
     ocv_scale: float  # b: the fitted local OCV slope over the rests' one
     residual_rms_V: float
     samples: int
+    unrelaxed: float  # |c_s - c_end| at the end of the following rest, over the pulse's step in c
 
 
 def fit_pulse(data: GittData, sample: GittSample, c: np.ndarray, ocv: Ocv, *, first: int, last: int, end: int,
@@ -117,14 +118,17 @@ def fit_pulse(data: GittData, sample: GittSample, c: np.ndarray, ocv: Ocv, *, fi
     on = ((index >= first) & (index <= last)).astype(float)
     later = t >= t_on
 
-    def basis(log_d: float) -> np.ndarray:
+    def surface(log_d: float) -> np.ndarray:
         d = math.exp(log_d)
         law = (lambda cc: d * shape(cc)) if shape is not None else (lambda cc: np.full(cc.shape, d))
         c_s = np.full(t.size, c[first - 1])
         c_s[later] = surface_concentration(
             grid, law, c_initial_mol_m3=c[first - 1], switches_s=np.array([t_on, t_off]),
             flux_mol_m2_s=np.array([flux, 0.0]), outputs_s=t[later], first_step_s=1e-3 * (t_off - t_on), growth=1.1)
-        return np.column_stack([np.ones(t.size), ocv(c_s) - ocv(np.array([c[first - 1]]))[0], on])
+        return c_s
+
+    def basis(log_d: float) -> np.ndarray:
+        return np.column_stack([np.ones(t.size), ocv(surface(log_d)) - ocv(np.array([c[first - 1]]))[0], on])
 
     def residual(x: np.ndarray) -> np.ndarray:
         a = basis(float(x[0]))
@@ -140,8 +144,10 @@ def fit_pulse(data: GittData, sample: GittSample, c: np.ndarray, ocv: Ocv, *, fi
     variance = float(res @ res) / max(res.size - 4, 1)
     jac = float(result.jac[:, 0] @ result.jac[:, 0])
     stderr = math.sqrt(variance / jac) if jac > 0 else math.inf
+    unrelaxed = (surface(log_d)[-1] - c[end]) / (c[first - 1] - c[last])
     return PulseFit(D_m2_s=math.exp(log_d), D_stderr_m2_s=math.exp(log_d) * stderr, ir_drop_V=float(linear[2]),
-                    ocv_scale=float(linear[1]), residual_rms_V=float(np.sqrt(np.mean(res**2))), samples=int(t.size))
+                    ocv_scale=float(linear[1]), residual_rms_V=float(np.sqrt(np.mean(res**2))), samples=int(t.size),
+                    unrelaxed=float(abs(unrelaxed)))
 
 
 def fit_pulses(data: GittData, sample: GittSample, c: np.ndarray, pulses: list[tuple[int, int]],
