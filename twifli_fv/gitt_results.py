@@ -1,9 +1,10 @@
 """The rows and summary of ``twifli gitt`` for the model-based forms (``model``, ``record``):
 per-pulse model fits in two passes, the eqn-5 fit's uncertainty and warnings, the whole-record fit.
 
-Pass 1 fits every pulse with D constant over it; pass 2 refits with D varying inside the pulse
-as the eqn-5 law fitted to pass 1 says (``D(c) / D(c_avg)``), so each value belongs to the
-pulse's average concentration even where D(c) is steep (paper 1, eqn 5; SPEC sect. 5).
+Pass 1 fits every pulse with D constant over it; passes 2 and 3 refit with D varying inside the
+pulse as the eqn-5 law fitted to the previous pass says (``D(c) / D(c_avg)``), so each value
+belongs to the pulse's average concentration even where D(c) is steep (paper 1, eqn 5; SPEC
+sect. 5).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from twifli_fv.model.gitt_model import LOG_D_BOUNDS, PulseFit, fit_pulses
 from twifli_fv.model.gitt_record import fit_record
 
 CM2 = 1e-4  # m^2 per cm^2
+REFITS = 2  # passes with D(c) inside the pulse from the previous pass's eqn-5 fit
 UNRELAXED_MAX = 0.005  # a rest must bring the surface within 0.5 % of the step: the next pulse starts uniform
 
 
@@ -28,13 +30,16 @@ def model_rows(data: GittData, sample: GittSample, pulses: list[Pulse], spans: l
     c = concentration(data, sample)
     fits = fit_pulses(data, sample, c, spans, [p.D_transient_m2_s for p in pulses])
     rows = _rows(pulses, fits, spans, fraction_max)
-    used = [r for r in rows if r["valid"]]
-    if len(used) >= 4:
+    for _ in range(REFITS):
+        used = [r for r in rows if r["valid"]]
+        if len(used) < 4:
+            break
         law = fit_anomalous(np.array([r["c_mol_m3"] for r in used]), np.array([r["D_m2_s"] for r in used]),
                             c_max_guess_mol_m3=c_max_guess_mol_m3)
-        ceiling = law.c_max_mol_m3 - 1e-3 * (law.c_max_mol_m3 - float(c.max()))
-        fits = fit_pulses(data, sample, c, spans, [f.D_m2_s for f in fits],
-                          shape_law=lambda cc: law.diffusivity(np.minimum(cc, ceiling)))
+        c_max = law.c_max_mol_m3
+        ceiling = c_max - 1e-3 * (c_max - float(c.max()))
+        fits = fit_pulses(data, sample, c, spans, [f.D_m2_s for f in fits],  # eqn 5 without D_trace: its shape
+                          shape_law=lambda cc, m=c_max, top=ceiling: (m + cc) / (m - np.minimum(cc, top)))
         rows = _rows(pulses, fits, spans, fraction_max)
     return rows
 

@@ -63,49 +63,57 @@ class Grid:
 
 
 def step_times(*, outputs_s: np.ndarray, switches_s: np.ndarray, first_step_s: float,
-               growth: float = 1.15) -> np.ndarray:
+               growth: float = 1.1) -> np.ndarray:
     """Step ends: every output time and switch, plus steps growing by ``growth`` from
-    ``first_step_s`` after each switch (until the next switch)."""
-    points = [np.asarray(outputs_s, float), np.asarray(switches_s, float)]
+    ``first_step_s`` after each switch (by ``growth**2`` beyond 10^4 first steps, where the
+    solution is smooth), until the next switch."""
+    fixed = np.unique(np.concatenate([outputs_s, switches_s]))
     ends = np.append(switches_s[1:], max(float(np.max(outputs_s)), float(switches_s[-1])))
+    fine = first_step_s * growth ** np.arange(int(np.log(1e4) / np.log(growth)) + 1)
+    points = [fixed]
     for start, end in zip(switches_s, ends):
         if end > start:
-            count = int(np.ceil(np.log(max((end - start) / first_step_s, 1.0)) / np.log(growth))) + 1
-            points.append(start + first_step_s * growth ** np.arange(count))
+            count = int(np.ceil(np.log(max((end - start) / fine[-1], 1.0)) / np.log(growth**2))) + 1
+            offsets = np.concatenate([fine, fine[-1] * growth ** (2 * np.arange(1, count + 1))])
+            spacing = np.diff(np.concatenate([[0.0], offsets]))
+            near = np.abs(fixed[np.clip(np.searchsorted(fixed, start + offsets), 1, fixed.size - 1)
+                                [:, None] - np.array([1, 0])] - (start + offsets)[:, None]).min(axis=1)
+            points.append((start + offsets)[near > 0.5 * spacing])  # no sliver steps beside a fixed time
     times = np.unique(np.concatenate(points))
     return times[(times >= switches_s[0]) & (times <= ends[-1])]
 
 
 def surface_concentration(grid: Grid, diffusivity: Diffusivity, *, c_initial_mol_m3: float,
                           switches_s: np.ndarray, flux_mol_m2_s: np.ndarray, outputs_s: np.ndarray,
-                          first_step_s: float, growth: float = 1.15) -> np.ndarray:
+                          first_step_s: float, growth: float = 1.1) -> np.ndarray:
     """c at the surface at ``outputs_s``, from a uniform ``c_initial`` at ``switches_s[0]``; the
     flux ``flux_mol_m2_s[i]`` holds from ``switches_s[i]`` to the next switch (the last to the end)."""
     times = step_times(outputs_s=outputs_s, switches_s=switches_s, first_step_s=first_step_s, growth=growth)
     volumes, centres, edges = grid.volumes, grid.centres, grid.edges_m
     conductance = edges[1:-1] ** grid.exponent / np.diff(centres)  # face area / centre distance
     area, half = grid.surface_area, edges[-1] - centres[-1]
+    dt = np.diff(times)
+    flux = np.asarray(flux_mol_m2_s, float)[np.searchsorted(switches_s, times[:-1], side="right") - 1]
+    ratio = dt / np.concatenate([[np.inf], dt[:-1]])
+    euler = np.isin(times[:-1], switches_s)  # backward Euler after a switch
+    euler[0] = True
+    a0 = np.where(euler, 1.0, (1 + 2 * ratio) / (1 + ratio))
+    a1 = np.where(euler, 1.0, 1 + ratio)
+    a2 = np.where(euler, 0.0, ratio**2 / (1 + ratio))
     c = np.full(volumes.size, float(c_initial_mol_m3))
-    previous, dt_previous = c, 0.0
-    step_flux = np.asarray(flux_mol_m2_s, float)[np.searchsorted(switches_s, times[:-1], side="right") - 1]
-    switch = np.isin(times, switches_s)
-    surface = np.empty(times.size)
-    surface[0] = c[-1]
-    for i in range(1, times.size):
-        dt, flux = times[i] - times[i - 1], float(step_flux[i - 1])
-        if i == 1 or switch[i - 1]:  # restart: backward Euler
-            a0, a1, a2, guess = 1.0, 1.0, 0.0, c
-        else:
-            w = dt / dt_previous
-            a0, a1, a2 = (1 + 2 * w) / (1 + w), 1 + w, w * w / (1 + w)
-            guess = (1 + w) * c - w * previous
-        k = conductance * diffusivity(0.5 * (guess[1:] + guess[:-1])) * dt
-        diagonal = a0 * volumes
+    previous = c
+    last = np.empty(times.size)
+    last[0] = c[-1]
+    for i in range(dt.size):
+        guess = c if euler[i] else a1[i] * c - ratio[i] * previous  # (1 + w) c_n - w c_{n-1}
+        k = conductance * diffusivity(0.5 * (guess[1:] + guess[:-1])) * dt[i]
+        diagonal = a0[i] * volumes
         diagonal[:-1] += k
         diagonal[1:] += k
-        rhs = volumes * (a1 * c - a2 * previous)
-        rhs[-1] -= dt * area * flux
-        solution = lapack.dgtsv(-k, diagonal, -k, rhs)[3]
-        previous, c, dt_previous = c, solution, dt
-        surface[i] = c[-1] - flux * half / float(diffusivity(c[-1:])[0])
-    return surface[np.searchsorted(times, outputs_s)]
+        rhs = volumes * (a1[i] * c - a2[i] * previous)
+        rhs[-1] -= dt[i] * area * flux[i]
+        previous, c = c, lapack.dgtsv(-k, diagonal, -k, rhs)[3]
+        last[i + 1] = c[-1]
+    wanted = np.searchsorted(times, outputs_s)
+    into = np.concatenate([[0.0], flux])[wanted]  # the flux of the step that ends at each output
+    return last[wanted] - into * half / diffusivity(last[wanted])

@@ -10,7 +10,9 @@ with ``c_s`` the simulated surface concentration for a trial D, ``U`` the open-c
 interpolated through the relaxed rest voltages against the Faraday concentration (its local
 shape), and three linear parameters: the rest voltage ``a``, the scale ``b`` of the local OCV
 slope (1 when the rests were relaxed) and the IR drop ``V_IR`` (from the fit, not from the first
-sample). The pulse runs from the last rest sample to the last pulse sample (the current logged at
+sample). Samples whose surface concentration (at the start value of D) lies beyond the rests'
+range by more than half a rest spacing are left out: the OCV is unknown there (the last pulses'
+transients). The pulse runs from the last rest sample to the last pulse sample (the current logged at
 a sample flowed since the previous one). ln D is fitted by bounded least squares (scipy
 ``least_squares``, trf) on the residual with the linear parameters projected out (variable
 projection); its standard error is the Jacobian's scaled by the residual variance.
@@ -28,12 +30,13 @@ from twifli_fv.model.gitt import GittData, GittSample
 from twifli_fv.model.gitt_diffusion import Diffusivity, Grid, surface_concentration
 
 LOG_D_BOUNDS = (math.log(1e-24), math.log(1e-6))  # m^2 s^-1: any solid, and no overflow
-WINDOW_POINTS = 60  # samples per pulse / per rest used in a fit (all when fewer)
+WINDOW_POINTS = 40  # samples per pulse / per rest used in a fit (all when fewer)
 
 
 @dataclass(frozen=True)
 class Ocv:
-    """Relaxed rest voltages against concentration; linear beyond the ends."""
+    """Relaxed rest voltages against concentration: a not-a-knot cubic spline through them,
+    continued to second order beyond the ends (a pulse's surface concentration leaves the range)."""
 
     c_mol_m3: np.ndarray  # increasing
     voltage_V: np.ndarray
@@ -45,14 +48,23 @@ class Ocv:
         if x.size < 3:
             return y[0] + (y[-1] - y[0]) / (x[-1] - x[0]) * (c - x[0])
         spline = CubicSpline(x, y, bc_type="not-a-knot")
-        low, high = float(spline(x[0], 1)), float(spline(x[-1], 1))
-        return np.where(c < x[0], y[0] + low * (c - x[0]), np.where(c > x[-1], y[-1] + high * (c - x[-1]), spline(c)))
+        below, above = c < x[0], c > x[-1]
+        result = spline(np.clip(c, x[0], x[-1]))
+        for mask, end in ((below, x[0]), (above, x[-1])):  # second-order Taylor beyond the ends
+            step = c[mask] - end
+            result[mask] += spline(end, 1) * step + 0.5 * spline(end, 2) * step**2
+        return result
+
+    def covers(self, c: np.ndarray) -> np.ndarray:
+        """Where ``c`` lies within the rests' range, or within half a rest spacing beyond it."""
+        margin = 0.5 * (self.c_mol_m3[-1] - self.c_mol_m3[0]) / max(self.c_mol_m3.size - 1, 1)
+        return (c >= self.c_mol_m3[0] - margin) & (c <= self.c_mol_m3[-1] + margin)
 
 
 def sample_geometry(sample: GittSample) -> tuple[Grid, float]:
     """The finite-volume grid of one particle (or the film) and its surface area per unit volume [m^-1]."""
     length = sample.diffusion_length_m
-    grid = Grid.graded(length_m=3 * length if sample.sphere else length, sphere=sample.sphere, cells=60)
+    grid = Grid.graded(length_m=3 * length if sample.sphere else length, sphere=sample.sphere, cells=100)
     return grid, 1.0 / length  # A / V = 3 / r for spheres, 1 / L for a film
 
 
@@ -107,7 +119,8 @@ class PulseFit:
 
 def fit_pulse(data: GittData, sample: GittSample, c: np.ndarray, ocv: Ocv, *, first: int, last: int, end: int,
               D_start_m2_s: float, shape: Diffusivity | None = None) -> PulseFit:
-    """Fit one pulse (samples ``first..last``, rest until ``end``) with D constant (or ``D * shape(c)``)."""
+    """Fit one pulse (samples ``first..last``, rest until ``end``) with D constant, or varying inside
+    the pulse as ``shape(c) / shape(c_avg)``, D being the value at the average concentration."""
     from scipy.optimize import least_squares
 
     grid, area_per_volume = sample_geometry(sample)
@@ -120,7 +133,11 @@ def fit_pulse(data: GittData, sample: GittSample, c: np.ndarray, ocv: Ocv, *, fi
 
     def surface(log_d: float) -> np.ndarray:
         d = math.exp(log_d)
-        law = (lambda cc: d * shape(cc)) if shape is not None else (lambda cc: np.full(cc.shape, d))
+        if shape is None:
+            law = lambda cc: np.full(cc.shape, d)  # noqa: E731
+        else:
+            scale = d / float(shape(np.array([0.5 * (c[first - 1] + c[last])]))[0])
+            law = lambda cc: scale * shape(cc)  # noqa: E731
         c_s = np.full(t.size, c[first - 1])
         c_s[later] = surface_concentration(
             grid, law, c_initial_mol_m3=c[first - 1], switches_s=np.array([t_on, t_off]),
@@ -131,15 +148,15 @@ def fit_pulse(data: GittData, sample: GittSample, c: np.ndarray, ocv: Ocv, *, fi
         return np.column_stack([np.ones(t.size), ocv(surface(log_d)) - ocv(np.array([c[first - 1]]))[0], on])
 
     def residual(x: np.ndarray) -> np.ndarray:
-        a = basis(float(x[0]))
-        return a @ np.linalg.lstsq(a, volts, rcond=None)[0] - volts
+        a = basis(float(x[0]))[kept]
+        return a @ np.linalg.lstsq(a, volts[kept], rcond=None)[0] - volts[kept]
 
     start = math.log(min(max(D_start_m2_s, 1e-23), 1e-7)) if math.isfinite(D_start_m2_s) else math.log(1e-15)
+    kept = ocv.covers(surface(start))  # samples whose surface concentration has a known OCV
     result = least_squares(residual, np.array([start]), bounds=LOG_D_BOUNDS, x_scale=np.array([1.0]),
-                           diff_step=1e-6, xtol=1e-10, ftol=1e-12)
+                           diff_step=1e-6, xtol=1e-8, ftol=1e-10)
     log_d = float(result.x[0])
-    a = basis(log_d)
-    linear = np.linalg.lstsq(a, volts, rcond=None)[0]
+    linear = np.linalg.lstsq(basis(log_d)[kept], volts[kept], rcond=None)[0]
     res = result.fun
     variance = float(res @ res) / max(res.size - 4, 1)
     jac = float(result.jac[:, 0] @ result.jac[:, 0])
@@ -156,12 +173,5 @@ def fit_pulses(data: GittData, sample: GittSample, c: np.ndarray, pulses: list[t
     ``D * shape_law(c) / shape_law(c_avg)``, so D is the value at the pulse's average concentration
     (the second pass of ``twifli gitt``, with the eqn-5 law fitted to the first pass)."""
     ocv = rest_ocv(data, c, pulses)
-    fits = []
-    for (first, last), end, start in zip(pulses, rest_ends(pulses, c.size), D_start_m2_s):
-        shape = None
-        if shape_law is not None:
-            middle = float(shape_law(np.array([0.5 * (c[first - 1] + c[last])]))[0])
-            shape = lambda cc, middle=middle: shape_law(cc) / middle  # noqa: E731 - one law per pulse
-        fits.append(fit_pulse(data, sample, c, ocv, first=first, last=last, end=end, D_start_m2_s=start,
-                              shape=shape))
-    return fits
+    return [fit_pulse(data, sample, c, ocv, first=first, last=last, end=end, D_start_m2_s=start, shape=shape_law)
+            for (first, last), end, start in zip(pulses, rest_ends(pulses, c.size), D_start_m2_s)]
