@@ -2,7 +2,7 @@
 
 Synthetic and reproducible: spherical NMC811-like particles (r = 2.5 um) with the anomalous
 diffusivity of paper 1, eqn 5 (D_trace and c_max below), a smooth made-up OCV, an ohmic drop,
-1 s sampling during the 30 s pulses and 60 s during the rests. Each of 20 pulses removes 1 % of the Li.
+1 s sampling during the 30 s pulses and 60 s during the rests. Each of 12 pulses removes 1 % of the Li.
 
 The record is simulated by a solver independent of twifli_fv's analysis (model/gitt_diffusion.py):
 vertex-centred finite differences on nodes clustered at the surface (r = R sin(pi i / 2N)), the
@@ -23,7 +23,7 @@ FARADAY = 96485.33212
 HERE = Path(__file__).resolve().parent
 C0 = 4800.0 / 0.0973  # mol m^-3: density / molar mass
 EXAMPLE = {"radius_m": 2.5e-6, "D_trace_m2_s": 9e-17, "c_max_mol_m3": 1.3 * C0, "ir_ohm": 0.4, "mass_kg": 30e-6,
-           "pulses": 20, "pulse_s": 30.0, "rest_s": 6000.0, "fraction": 0.01, "sample_s": 1.0, "rest_sample_s": 60.0}
+           "pulses": 12, "pulse_s": 30.0, "rest_s": 6000.0, "fraction": 0.01, "sample_s": 1.0, "rest_sample_s": 60.0}
 
 
 def ocv(c: np.ndarray) -> np.ndarray:

@@ -162,7 +162,8 @@ def fit_pulse(data: GittData, sample: GittSample, c: np.ndarray, ocv: Ocv, *, fi
     jac = float(result.jac[:, 0] @ result.jac[:, 0])
     stderr = math.sqrt(variance / jac) if jac > 0 else math.inf
     unrelaxed = (surface(log_d)[-1] - c[end]) / (c[first - 1] - c[last])
-    return PulseFit(D_m2_s=math.exp(log_d), D_stderr_m2_s=math.exp(log_d) * stderr, ir_drop_V=float(linear[2]),
+    ir_drop = float(linear[2]) if on[kept].any() else math.nan  # every pulse sample beyond the OCV's range
+    return PulseFit(D_m2_s=math.exp(log_d), D_stderr_m2_s=math.exp(log_d) * stderr, ir_drop_V=ir_drop,
                     ocv_scale=float(linear[1]), residual_rms_V=float(np.sqrt(np.mean(res**2))), samples=int(t.size),
                     unrelaxed=float(abs(unrelaxed)))
 
