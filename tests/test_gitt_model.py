@@ -194,3 +194,21 @@ def test_byte_order_mark_is_accepted_and_long_pulses_are_flagged_with_the_reason
     assert done.returncode == 0, done.stderr
     rows = list(csv.DictReader((tmp_path / "out" / "gitt.csv").open()))
     assert [float(r["D_m2_s"]) / 6.9e-16 for r in rows] == pytest.approx([1, 1, 1], abs=0.02)
+
+
+def test_eqn5_fit_is_bounded_and_warns_when_the_law_does_not_describe_the_points() -> None:
+    from twifli_fv.gitt_results import fit_summary
+    from twifli_fv.model.diffusivity_fit import fit_anomalous
+
+    c = np.linspace(0.7, 1.0, 20) * C0
+    bump = 1e-15 * np.exp(3 * np.sin(6 * c / C0))  # no eqn-5 law: long runs of one sign about any fit
+    fit = fit_anomalous(c, bump, c_max_guess_mol_m3=70000)
+    summary = fit_summary(fit, c, bump, [0.01e-15] * c.size)
+    assert np.isfinite(fit.c_max_mol_m3) and "systematic residual" in summary["warnings"][0]
+    noise = np.random.default_rng(1).lognormal(-35, 0.5, 20)  # noise "pulses": bounded, no OverflowError
+    fit = fit_anomalous(c, noise, c_max_guess_mol_m3=70000)
+    assert np.isfinite(fit.D_trace_m2_s) and "far beyond the data" in " ".join(
+        fit_summary(fit, c, noise, [0.01e-15] * c.size)["warnings"])
+    law = make.eqn5(1e-16, 1.3 * C0)
+    good = law(c) * np.exp(0.01 * np.random.default_rng(2).standard_normal(c.size))
+    assert not fit_summary(fit_anomalous(c, good, c_max_guess_mol_m3=70000), c, good, [0.01e-15] * c.size)["warnings"]

@@ -81,6 +81,9 @@ def fit_summary(fit: AnomalousFit, c_mol_m3: np.ndarray, D_m2_s: np.ndarray, std
     if z < -2.5 and fit.residual_rms_log10 > 0.02:
         warnings.append(f"eqn 5 does not describe the per-pulse D: systematic residual "
                         f"({fit.residual_rms_log10:.3f} decades RMS, runs test z = {z:.1f})")
+    if fit.c_max_mol_m3 > 100 * float(np.max(c_mol_m3)):
+        warnings.append(f"c_max = {fit.c_max_mol_m3:.3g} mol/m^3 is far beyond the data: D does not rise towards "
+                        "a c_max as eqn 5 needs")
     relative = np.array(stderr_m2_s, float) / D_m2_s
     return {
         "law": "anomalous (paper 1, eqn 5): D = D_trace (c_max + c) / (c_max - c)",
