@@ -102,7 +102,7 @@ def test_sphere_per_pulse_and_eqn5_fit_within_5_and_2_percent(sphere, tmp_path: 
     fit, rows = analyse(tmp_path, data, sphere=True)
     errors = per_pulse_errors(rows, law)
     assert all(r["valid"] == "True" for r in rows) and len(rows) == 12
-    assert np.abs(errors).max() < 0.05  # measured 0.6 %
+    assert np.abs(errors).max() < 0.05  # measured 1.4 %
     assert np.abs(per_pulse_errors(rows, law, "D_transient_m2_s")).max() > 0.2  # Weppner-Huggins is indeed off
     trace = law(np.array([0.0]))[0]
     assert fit["D_trace_m2_s"] / trace == pytest.approx(1, abs=0.05)
@@ -118,8 +118,8 @@ def test_sphere_with_noise_fit_within_10_and_3_percent_and_covered(sphere, tmp_p
     trace = law(np.array([0.0]))[0]
     assert fit["D_trace_m2_s"] / trace == pytest.approx(1, abs=0.10)
     assert fit["c_max_mol_m3"] / (1.3 * C0) == pytest.approx(1, abs=0.03)
-    assert abs(fit["D_trace_m2_s"] - trace) < 2 * fit["D_trace_stderr_m2_s"] + 0.02 * trace
-    assert abs(fit["c_max_mol_m3"] - 1.3 * C0) < 2 * fit["c_max_stderr_mol_m3"] + 0.005 * 1.3 * C0
+    assert abs(fit["D_trace_m2_s"] - trace) < 2 * fit["D_trace_stderr_m2_s"]  # measured -5.0 % +- 2.9 %
+    assert abs(fit["c_max_mol_m3"] - 1.3 * C0) < 2 * fit["c_max_stderr_mol_m3"]  # measured -1.4 % +- 0.9 %
 
 
 def test_film_per_pulse_within_5_percent_and_record_fit_within_2_percent(film, tmp_path: Path) -> None:
