@@ -34,7 +34,7 @@ def main() -> None:
     spec = importlib.util.spec_from_file_location("make_record", ROOT / "examples" / "gitt" / "make_record.py")
     make = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(make)
-    from twifli_fv.gitt_run import run_gitt
+    from twifli_fv.drivers.gitt import run_gitt
 
     radius, c0, c_max, pulse_s = 2.5e-6, make.C0, 1.3 * make.C0, 30.0
     d_start = 0.04 * (radius / 3) ** 2 / pulse_s

@@ -92,12 +92,13 @@ def write_case(directory: Path, shape: tuple[int, ...]) -> Path:
 def profile(shape: tuple[int, ...]) -> dict:
     """Per-sweep cost on a ladder of C/10 charge steps (fresh solver; set-up timed apart)."""
     from twifli_fv.case import load_case
-    from twifli_fv.run import prepare_case
-    from twifli_fv.solve.twifli import Drive, TwifliSolver
+    from twifli_fv.drivers.run import prepare
+    from twifli_fv.model.twifli import Drive
+    from twifli_fv.solve.twifli import TwifliSolver
     from petsc4py import PETSc
 
     with tempfile.TemporaryDirectory() as tmp:
-        prepared = prepare_case(load_case(write_case(Path(tmp), shape)))
+        prepared = prepare(load_case(write_case(Path(tmp), shape)))
     baseline = rss_mb()
     PETSc.Log.begin()
     events = [PETSc.Log.Event(name) for name in ("KSPSolve", "PCSetUp")]
@@ -118,7 +119,7 @@ def profile(shape: tuple[int, ...]) -> dict:
 
 def whole_run(shape: tuple[int, ...]) -> dict:
     """``twifli run`` of the C/10 case (outputs written), timed from case to summary."""
-    from twifli_fv.run import run_case
+    from twifli_fv.drivers.run import run_case
 
     with tempfile.TemporaryDirectory() as tmp:
         case = write_case(Path(tmp), shape)

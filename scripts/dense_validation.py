@@ -14,17 +14,15 @@ import argparse
 import json
 import re
 import shutil
-import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from twifli_fv.image.roughness import surface_area_factor  # noqa: E402
-from twifli_fv.outputs.plots import pyplot, save_figure  # noqa: E402
+from twifli_fv.image.roughness import surface_area_factor
+from twifli_fv.outputs.plots import pyplot, save_figure
 
 BASE = ROOT / "cases" / "dense_lco"
 PAPER = {"0.1C": 119, "0.5C": 97, "0.1C contact 1": 115, "0.1C contact 0.6": 87, "1C contact 1": 60,
@@ -48,7 +46,7 @@ def variant(name: str, **keys: float) -> Path:
 
 
 def run(directory: Path) -> dict:
-    from twifli_fv.run import run_case
+    from twifli_fv.drivers.run import run_case
 
     summary = run_case(directory, progress=False)
     voltage = np.genfromtxt(directory / "output" / "voltage.csv", delimiter=",", names=True)

@@ -18,10 +18,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from twifli_fv.outputs.plots import pyplot, save_figure, plot_map  # noqa: E402
-from twifli_fv.outputs.profiles import read_profiles  # noqa: E402
+from twifli_fv.outputs.plots import plot_map, pyplot, save_figure
+from twifli_fv.outputs.profiles import read_profiles
 
 CASES = {"c25": "C/25", "c10": "C/10", "c8_3": "C/8.3", "c5": "C/5"}
 

@@ -9,7 +9,8 @@ from scipy.sparse import csr_matrix
 from twifli_fv import Phase, SegmentedImage
 from twifli_fv.mesh.grid import build_mesh
 from twifli_fv.model.diffusivity import AnomalousDiffusivity
-from twifli_fv.solve.twifli import Drive, TwifliModel, TwifliSolver
+from twifli_fv.model.twifli import Drive, TwifliModel
+from twifli_fv.solve.twifli import TwifliSolver
 
 C_SAT = 48000.0
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from twifli_fv.cli import main
-from twifli_fv.outputs.compare import compare_profiles
+from twifli_fv.drivers.compare import compare_profiles
 from twifli_fv.outputs.files import write_json
 from twifli_fv.outputs.profiles import read_profiles, write_profiles
 

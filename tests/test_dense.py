@@ -13,17 +13,24 @@ import pytest
 from scipy import sparse
 from scipy.optimize import brentq
 
-import twifli_fv.dense_run as dense_run
+import twifli_fv.drivers.dense_case as dense_case
+import twifli_fv.outputs.recorder as recorder
+from twifli_fv.case import load_case
+from twifli_fv.drivers.run import run_case
 from twifli_fv.errors import InputError
 from twifli_fv.image.grains import VOID, GrainMap, generate_grains
 from twifli_fv.model.anisotropy import check_diffusivities, diffusion_tensor
 from twifli_fv.model.butler_volmer import ButlerVolmer
-from twifli_fv.run import run_case
-from twifli_fv.solve.anisotropic_diffusion import diffusion_matrix, effective_diffusivity
-from twifli_fv.solve.dense import DenseCell, DenseSolver
-from twifli_fv.solve.dense_stepping import run_dense_protocol
+from twifli_fv.model.dense import DenseModel
+from twifli_fv.model.protocol import Step
+from twifli_fv.solve.anisotropic_diffusion import (
+    diffusion_matrix,
+    effective_diffusivity,
+)
+from twifli_fv.solve.dense import DenseSolver
+from twifli_fv.solve.dense_stepping import DenseStepping
 from twifli_fv.solve.sparse_lu import SparseLU
-from twifli_fv.solve.stepping import ProtocolStep, RunState
+from twifli_fv.solve.stepping import RunState, run_protocol
 
 from .conftest import ROOT
 
@@ -36,11 +43,11 @@ def single_grain(shape: tuple[int, int], *, tilt: float = 0.0) -> GrainMap:
 
 
 def make_cell(grains: GrainMap, *, d_fast: float, d_slow: float, contact=None, i0: float = 5.0,
-              resistance: float = 0.0) -> DenseCell:
+              resistance: float = 0.0) -> DenseModel:
     tensor = diffusion_tensor(D_fast_m2_s=d_fast, D_slow_m2_s=d_slow, tilt_deg=np.nan_to_num(grains.cell_tilt_deg()))
     tensor[~grains.solid] = 0.0
     plane = grains.shape[1:]
-    return DenseCell(grains=grains, tensor=tensor, contact=np.ones(plane, bool) if contact is None else contact,
+    return DenseModel(grains=grains, tensor=tensor, contact=np.ones(plane, bool) if contact is None else contact,
                      area_factor=np.ones(plane), c_max_mol_m3=C_MAX, kinetics=ButlerVolmer(exchange_current_A_m2=i0),
                      separator_resistance_ohm_m2=resistance, counter_potential_V=0.62)
 
@@ -166,7 +173,7 @@ def test_a_voltage_cut_off_stops_the_step_at_the_right_time():
     cell = make_cell(grains, d_fast=1e-10, d_slow=1e-10, i0=2.0, resistance=2e-3)  # fast diffusion: x uniform
     x0, current, cut = 0.5, 15.0, 3.2
     solver = DenseSolver(cell, np.full(grains.shape, x0 * C_MAX))
-    state = run_dense_protocol(solver, [ProtocolStep(text="d", kind="discharge", current_density_A_m2=current,
+    state = run_protocol(DenseStepping(solver), [Step(text="d", kind="discharge", current_density_A_m2=current,
                                                      until_voltage_V=cut)], RunState())
     ending = state.steps[0]
     assert ending["end_reason"].startswith("cut-off 3.2 V") and abs(ending["end_voltage_V"] - cut) <= 1e-3
@@ -230,7 +237,7 @@ def test_dense_case_runs_through_run_case_and_resumes_exactly(tmp_path, monkeypa
     assert reference["interface"]["contact_fraction"] == pytest.approx(0.75)
     assert (out / "voltage.csv").read_text().startswith("time_s,step,current_density_mA_cm2,capacity_mAh_g,voltage_V")
     case = write_case(tmp_path / "b")
-    frame, calls = dense_run.DenseRecorder.frame, []
+    frame, calls = recorder.Recorder.frame, []
 
     def interrupted(self, *args, **kwargs):
         frame(self, *args, **kwargs)
@@ -238,10 +245,11 @@ def test_dense_case_runs_through_run_case_and_resumes_exactly(tmp_path, monkeypa
         if len(calls) == 4:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(dense_run.DenseRecorder, "frame", interrupted)
+    monkeypatch.setattr(recorder, "CHECKPOINT_EVERY_S", 0.0)  # a checkpoint at every frame
+    monkeypatch.setattr(recorder.Recorder, "frame", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run_case(case, progress=False)
-    monkeypatch.setattr(dense_run.DenseRecorder, "frame", frame)
+    monkeypatch.setattr(recorder.Recorder, "frame", frame)
     resumed = run_case(case, resume=True, progress=False)
     assert resumed["steps"] == reference["steps"]
     assert (case / "output" / "voltage.csv").read_text() == (out / "voltage.csv").read_text()
@@ -261,7 +269,7 @@ def test_bad_dense_input_is_one_line(tmp_path, name):
     (old, new), fragment = BAD_DENSE[name]
     case = write_case(tmp_path, DENSE_CASE.replace(old, new))
     with pytest.raises(InputError) as info:
-        dense_run.prepare_dense(dense_run.load_case(case))
+        dense_case.prepare_dense(load_case(case))
     assert fragment in str(info.value) and "\n" not in str(info.value)
 
 

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from twifli_fv.cli import main
-from twifli_fv.properties.energy_density import Cathode, energy_density
+from twifli_fv.model.energy_density import Cathode, energy_density
 
 from .conftest import ROOT
 

@@ -14,11 +14,18 @@ import pytest
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from twifli_fv.drivers.twifli_case import read_gitt_fit
 from twifli_fv.errors import InputError
+from twifli_fv.model.constants import FARADAY
 from twifli_fv.model.diffusivity import AnomalousDiffusivity
 from twifli_fv.model.diffusivity_fit import fit_anomalous
-from twifli_fv.model.constants import FARADAY
-from twifli_fv.model.gitt import GittData, GittSample, analyse_pulses, find_pulses, read_gitt_csv
+from twifli_fv.model.gitt import (
+    GittData,
+    GittSample,
+    analyse_pulses,
+    find_pulses,
+    read_gitt_csv,
+)
 
 L_M = 10e-6  # film thickness
 AREA_M2 = 1e-4
@@ -158,7 +165,7 @@ def test_gitt_command_writes_fit_that_a_case_reads(tmp_path: Path) -> None:
     rows = list(csv.DictReader((tmp_path / "wh" / "gitt.csv").open()))
     assert rows[12]["valid"] == "False" and "too long" in rows[12]["note"]  # left out of the transient-form fit
     assert (tmp_path / "out" / "gitt.png").stat().st_size > 0
-    diffusivity = AnomalousDiffusivity.from_gitt_fit(tmp_path / "out" / "gitt_fit.json")
+    diffusivity = read_gitt_fit(tmp_path / "out" / "gitt_fit.json")
     assert diffusivity.D_trace_m2_s == fit["D_trace_m2_s"] and diffusivity.c_max_mol_m3 == fit["c_max_mol_m3"]
 
 
@@ -191,18 +198,18 @@ def test_bad_gitt_config_names_the_key(tmp_path: Path) -> None:
 
 def test_case_takes_the_gitt_fit_as_its_diffusivity(tmp_path: Path) -> None:
     from twifli_fv.case import load_case
-    from twifli_fv.run import prepare_case
+    from twifli_fv.drivers.run import prepare
 
     from .test_run import CASE, make_case
 
     (tmp_path / "gitt_fit.json").write_text(json.dumps({"D_trace_m2_s": 2e-15, "c_max_mol_m3": 52000.0}))
     text = CASE.replace('diffusivity = "anomalous"\nD_trace_cm2_s = 1e-10\nc_max_mol_m3 = 51765',
                         'diffusivity = "gitt_fit"\ngitt_fit_json = "../gitt_fit.json"')
-    law = prepare_case(load_case(make_case(tmp_path, text))).model.diffusivity
+    law = prepare(load_case(make_case(tmp_path, text))).model.diffusivity
     assert (law.D_trace_m2_s, law.c_max_mol_m3, law.D_cap_m2_s) == (2e-15, 52000.0, 2e-13)
     (tmp_path / "gitt_fit.json").write_text(json.dumps({"D_trace_m2_s": 2e-15, "c_max_mol_m3": 40000.0}))
     with pytest.raises(InputError, match="c_sat_mol_m3 \\(48000\\) exceeds c_max_mol_m3 \\(40000\\)"):
-        prepare_case(load_case(make_case(tmp_path, text)))
+        prepare(load_case(make_case(tmp_path, text)))
     (tmp_path / "gitt_fit.json").write_text("{}")
     with pytest.raises(InputError, match="not a gitt_fit.json"):
-        prepare_case(load_case(make_case(tmp_path, text)))
+        prepare(load_case(make_case(tmp_path, text)))

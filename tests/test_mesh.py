@@ -47,18 +47,31 @@ def test_mesh_cells_follow_image_order(periodic):
     np.testing.assert_allclose(mesh.active_area_m2, expected)
 
 
+def interface_faces(mesh, first: Phase, second: Phase) -> tuple[np.ndarray, np.ndarray]:
+    """FiPy face ids between cells of ``first`` and ``second`` (either side), and their areas."""
+    cells = np.ma.filled(mesh.mesh.faceCellIDs, -1)
+    inside = cells[1] >= 0
+    a = mesh.phase[cells[0]]
+    b = np.where(inside, mesh.phase[np.where(inside, cells[1], 0)], 255)
+    pair = inside & (((a == first) & (b == second)) | ((a == second) & (b == first)))
+    faces = np.flatnonzero(pair)
+    return faces, np.asarray(mesh.mesh._faceAreas)[faces]
+
+
 @pytest.mark.parametrize("periodic", [True, False])
 def test_interface_faces_of_the_fipy_mesh(periodic):
+    import fipy
+
     image = small_image()
     mesh = build_mesh(image, periodic=periodic)
     wrap = (1,) if periodic else ()
     for first, second in [(A, S), (A, C), (A, V), (S, C), (S, V), (C, V)]:
-        faces, areas = mesh.interface_faces(first, second)
+        faces, areas = interface_faces(mesh, first, second)
         assert faces.size == face_counts(image.phases, first, second, wrap_axes=wrap).sum()
         np.testing.assert_allclose(areas, 2e-6)
-    faces, areas = mesh.interface_faces(A, S)
+    faces, areas = interface_faces(mesh, A, S)
     assert areas.sum() == pytest.approx(mesh.active_area_m2.sum(), rel=1e-12, abs=0)
-    phase = mesh.cell_variable(mesh.phase, name="phase")
+    phase = fipy.CellVariable(mesh=mesh.mesh, value=mesh.phase, name="phase")
     assert phase.name == "phase" and np.array_equal(np.asarray(phase.value), image.phases.ravel())
 
 
@@ -106,3 +119,19 @@ def test_vti_export_rejects_a_wrong_size(tmp_path):
     with pytest.raises(ValueError, match="12 cells"):
         write_vti(tmp_path / "bad.vti", (3, 4), 1e-6, {"c": np.zeros(11)})
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("periodic", [True, False])
+@pytest.mark.parametrize("shape", [(3, 4), (3, 2), (4, 3, 2), (2, 1, 3)])
+def test_face_pairs_are_the_interior_faces_of_the_fipy_mesh(periodic, shape):
+    phases = np.random.default_rng(1).integers(0, 4, size=shape).astype(np.uint8)
+    mesh = build_mesh(SegmentedImage(phases=phases, voxel_size_m=1e-6), periodic=periodic)
+    cells = np.ma.filled(mesh.mesh.faceCellIDs, -1)
+    interior = cells[:, cells[1] >= 0]
+    first, second = mesh.face_pairs(np.ones(phases.size, dtype=bool))
+    ours = sorted(zip(np.minimum(first, second).tolist(), np.maximum(first, second).tolist()))
+    fipy_faces = sorted(zip(interior.min(axis=0).tolist(), interior.max(axis=0).tolist()))
+    assert ours == fipy_faces
+    am = phases.ravel() == A
+    first, second = mesh.face_pairs(am)
+    assert np.all(am[first]) and np.all(am[second])

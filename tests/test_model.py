@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from twifli_fv import InputError
-from twifli_fv.model.diffusivity import AnomalousDiffusivity, TabulatedDiffusivity
+from twifli_fv.drivers.twifli_case import read_diffusivity_table
+from twifli_fv.model.diffusivity import AnomalousDiffusivity
 from twifli_fv.model.kinetics import TwifliCharge, TwifliDischarge, linearise
 from twifli_fv.model.protocol import parse_protocol, parse_step
 
@@ -25,11 +26,11 @@ def test_anomalous_diffusivity_is_eqn_5_up_to_its_cap():
 def test_tabulated_diffusivity_from_csv(tmp_path):
     table = tmp_path / "d.csv"
     table.write_text("c_mol_m3,D_cm2_s\n0,1e-12\n10000,1e-10\n")
-    law = TabulatedDiffusivity.from_csv(table)
+    law = read_diffusivity_table(table)
     np.testing.assert_allclose(law(np.array([-1.0, 5000.0, 2e4])), [1e-16, 1e-15, 1e-14], rtol=1e-12)
     table.write_text("c,D\n1,2\n")
     with pytest.raises(InputError, match="columns c_mol_m3"):
-        TabulatedDiffusivity.from_csv(table)
+        read_diffusivity_table(table)
 
 
 @pytest.mark.parametrize("law", [TwifliCharge(w1=np.full(7, 1.5), c_sat=100.0), TwifliDischarge(c_sat=100.0)])
@@ -50,9 +51,9 @@ def test_protocol_steps_like_a_lab_notebook():
     )
     assert (charge.kind, charge.c_rate, charge.duration_s) == ("charge", 0.1, 36000.0)
     assert (rest.kind, rest.duration_s) == ("rest", 1800.0)
-    assert (discharge.current_density_A_m2, discharge.until_mean_c_norm, discharge.duration_s) == (5.0, 0.95, None)
+    assert (discharge.current_density_A_m2, discharge.until_lithiation, discharge.duration_s) == (5.0, 0.95, None)
     both = parse_step("charge at 2C for 90 s or until mean SOC 0.2")
-    assert (both.c_rate, both.duration_s, both.until_mean_c_norm) == (2.0, 90.0, 0.2)
+    assert (both.c_rate, both.duration_s, both.until_lithiation) == (2.0, 90.0, 0.2)
 
 
 @pytest.mark.parametrize(

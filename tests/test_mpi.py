@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-import twifli_fv.run as runner
+import twifli_fv.drivers.run as runner
 from twifli_fv.outputs.profiles import read_profiles
 
 from .conftest import MESHES, ROOT

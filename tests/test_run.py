@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-import twifli_fv.run as runner
+import twifli_fv.drivers.run as runner
+import twifli_fv.outputs.recorder as recorder
 from twifli_fv.outputs.profiles import COLUMNS
 
 from .conftest import MESHES, ROOT
@@ -79,8 +80,8 @@ def test_run_writes_every_output(tmp_path):
 def test_resume_after_interruption_gives_the_same_results(tmp_path, monkeypatch):
     reference = runner.run_case(make_case(tmp_path / "a"), progress=False)
     case = make_case(tmp_path / "b")
-    monkeypatch.setattr(runner, "CHECKPOINT_EVERY_S", 0.0)  # a checkpoint at every frame, not every 30 s
-    frame = runner.Recorder.frame
+    monkeypatch.setattr(recorder, "CHECKPOINT_EVERY_S", 0.0)  # a checkpoint at every frame, not every 30 s
+    frame = recorder.Recorder.frame
     calls = []
 
     def interrupted(self, *args, **kwargs):
@@ -89,11 +90,11 @@ def test_resume_after_interruption_gives_the_same_results(tmp_path, monkeypatch)
         if len(calls) == 9:  # in the rest step, after the 9th checkpoint
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(runner.Recorder, "frame", interrupted)
+    monkeypatch.setattr(recorder.Recorder, "frame", interrupted)
     with pytest.raises(KeyboardInterrupt):
         runner.run_case(case, progress=False)
     assert not (case / "output" / "summary.json").exists()  # nothing that looks complete
-    monkeypatch.setattr(runner.Recorder, "frame", frame)
+    monkeypatch.setattr(recorder.Recorder, "frame", frame)
     resumed = runner.run_case(case, resume=True, progress=False)
     assert resumed["steps"] == reference["steps"]
     assert (case / "output" / "profiles.csv").read_text() == (tmp_path / "a" / "case" / "output" / "profiles.csv").read_text()

@@ -8,11 +8,14 @@ import pytest
 from twifli_fv import Phase, SegmentedImage
 from twifli_fv.image.io import read_labels
 from twifli_fv.mesh.grid import build_mesh
-from twifli_fv.model.diffusivity import AnomalousDiffusivity, ConstantDiffusivity
-from twifli_fv.model.weights import w1
-from twifli_fv.solve.stepping import ProtocolStep, RunState, Stepping, run_protocol
 from twifli_fv.model.constants import FARADAY
-from twifli_fv.solve.twifli import Drive, TwifliModel, TwifliSolver
+from twifli_fv.model.diffusivity import AnomalousDiffusivity, ConstantDiffusivity
+from twifli_fv.model.protocol import Step
+from twifli_fv.model.twifli import Drive, TwifliModel
+from twifli_fv.model.weights import w1
+from twifli_fv.solve.stepping import RunState, Stepping, run_protocol
+from twifli_fv.solve.twifli import TwifliSolver
+from twifli_fv.solve.twifli_stepping import TwifliStepping
 
 from .conftest import MESHES
 
@@ -72,10 +75,10 @@ def real_slice_model(**kwargs) -> TwifliModel:
                        tau_e=2.0, tau_li=3.5, **kwargs)
 
 
-def run(model: TwifliModel, steps: list[ProtocolStep], c_initial=None, **stepping) -> tuple[TwifliSolver, RunState]:
+def run(model: TwifliModel, steps: list[Step], c_initial=None, **stepping) -> tuple[TwifliSolver, RunState]:
     solver = TwifliSolver(model, c_initial)
     frames: list[float] = []
-    state = run_protocol(solver, steps, RunState(), stepping=Stepping(**stepping),
+    state = run_protocol(TwifliStepping(solver, Stepping(**stepping)), steps, RunState(),
                          on_frame=lambda s: frames.append(s.time_s))
     return solver, state
 
@@ -86,7 +89,7 @@ def one_c(model: TwifliModel) -> float:
 
 def test_conserve_mode_li_removed_equals_charge_passed():
     model = real_slice_model()
-    solver, state = run(model, [ProtocolStep("charge 1C", "charge", one_c(model), duration_s=600.0)],
+    solver, state = run(model, [Step("charge 1C", "charge", one_c(model), duration_s=600.0)],
                         frame_interval_s=300.0)
     step = state.steps[0]
     assert step["charge_C"] == pytest.approx(one_c(model) * model.collector_area_m2 * 600.0, rel=1e-12, abs=0)
@@ -97,10 +100,10 @@ def test_charge_discharge_round_trip_conserves_li():
     model = real_slice_model()
     current = one_c(model)
     c_initial = np.where(model.am, 0.7 * model.c_sat_mol_m3, 0.0)  # half-way: a full cell cannot be refilled exactly
-    solver, state = run(model, [ProtocolStep("c", "charge", current, duration_s=300.0),
-                                ProtocolStep("r", "rest", duration_s=100.0),
-                                ProtocolStep("d", "discharge", current, duration_s=200.0),
-                                ProtocolStep("d", "discharge", current / 2, duration_s=200.0)], c_initial)
+    solver, state = run(model, [Step("c", "charge", current, duration_s=300.0),
+                                Step("r", "rest", duration_s=100.0),
+                                Step("d", "discharge", current, duration_s=200.0),
+                                Step("d", "discharge", current / 2, duration_s=200.0)], c_initial)
     start = 0.7 * model.c_sat_mol_m3 * model.am_volume_m3
     assert [s["end_reason"] for s in state.steps] == ["duration reached"] * 4
     net_charge = sum(s["charge_C"] for s in state.steps)
@@ -112,8 +115,8 @@ def test_charge_discharge_round_trip_conserves_li():
 def test_extreme_rates_keep_c_in_bounds_and_d_finite(normalisation):
     model = real_slice_model(normalisation=normalisation, diffusivity=AnomalousDiffusivity(1e-16, 48000.0, 1e-13))
     current = 50 * one_c(model)
-    solver, state = run(model, [ProtocolStep("c", "charge", current, until_mean_c_norm=0.0, duration_s=60.0),
-                                ProtocolStep("d", "discharge", current, until_mean_c_norm=1.0, duration_s=60.0)],
+    solver, state = run(model, [Step("c", "charge", current, until_lithiation=0.0, duration_s=60.0),
+                                Step("d", "discharge", current, until_lithiation=1.0, duration_s=60.0)],
                         frame_interval_s=600.0)
     c = solver.values[model.am]
     assert np.all(c >= 0) and np.all(c <= model.c_sat_mol_m3 * (1 + 1e-12))

@@ -7,10 +7,11 @@ is an error that names it (and the nearest known key), so a typo never falls bac
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from twifli_fv.errors import InputError, did_you_mean
 

@@ -23,7 +23,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.command(args) or 0)
     except InputError as exc:
-        if rank() == 0:  # every rank meets the same mistake; say it once
+        if launcher_rank() == 0:  # every rank meets the same mistake; say it once
             print(f"twifli: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -31,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def rank() -> int:
+def launcher_rank() -> int:
     """MPI rank from the launcher's environment (MPICH, Open MPI, Slurm), without importing MPI."""
     for name in ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK", "SLURM_PROCID"):
         if name in os.environ:
@@ -40,7 +40,7 @@ def rank() -> int:
 
 
 def _configure_logging(verbose: bool) -> None:
-    handler: logging.Handler = logging.StreamHandler(sys.stderr) if rank() == 0 else logging.NullHandler()
+    handler: logging.Handler = logging.StreamHandler(sys.stderr) if launcher_rank() == 0 else logging.NullHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))
     log.addHandler(handler)
     log.setLevel(logging.DEBUG if verbose else logging.INFO)
@@ -130,7 +130,7 @@ def _tortuosity(args: argparse.Namespace) -> int:
     if not 0 <= args.axis < image.ndim:
         raise InputError(f"--axis {args.axis}: the image has axes 0..{image.ndim - 1}")
     results = tortuosity_factors(image, axis=args.axis, periodic=not args.no_flux)
-    if rank() != 0:
+    if launcher_rank() != 0:
         return 0
     if args.json:
         keys = ("volume_fraction", "percolating_fraction", "D_eff", "tau")
@@ -163,10 +163,10 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from twifli_fv.run import run_case
+    from twifli_fv.drivers.run import run_case
 
-    summary = run_case(args.case, resume=args.resume, progress=not args.no_progress and rank() == 0)
-    if rank() == 0:
+    summary = run_case(args.case, resume=args.resume, progress=not args.no_progress and launcher_rank() == 0)
+    if launcher_rank() == 0:
         dense = summary.get("model") == "dense"
         for number, step in enumerate(summary["steps"], 1):
             print(f"step {number} ({step['text']}): {step['duration_s'] / 3600:.2f} h, "
@@ -183,27 +183,10 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from twifli_fv.outputs.compare import compare_profiles, interpolate_run
-    from twifli_fv.outputs.files import write_json
-    from twifli_fv.outputs.plots import plot_comparison
-    from twifli_fv.outputs.profiles import read_profiles
+    from twifli_fv.drivers.compare import run_compare
 
+    result = run_compare(args.case, args.experiment)
     out = Path(args.case) / "output"
-    if not (out / "summary.json").is_file():
-        raise InputError(f"{out}: no complete run here (no summary.json); run `twifli run {args.case}` first")
-    summary = json.loads((out / "summary.json").read_text())
-    run = read_profiles(out / "profiles.csv")
-    experiment = read_profiles(args.experiment)
-    ends, charge_ends = 0.0, []
-    for step in summary["steps"]:
-        ends += step["duration_s"]
-        if step["kind"] == "charge":
-            charge_ends.append(ends)
-    result = compare_profiles(run, experiment, charge_ends_s=charge_ends)
-    write_json(out / "comparison.json", {"experiment": str(args.experiment), **result.to_dict()})
-    times, _, y_um, measured = experiment
-    plot_comparison(out / "comparison.png", times, y_um, interpolate_run(run, times, y_um), measured,
-                    title=f"{Path(args.case).name} vs {Path(args.experiment).name}")
     print(f"RMSE {result.rmse:.4f}, MAE {result.mae:.4f}, max |error| {result.max_error:.4f} at "
           f"y = {result.max_error_y_um:.1f} um, t = {result.max_error_time_s / 3600:.2f} h "
           f"({result.points} points, {result.dropped_points} outside the run)")
@@ -219,8 +202,22 @@ def _compare_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("experiment", help="measured profiles.csv (time_s, step, y_um, c_norm)")
 
 
+def _export(args: argparse.Namespace) -> int:
+    from twifli_fv.outputs.export import export_frame, frame_file
+
+    source = frame_file(Path(args.case) / "output", args.frame)
+    print(f"wrote {export_frame(source, args.output)} from {source}")
+    return 0
+
+
+def _export_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("case", help="case directory with a run in CASE/output")
+    parser.add_argument("-o", "--output", required=True, help="file to write: .xdmf, .msh (Gmsh), .inp (Abaqus) or .vtu")
+    parser.add_argument("--frame", type=int, help="field frame number (default: the last)")
+
+
 def _gitt(args: argparse.Namespace) -> int:
-    from twifli_fv.gitt_run import run_gitt
+    from twifli_fv.drivers.gitt import run_gitt
 
     out = Path(args.output_dir) if args.output_dir else Path(args.data).parent / "gitt"
     fit = run_gitt(args.data, args.config, out)
@@ -240,7 +237,7 @@ def _gitt_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _radiography(args: argparse.Namespace) -> int:
-    from twifli_fv.radiography_run import run_radiography
+    from twifli_fv.drivers.radiography import run_radiography
 
     out = Path(args.output_dir) if args.output_dir else Path(args.config).parent / "radiography"
     summary = run_radiography(args.config, out)
@@ -257,7 +254,8 @@ def _radiography_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from twifli_fv.study import parse_vary, run_sweep
+    from twifli_fv.drivers.sweep import run_sweep
+    from twifli_fv.drivers.sweep_grid import parse_vary
 
     result = run_sweep(args.case, [parse_vary(spec) for spec in args.vary], name=args.name, jobs=args.jobs,
                        resume=args.resume, quantity=args.quantity, plots=not args.no_plots)
@@ -283,7 +281,7 @@ def _sweep_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _energy_density(args: argparse.Namespace) -> int:
-    from twifli_fv.study.cathode_comparison import run_energy_density
+    from twifli_fv.drivers.energy_density import run_energy_density
 
     config = Path(args.config)
     out = Path(args.output_dir) if args.output_dir else config.parent / config.stem
@@ -332,6 +330,7 @@ COMMANDS: dict[str, Command] = {
     "tortuosity": (_tortuosity, "tortuosity factors of each phase and of the electronic network", _tortuosity_arguments),
     "run": (_run, "run a TWIF-Li case directory (writes CASE/output/)", _run_arguments),
     "compare": (_compare, "compare a run's Li profiles with measured ones (RMSE, MAE, maps)", _compare_arguments),
+    "export": (_export, "a run's field frame to XDMF, Gmsh, Abaqus or VTU (through meshio)", _export_arguments),
     "gitt": (_gitt, "GITT record -> D per pulse (diffusion-model fit; Weppner-Huggins for comparison) and the eqn-5 fit D_trace, c_max", _gitt_arguments),
     "radiography": (_radiography, "neutron radiographs -> relative Li profiles per row (Beer-Lambert ratio to pristine)",
                     _radiography_arguments),

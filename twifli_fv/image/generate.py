@@ -9,6 +9,8 @@ same arguments always give the same image.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from scipy import ndimage
 
@@ -29,8 +31,7 @@ def generate_composite(
     seed: int = 0,
 ) -> np.ndarray:
     """Label image (``LABELS``), axis 0 through the thickness; radii log-normal (median ``radius_um``)."""
-    if len(shape) not in (2, 3) or min(shape) < 1:
-        raise InputError(f"generate: shape {shape} must have 2 or 3 positive sizes")
+    check_shape(shape, what="generate")
     if not 0 < am_fraction < 1 or not 0 <= cbd_fraction < 1 - am_fraction:
         raise InputError(f"generate: need 0 < am_fraction < 1 and 0 <= cbd_fraction < 1 - am_fraction "
                          f"(got {am_fraction}, {cbd_fraction})")
@@ -38,12 +39,7 @@ def generate_composite(
         raise InputError("generate: radius_um and voxel_size_um must be positive")
     rng = np.random.default_rng(seed)
     am = np.zeros(shape, dtype=bool)
-    target = am_fraction * am.size
-    filled = 0
-    while filled < target:
-        radius = radius_um * np.exp(radius_sigma * rng.standard_normal()) / voxel_size_um
-        centre = rng.uniform(0, shape)
-        filled += paint_ball(am, centre, max(radius, 0.75))
+    paint_balls(am, am_fraction, rng, radius=lambda: radius_um * np.exp(radius_sigma * rng.standard_normal()) / voxel_size_um)
     labels = np.where(am, LABELS["AM"], LABELS["SE"]).astype(np.uint8)
     if cbd_fraction > 0:
         field = ndimage.gaussian_filter(rng.standard_normal(shape), sigma=1.5, mode="wrap")
@@ -51,6 +47,21 @@ def generate_composite(
         cutoff = np.quantile(field[~am], 1 - cbd_fraction * am.size / np.count_nonzero(~am))
         labels[field > cutoff] = LABELS["CBD"]
     return labels
+
+
+def check_shape(shape: tuple[int, ...], *, what: str) -> None:
+    """A one-line error unless ``shape`` has 2 or 3 positive sizes."""
+    if len(shape) not in (2, 3) or min(shape) < 1:
+        raise InputError(f"{what}: shape {shape} must have 2 or 3 positive sizes")
+
+
+def paint_balls(mask: np.ndarray, fraction: float, rng: np.random.Generator, *, radius: Callable[[], float]) -> None:
+    """Balls at uniform random centres until ``fraction`` of ``mask`` is set; each ball's radius (voxels, at
+    least 0.75) is drawn by ``radius()`` before its centre."""
+    filled, target = 0, fraction * mask.size
+    while filled < target:
+        size = radius()
+        filled += paint_ball(mask, rng.uniform(0, mask.shape), max(size, 0.75))
 
 
 def paint_ball(mask: np.ndarray, centre: np.ndarray, radius: float) -> int:

@@ -19,14 +19,15 @@ from pathlib import Path
 import numpy as np
 
 from twifli_fv.errors import InputError
-from twifli_fv.image.generate import paint_ball
+from twifli_fv.image.generate import check_shape, paint_balls
 from twifli_fv.image.io import read_labels
+from twifli_fv.image.voxels import VoxelGrid
 
 VOID = -1
 
 
 @dataclass(frozen=True)
-class GrainMap:
+class GrainMap(VoxelGrid):
     """Grain id per voxel (``VOID`` for pores/cracks) and per-grain orientation (degrees)."""
 
     grain: np.ndarray
@@ -36,20 +37,12 @@ class GrainMap:
     source: str = "<generated>"
 
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self.grain.shape
-
-    @property
-    def ndim(self) -> int:
-        return self.grain.ndim
+    def voxels(self) -> np.ndarray:
+        return self.grain
 
     @property
     def solid(self) -> np.ndarray:
         return self.grain != VOID
-
-    @property
-    def thickness_m(self) -> float:
-        return self.shape[0] * self.voxel_size_m
 
     def cell_tilt_deg(self) -> np.ndarray:
         return np.where(self.solid, self.tilt_deg[np.maximum(self.grain, 0)], np.nan)
@@ -73,8 +66,7 @@ def generate_grains(
     seed: int = 0,
 ) -> GrainMap:
     """Columnar grains through the thickness, tilts ~ N(mean, spread); pores, then cracks (angle to the collector)."""
-    if len(shape) not in (2, 3) or min(shape) < 1:
-        raise InputError(f"grains: shape {shape} must have 2 or 3 positive sizes")
+    check_shape(shape, what="grains")
     for name, value in (("voxel_size_um", voxel_size_um), ("grain_width_um", grain_width_um),
                         ("pore_radius_um", pore_radius_um), ("crack_length_um", crack_length_um)):
         if not (math.isfinite(value) and value > 0):
@@ -93,10 +85,7 @@ def generate_grains(
     tilt = rng.normal(tilt_mean_deg, tilt_spread_deg, n_grains)
     azimuth = rng.uniform(0.0, 360.0, n_grains) if len(shape) == 3 else np.zeros(n_grains)
     void = np.zeros(shape, dtype=bool)
-    filled, target = 0, pore_fraction * void.size
-    pores = np.random.default_rng([seed, 2])
-    while filled < target:
-        filled += paint_ball(void, pores.uniform(0, shape), max(pore_radius_um / voxel_size_um, 0.75))
+    paint_balls(void, pore_fraction, np.random.default_rng([seed, 2]), radius=lambda: pore_radius_um / voxel_size_um)
     cracks = np.random.default_rng([seed, 3])
     for _ in range(crack_count):
         _paint_crack(void, cracks.uniform(0, shape), crack_length_um / voxel_size_um, crack_angle_deg,

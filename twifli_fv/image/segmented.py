@@ -15,10 +15,11 @@ import numpy as np
 from twifli_fv.errors import InputError
 from twifli_fv.image.io import read_labels
 from twifli_fv.image.phases import Phase, parse_label_map
+from twifli_fv.image.voxels import VoxelGrid
 
 
 @dataclass(frozen=True)
-class SegmentedImage:
+class SegmentedImage(VoxelGrid):
     """Phase codes (:class:`Phase`) on a regular grid with cubic voxels of edge ``voxel_size_m``."""
 
     phases: np.ndarray
@@ -27,23 +28,12 @@ class SegmentedImage:
     label_map: dict[int, Phase] = field(default_factory=dict)
 
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self.phases.shape
-
-    @property
-    def ndim(self) -> int:
-        return self.phases.ndim
-
-    @property
-    def thickness_m(self) -> float:
-        return self.shape[0] * self.voxel_size_m
+    def voxels(self) -> np.ndarray:
+        return self.phases
 
     def mask(self, *phases: Phase) -> np.ndarray:
         """Boolean array, True where the voxel belongs to any of ``phases``."""
         return np.isin(self.phases, [int(p) for p in phases])
-
-    def volume_fraction(self, *phases: Phase) -> float:
-        return float(self.mask(*phases).mean())
 
     def present(self) -> list[Phase]:
         return [Phase(code) for code in np.unique(self.phases)]
@@ -84,9 +74,6 @@ class SegmentedImage:
         if not np.any(phases == Phase.AM):
             raise InputError(f"{source}: no active material (AM) in the image; check the label map {_describe(mapping)}")
         return cls(phases=phases, voxel_size_m=size * 1e-6, source=source, label_map=dict(mapping))
-
-    def cropped(self, region: tuple[slice, ...]) -> "SegmentedImage":
-        return SegmentedImage(self.phases[region].copy(), self.voxel_size_m, self.source, self.label_map)
 
 
 def load_image(

@@ -16,8 +16,7 @@ import numpy as np
 
 from twifli_fv.image.phases import Phase
 from twifli_fv.image.segmented import SegmentedImage
-from twifli_fv.properties.connectivity import in_plane_axes
-from twifli_fv.properties.interfaces import active_area
+from twifli_fv.mesh.faces import face_counts, face_pairs, in_plane_axes
 
 
 @dataclass(frozen=True)
@@ -46,41 +45,10 @@ class CathodeMesh:
     def face_pairs(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Cells ``(first, second)`` on either side of every grid face with both sides in ``mask``.
 
-        The same faces as the FiPy mesh's interior faces, periodic ones included (an in-plane axis of
-        length 1 or 2 gives self- or repeated pairs there too), found by shifts of the grid. All faces
-        have area / centre distance ``voxel_size_m ** (ndim - 2)``.
+        The same faces as the FiPy mesh's interior faces, periodic ones included (:func:`~twifli_fv.mesh.faces.face_pairs`).
+        All faces have area / centre distance ``voxel_size_m ** (ndim - 2)``.
         """
-        grid = np.asarray(mask, dtype=bool).reshape(self.image.shape)
-        ids = np.arange(grid.size, dtype=np.int64).reshape(grid.shape)
-        first, second = [], []
-        for axis in range(grid.ndim):
-            if axis in self.wrap_axes:
-                here, there = grid, np.roll(grid, -1, axis=axis)
-                ids_here, ids_there = ids, np.roll(ids, -1, axis=axis)
-            else:
-                lower = tuple(slice(None, -1) if a == axis else slice(None) for a in range(grid.ndim))
-                upper = tuple(slice(1, None) if a == axis else slice(None) for a in range(grid.ndim))
-                here, there, ids_here, ids_there = grid[lower], grid[upper], ids[lower], ids[upper]
-            both = here & there
-            first.append(ids_here[both])
-            second.append(ids_there[both])
-        return np.concatenate(first), np.concatenate(second)
-
-    def cell_variable(self, values: np.ndarray, *, name: str):  # noqa: ANN201 - fipy.CellVariable
-        """A FiPy CellVariable on this mesh (e.g. ``cell_variable(mesh.phase, name="phase")``)."""
-        import fipy
-
-        return fipy.CellVariable(mesh=self.mesh, value=values, name=name)
-
-    def interface_faces(self, first: Phase, second: Phase) -> tuple[np.ndarray, np.ndarray]:
-        """FiPy face ids between cells of ``first`` and ``second`` (either side), and their areas."""
-        cells = np.ma.filled(self.mesh.faceCellIDs, -1)
-        inside = cells[1] >= 0
-        a = self.phase[cells[0]]
-        b = np.where(inside, self.phase[np.where(inside, cells[1], 0)], 255)
-        pair = inside & (((a == first) & (b == second)) | ((a == second) & (b == first)))
-        faces = np.flatnonzero(pair)
-        return faces, np.asarray(self.mesh._faceAreas)[faces]
+        return face_pairs(np.asarray(mask, dtype=bool).reshape(self.image.shape), wrap_axes=self.wrap_axes)
 
     @property
     def wrap_axes(self) -> tuple[int, ...]:
@@ -89,7 +57,7 @@ class CathodeMesh:
     @property
     def cell_volume_m3(self) -> float:
         """Voxel volume (m^3; m^2 per m of depth in 2D)."""
-        return self.image.voxel_size_m**self.image.ndim
+        return self.image.cell_volume_m3
 
     @property
     def y_m(self) -> np.ndarray:
@@ -99,11 +67,14 @@ class CathodeMesh:
 
 
 def build_mesh(image: SegmentedImage, *, periodic: bool = True) -> CathodeMesh:
-    """FiPy grid over the whole image (SPEC sect. 1); phases and ``s_ij`` as flat cell arrays."""
+    """FiPy grid over the whole image (SPEC sect. 1); phases and ``s_ij`` as flat cell arrays.
+
+    ``s_ij`` (m^2, or m^2 per m of depth in 2D) is the AM|SE face area of each AM cell (paper 1, eqn 1).
+    """
     wrap = in_plane_axes(image.ndim, periodic=periodic)
     return CathodeMesh(
         image=image,
         periodic=periodic,
         phase=image.phases.ravel().copy(),
-        active_area_m2=active_area(image.phases, image.voxel_size_m, wrap_axes=wrap).ravel().astype(float),
+        active_area_m2=(face_counts(image.phases, Phase.AM, Phase.SE, wrap_axes=wrap) * image.face_area_m2).ravel(),
     )

@@ -17,7 +17,7 @@ a target, or both (whichever comes first). A step without ``at RATE`` runs at ``
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from twifli_fv.errors import InputError
 
@@ -35,15 +35,21 @@ _STEP = re.compile(
 
 @dataclass(frozen=True)
 class Step:
-    """One protocol step; exactly one of ``c_rate`` and ``current_density_A_m2`` is set unless resting."""
+    """One protocol step. As parsed, exactly one of ``c_rate`` and ``current_density_A_m2`` is set unless
+    resting; :meth:`resolved` turns a C-rate into A m^-2, which is what the protocol loop runs."""
 
     text: str
     kind: str  # "charge", "discharge" or "rest"
+    current_density_A_m2: float | None = 0.0  # None while a C-rate gives the current
     duration_s: float | None = None
-    until_mean_c_norm: float | None = None
+    until_lithiation: float | None = None  # mean state of lithiation: c/c_sat (TWIF-Li) or x = c/c_max (dense)
+    until_voltage_V: float | None = None  # cell-voltage cut-off (dense-cathode model only)
     c_rate: float | None = None
-    current_density_A_m2: float | None = None
-    until_voltage_V: float | None = None
+
+    def resolved(self, *, one_c_A_m2: float) -> "Step":
+        """The same step with its current in A m^-2 (0 at rest), given the current density of 1C."""
+        current = self.c_rate * one_c_A_m2 if self.c_rate is not None else self.current_density_A_m2 or 0.0
+        return replace(self, current_density_A_m2=current)
 
 
 def parse_step(text: str, *, default_c_rate: float | None = None) -> Step:
@@ -67,7 +73,7 @@ def parse_step(text: str, *, default_c_rate: float | None = None) -> Step:
         c_rate, density = float(default_c_rate), None
     else:
         raise InputError(f"protocol step {text!r} gives no rate; add 'at RATE' or set [protocol] c_rate")
-    return Step(text=text, kind=match["kind"].lower(), duration_s=duration, until_mean_c_norm=target,
+    return Step(text=text, kind=match["kind"].lower(), duration_s=duration, until_lithiation=target,
                 c_rate=c_rate, current_density_A_m2=density, until_voltage_V=volts)
 
 

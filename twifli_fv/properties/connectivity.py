@@ -36,10 +36,3 @@ def percolating(mask: np.ndarray, *, axis: int = 0, wrap_axes: tuple[int, ...] =
     through = np.zeros(count + 1, dtype=bool)  # per label (a lookup table: much faster than np.isin)
     through[ends[ends > 0]] = True
     return through[labels]
-
-
-def in_plane_axes(ndim: int, *, periodic: bool, transport_axis: int = 0) -> tuple[int, ...]:
-    """The axes that wrap around: in-plane axes (not the thickness axis 0) other than the transport axis."""
-    if not periodic:
-        return ()
-    return tuple(a for a in range(1, ndim) if a != transport_axis % ndim)

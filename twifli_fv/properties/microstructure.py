@@ -11,7 +11,8 @@ import numpy as np
 
 from twifli_fv.image.phases import Phase
 from twifli_fv.image.segmented import SegmentedImage
-from twifli_fv.properties.connectivity import in_plane_axes, label_components, percolating
+from twifli_fv.mesh.faces import in_plane_axes
+from twifli_fv.properties.connectivity import label_components, percolating
 from twifli_fv.properties.interfaces import interface_areas
 
 ELECTRONIC = "electronic"  # the electron-conducting network: AM together with CBD

@@ -53,6 +53,3 @@ def empty_result(*, volume_fraction: float, axis: int) -> TortuosityResult:
     """A phase with no path from one end plane to the other: tau is infinite, reported as None."""
     return TortuosityResult(volume_fraction=volume_fraction, percolating_fraction=0.0, D_eff=0.0, tau=None, axis=axis)
 
-
-def volume_fraction(mask: np.ndarray) -> float:
-    return float(np.count_nonzero(mask)) / mask.size

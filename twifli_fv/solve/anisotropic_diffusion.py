@@ -21,24 +21,25 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
+from twifli_fv.mesh.faces import axis_pairs
+from twifli_fv.solve.fv import two_point_operator
 from twifli_fv.solve.sparse_lu import SparseLU
 
 
 def diffusion_matrix(tensor: np.ndarray, solid: np.ndarray, voxel_size_m: float) -> sparse.csr_matrix:
-    """``L`` (m^3 s^-1) with ``V dc/dt = L c``: net diffusive inflow of each cell; ``tensor`` is (*shape, d, d)."""
-    shape, ndim, h = solid.shape, solid.ndim, voxel_size_m
-    n = solid.size
-    index = np.arange(n).reshape(shape)
-    flat = tensor.reshape(n, ndim, ndim)
-    rows, cols, values = [], [], []
+    """``L`` (m^3 s^-1) with ``V dc/dt = L c``: net diffusive inflow of each cell; ``tensor`` is (*shape, d, d).
+
+    A two-point operator (:func:`~twifli_fv.solve.fv.two_point_operator`) with ``g = A D_aa,h / h`` per face.
+    """
+    ndim, h = solid.ndim, voxel_size_m
+    flat = tensor.reshape(solid.size, ndim, ndim)
+    faces = []
     for axis in range(ndim):
-        p, e = _pairs(index, solid, axis)
+        p, e = axis_pairs(solid, axis, periodic=axis > 0)
+        p, e = p[p != e], e[p != e]  # a wrapped axis one cell wide has no faces
         dp, de = flat[p, axis, axis], flat[e, axis, axis]
-        conductance = h ** (ndim - 1) / h * np.where(dp + de > 0, 2 * dp * de / np.maximum(dp + de, 1e-300), 0.0)
-        rows += [p, e, p, e]
-        cols += [e, p, p, e]
-        values += [conductance, conductance, -conductance, -conductance]
-    return sparse.csr_matrix((np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
+        faces.append((p, e, h ** (ndim - 1) / h * np.where(dp + de > 0, 2 * dp * de / np.maximum(dp + de, 1e-300), 0.0)))
+    return two_point_operator(faces, solid.size)
 
 
 def effective_diffusivity(tensor: np.ndarray, solid: np.ndarray, voxel_size_m: float) -> float:
@@ -49,14 +50,11 @@ def effective_diffusivity(tensor: np.ndarray, solid: np.ndarray, voxel_size_m: f
     PETSc's LU (:class:`~twifli_fv.solve.sparse_lu.SparseLU`).
     """
     shape, h = solid.shape, voxel_size_m
-    n = solid.size
-    flat_d00 = tensor.reshape(n, solid.ndim, solid.ndim)[:, 0, 0]
     area = h ** (solid.ndim - 1)
-    rows = np.arange(n).reshape(shape)
-    bottom = np.zeros(n)
-    top = np.zeros(n)
-    bottom[rows[0][solid[0]]] = 2 * area * flat_d00[rows[0][solid[0]]] / h
-    top[rows[-1][solid[-1]]] += 2 * area * flat_d00[rows[-1][solid[-1]]] / h
+    half_cell = np.where(solid, 2 * area * tensor[..., 0, 0] / h, 0.0)  # conductance to a Dirichlet plane
+    bottom, top = np.zeros(shape), np.zeros(shape)
+    bottom[0], top[-1] = half_cell[0], half_cell[-1]
+    bottom, top = bottom.ravel(), top.ravel()
     matrix = -diffusion_matrix(tensor, solid, voxel_size_m) + sparse.diags(bottom + top)
     scale = float(np.max(np.abs(matrix.diagonal()))) or 1.0
     # pores (and solid islands touching neither plane) get a tiny diagonal: c = 0 there, nothing else moves
@@ -68,17 +66,3 @@ def effective_diffusivity(tensor: np.ndarray, solid: np.ndarray, voxel_size_m: f
     cross_section = area * float(np.prod(shape[1:]))
     return flux * shape[0] * h / cross_section
 
-
-def _pairs(index: np.ndarray, solid: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
-    """Cells P and their + neighbours E along ``axis`` (periodic in-plane, closed through the thickness), both solid."""
-    if axis == 0:
-        p = index[:-1].ravel()
-        e = index[1:].ravel()
-    else:
-        p = index.ravel()
-        e = np.roll(index, -1, axis=axis).ravel()
-        if index.shape[axis] < 2:
-            return np.array([], int), np.array([], int)
-    flat = solid.ravel()
-    keep = flat[p] & flat[e] & (p != e)
-    return p[keep], e[keep]

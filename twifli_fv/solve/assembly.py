@@ -1,7 +1,7 @@
 """The implicit diffusion-reaction system on a set of grid cells, assembled once into PETSc and refilled
 in place each sweep (paper 1, eqns 1 and 5; SPEC sect. 2).
 
-:class:`~twifli_fv.solve.twifli.FipyEquation` states the TWIF-Li equation as FiPy terms,
+:class:`~twifli_fv.solve.fipy_reference.FipyEquation` states the TWIF-Li equation as FiPy terms,
 ``TransientTerm() == DiffusionTerm(D) - ImplicitSourceTerm(k) + s``; FiPy rebuilds its whole sparse
 matrix from those terms at every sweep, at 10-30 times the cost of the linear solve. This is the same
 system divided by FiPy's transient coefficient ``V / dt``, on the cells of a mask only (elsewhere the
@@ -33,6 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from twifli_fv.mesh.grid import CathodeMesh
+from twifli_fv.solve.fv import aij_matrix
 from twifli_fv.solve.petsc_env import petsc, user_options, world
 
 OPTIONS_PREFIX = "twifli_"
@@ -49,7 +50,6 @@ class CellSystem:
         mask: np.ndarray,
         *,
         rtol: float,
-        preconditioner: str = "icc",
         comm=None,  # noqa: ANN001 - PETSc.Comm; default: all ranks
     ) -> None:
         PETSc = petsc()
@@ -96,13 +96,8 @@ class CellSystem:
         self._values = np.zeros(self.nonzeros)
         local_size = (self.stop - self.start, self.size)
         self._in_place = self.comm.getSize() == 1  # one rank: PETSc uses self._values itself
-        if self._in_place:
-            self.matrix = PETSc.Mat().createAIJWithArrays((local_size, local_size), (*self._csr, self._values), comm=self.comm)
-        else:  # PETSc's COO path: the pattern (and its split into diagonal and off-diagonal blocks) once
-            self.matrix = PETSc.Mat().createAIJ((local_size, local_size), comm=self.comm)
-            self.matrix.setPreallocationCOO(np.repeat(rows, np.diff(indptr)).astype(index), self._csr[1])
-        self.matrix.setOption(PETSc.Mat.Option.SYMMETRIC, True)
-        self.matrix.setOption(PETSc.Mat.Option.SPD, True)
+        self.matrix = aij_matrix((*self._csr, self._values), sizes=(local_size, local_size), comm=self.comm, spd=True,
+                                 coo_first_row=None if self._in_place else self.start)
         self.b = self.x.duplicate()
         self._gather, self._whole = PETSc.Scatter.toAll(self.x)
         self.ksp = PETSc.KSP().create(comm=self.comm)
@@ -115,7 +110,7 @@ class CellSystem:
         self.ksp.setInitialGuessNonzero(True)
         with user_options("the TWIF-Li linear solve"):
             pc = self.ksp.getPC()
-            blocks = preconditioner == "icc" and self.comm.getSize() > 1
+            blocks = self.comm.getSize() > 1
             if blocks:  # ICC on each rank's rows grown by one layer of neighbours (symmetric additive Schwarz)
                 pc.setType("asm")
                 pc.setASMOverlap(ASM_OVERLAP)
@@ -123,12 +118,10 @@ class CellSystem:
                 self.fill(np.ones(self.stop - self.start), np.zeros(self.first.size))  # A = I: values to set up on
                 self.ksp.setUp()
                 pc = pc.getASMSubKSP()[0].getPC()
-            pc.setType(preconditioner)
-            self.fill_levels = None
-            if preconditioner == "icc":
-                option = f"{OPTIONS_PREFIX}{'sub_' if blocks else ''}pc_factor_levels"
-                self.fill_levels = PETSc.Options().getInt(option, FILL_LEVELS[mesh.image.ndim])
-                pc.setFactorLevels(self.fill_levels)
+            pc.setType("icc")
+            option = f"{OPTIONS_PREFIX}{'sub_' if blocks else ''}pc_factor_levels"
+            self.fill_levels = PETSc.Options().getInt(option, FILL_LEVELS[mesh.image.ndim])
+            pc.setFactorLevels(self.fill_levels)
             self.ksp.setFromOptions()
         self.iterations = 0
 
@@ -142,8 +135,7 @@ class CellSystem:
         name = pc.getType()
         if name == "asm":
             name = f"asm/{pc.getASMSubKSP()[0].getPC().getType()}"
-        if self.fill_levels is not None:
-            name += f"({self.fill_levels})"
+        name += f"({self.fill_levels})"
         return (f"PETSc {self.ksp.getType().upper()} + {name} on {self.comm.getSize()} rank(s), "
                 "matrix assembled in place (twifli_fv.solve.assembly)")
 

@@ -1,25 +1,11 @@
-"""Dense-cathode cell: anisotropic Li diffusion in oriented LiCoO2 grains, Butler-Volmer at the contacts
-with the separator, cell voltage (paper 2, Figs 2-4 and 6b; SPEC sect. 6).
+"""The dense-cathode solver: backward-Euler steps of :class:`~twifli_fv.model.dense.DenseModel`
+(paper 2; SPEC sect. 6).
 
-Each backward-Euler step solves, with ``L`` the diffusion operator of
-:mod:`twifli_fv.solve.anisotropic_diffusion`::
-
-    V (c_new - c_old) / dt = L c_new + E N          N_f: Li flow into contact cell f (mol s^-1)
-    N_f = -A_f i_BV(i0(x_f), Phi - U(x_f)) / F      x_f = c_s,f / c_max, A_f its reactive area
-    sum_f N_f = +/- i_app A_cc / F                  galvanostatic (+ on discharge)
-
-``c_s,f = c_f + N_f (h / 2) / (A_face D_00)`` is the surface value (half a cell of diffusion), ``Phi``
-the cathode potential against the electrolyte at the interface (one value: LiCoO2 conducts electrons
-well once partly delithiated, paper 2). The interior is linear, so ``c_new = a + Z N`` exactly, and the
-whole step is a Newton solve in the ``n_contacts + 1`` unknowns ``(N, Phi)`` with the dense matrix
-``G = Z[contacts]`` (computed once per step length and cached, with the PETSc LU factorisation of
-``I / dt - L / V`` from :mod:`twifli_fv.solve.sparse_lu`). Cell voltage::
-
-    V = U + eta - i_cell R_sep - E_counter          (i_cell > 0 on discharge)
-
-with ``R_sep = L_sep / kappa_sep`` the separator's area-specific resistance and ``E_counter`` the
-counter electrode's potential vs Li (0.62 V for Li/In). Li is conserved to round-off: the columns of
-``L`` sum to zero, so ``sum V dc = dt sum N``.
+The interior is linear, so ``c_new = a + Z N`` exactly, and the whole step is a Newton solve in the
+``n_contacts + 1`` unknowns ``(N, Phi)`` with the dense matrix ``G = Z[contacts]`` (computed once per step
+length and cached, with the PETSc LU factorisation of ``I / dt - L / V`` from
+:mod:`twifli_fv.solve.sparse_lu`). Li is conserved to round-off: the columns of ``L`` sum to zero, so
+``sum V dc = dt sum N``.
 """
 
 from __future__ import annotations
@@ -31,11 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from twifli_fv.errors import InputError
-from twifli_fv.image.grains import GrainMap
-from twifli_fv.model.butler_volmer import ButlerVolmer
 from twifli_fv.model.constants import FARADAY
-from twifli_fv.model.ocp import LcoOcpDualfoil
+from twifli_fv.model.dense import DenseModel
 from twifli_fv.solve.anisotropic_diffusion import diffusion_matrix
 from twifli_fv.solve.sparse_lu import SparseLU
 
@@ -44,74 +27,6 @@ CACHE_SIZE = 12  # factorised step lengths kept
 NEWTON_TOL = 1e-10  # on the flow residual, in units of the exchange flow of one contact cell
 EXPONENT_LIMIT = 80.0
 MAX_UPHILL = 10  # Newton steps per solve allowed to raise the residual
-
-
-@dataclass(frozen=True)
-class DenseCell:
-    """The cell: grain map with per-cell tensors (m^2 s^-1), contacts, kinetics, separator, counter electrode."""
-
-    grains: GrainMap
-    tensor: np.ndarray  # (*shape, d, d)
-    contact: np.ndarray  # bool, in-plane shape: the top surface touches the separator
-    area_factor: np.ndarray  # true / projected area of each top-surface cell (roughness)
-    c_max_mol_m3: float
-    kinetics: ButlerVolmer
-    ocp: LcoOcpDualfoil = LcoOcpDualfoil()
-    separator_resistance_ohm_m2: float = 0.0
-    counter_potential_V: float = 0.0
-    am_density_kg_m3: float = 5050.0
-
-    def __post_init__(self) -> None:
-        if not np.any(self.reactive_top):
-            raise InputError("dense cell: no solid cathode cell touches the separator (check contact and pores)")
-
-    @property
-    def voxel_size_m(self) -> float:
-        return self.grains.voxel_size_m
-
-    @property
-    def cell_volume_m3(self) -> float:
-        return self.voxel_size_m**self.grains.ndim
-
-    @property
-    def face_area_m2(self) -> float:
-        return self.voxel_size_m ** (self.grains.ndim - 1)
-
-    @property
-    def collector_area_m2(self) -> float:
-        """Projected area (m^2; m per m of depth in 2D)."""
-        return float(np.prod(self.grains.shape[1:])) * self.face_area_m2
-
-    @property
-    def solid_volume_m3(self) -> float:
-        return float(np.count_nonzero(self.grains.solid)) * self.cell_volume_m3
-
-    @property
-    def am_mass_kg(self) -> float:
-        return self.solid_volume_m3 * self.am_density_kg_m3
-
-    @property
-    def reactive_top(self) -> np.ndarray:
-        return self.contact & self.grains.solid[-1]
-
-    @property
-    def contact_cells(self) -> np.ndarray:
-        """Flat indices of the top-row cells that react."""
-        top = np.arange(self.grains.grain.size).reshape(self.grains.shape)[-1]
-        return top[self.reactive_top]
-
-    @property
-    def reactive_area_m2(self) -> np.ndarray:
-        return self.area_factor[self.reactive_top] * self.face_area_m2
-
-    @property
-    def contact_fraction(self) -> float:
-        return float(np.mean(self.reactive_top))
-
-    @property
-    def active_area_ratio(self) -> float:
-        """Reactive area / projected area of the interface (contact fraction times roughness gain)."""
-        return float(np.sum(self.reactive_area_m2)) / self.collector_area_m2
 
 
 @dataclass(frozen=True)
@@ -143,11 +58,11 @@ class DenseStats:
 
 
 class DenseSolver:
-    """Advance the Li concentration of a :class:`DenseCell` one implicit step at a time."""
+    """Advance the Li concentration of a :class:`DenseModel` one implicit step at a time."""
 
-    def __init__(self, cell: DenseCell, c_initial: np.ndarray, *, flow: np.ndarray | None = None,
+    def __init__(self, model: DenseModel, c_initial: np.ndarray, *, flow: np.ndarray | None = None,
                  phi: float | None = None, voltage: float | None = None) -> None:
-        self.cell = cell
+        self.model = cell = model
         self.c = np.where(cell.grains.solid.ravel(), np.asarray(c_initial, float).ravel(), 0.0)
         self.L = diffusion_matrix(cell.tensor, cell.grains.solid, cell.voxel_size_m)
         self._cells = cell.contact_cells
@@ -161,12 +76,11 @@ class DenseSolver:
 
     # -- state -------------------------------------------------------------------------------
     def mean_x(self, c: np.ndarray | None = None) -> float:
-        c = self.c if c is None else c
-        return float(c[self.cell.grains.solid.ravel()].mean()) / self.cell.c_max_mol_m3
+        return self.model.mean_x(self.c if c is None else c)
 
     def li_mol(self, c: np.ndarray | None = None) -> float:
         c = self.c if c is None else c
-        return float(c.sum()) * self.cell.cell_volume_m3
+        return float(c.sum()) * self.model.cell_volume_m3
 
     def commit(self, step: DenseStep) -> None:
         self.c, self.flow, self.phi, self.voltage = step.c, step.flow_mol_s, step.phi_V, step.voltage_V
@@ -176,7 +90,7 @@ class DenseSolver:
     def solve_step(self, dt: float, current_A_m2: float) -> DenseStep | None:
         """Backward-Euler step of ``dt`` s at cell current density ``current_A_m2`` (+ discharge, - charge, 0 rest);
         None when Newton fails or the field leaves [0, c_max] (try a shorter step)."""
-        cell = self.cell
+        cell = self.model
         lu, green = self._factor(dt)
         volume = cell.cell_volume_m3
         base = lu.solve(self.c / dt)
@@ -207,10 +121,10 @@ class DenseSolver:
             self._cache.move_to_end(dt)
             return self._cache[dt]
         n = self.c.size
-        matrix = sparse.identity(n, format="csr") / dt - self.L / self.cell.cell_volume_m3
+        matrix = sparse.identity(n, format="csr") / dt - self.L / self.model.cell_volume_m3
         lu = SparseLU(matrix)
         units = np.zeros((n, self._cells.size))
-        units[self._cells, np.arange(self._cells.size)] = 1.0 / self.cell.cell_volume_m3
+        units[self._cells, np.arange(self._cells.size)] = 1.0 / self.model.cell_volume_m3
         green = lu.solve(units)[self._cells] + np.diag(self._half_cell)
         self._cache[dt] = (lu, green)
         if len(self._cache) > CACHE_SIZE:
@@ -221,13 +135,13 @@ class DenseSolver:
 
     def _rates(self, flow: np.ndarray, phi: float, base: np.ndarray, green: np.ndarray):  # noqa: ANN202
         """Residual pieces: x_s, the BV flow ``-A i / F`` and its derivatives in x and phi."""
-        kin, c_max = self.cell.kinetics, self.cell.c_max_mol_m3
+        kin, c_max = self.model.kinetics, self.model.c_max_mol_m3
         x = (base + green @ flow) / c_max
-        eta = np.clip(phi - self.cell.ocp(x), -EXPONENT_LIMIT / kin.f, EXPONENT_LIMIT / kin.f)
+        eta = np.clip(phi - self.model.ocp(x), -EXPONENT_LIMIT / kin.f, EXPONENT_LIMIT / kin.f)
         i0 = kin.exchange_current_A_m2
         rate = -self._area * kin.current(i0, eta) / FARADAY
         d_phi = -self._area * kin.d_current_d_eta(i0, eta) / FARADAY
-        d_x = -d_phi * self.cell.ocp.derivative(x)
+        d_x = -d_phi * self.model.ocp.derivative(x)
         return x, rate, d_x, d_phi
 
     def _newton(self, base: np.ndarray, green: np.ndarray, total: float):  # noqa: ANN202
@@ -244,7 +158,7 @@ class DenseSolver:
 
     def _newton_from(self, flow: np.ndarray, base: np.ndarray, green: np.ndarray, total: float):  # noqa: ANN202
         n = base.size
-        c_max, scale = self.cell.c_max_mol_m3, self._scale
+        c_max, scale = self.model.c_max_mol_m3, self._scale
         phi = self._fit_phi(flow, base, green, total)
 
         def residual(f: np.ndarray, p: float) -> tuple[np.ndarray, tuple]:
@@ -290,7 +204,7 @@ class DenseSolver:
 
     def _fit_phi(self, flow: np.ndarray, base: np.ndarray, green: np.ndarray, total: float) -> float:
         """Phi that makes the BV flows sum to ``total`` with the surface x of ``flow`` (bisection)."""
-        u = self.cell.ocp((base + green @ flow) / self.cell.c_max_mol_m3)
+        u = self.model.ocp((base + green @ flow) / self.model.c_max_mol_m3)
         low, high = float(np.min(u)) - 3.0, float(np.max(u)) + 3.0  # the BV flow falls as phi rises
         for _ in range(80):
             mid = 0.5 * (low + high)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
+from twifli_fv.solve.fv import aij_matrix
 from twifli_fv.solve.petsc_env import petsc, user_options
 
 OPTIONS_PREFIX = "dense_"
@@ -38,7 +39,7 @@ class SparseLU:
                      np.ascontiguousarray(csr.indices, dtype=PETSc.IntType),
                      np.ascontiguousarray(csr.data, dtype=PETSc.ScalarType))
         comm = PETSc.COMM_SELF
-        self.matrix = PETSc.Mat().createAIJWithArrays((self.size, self.size), self._csr, comm=comm)
+        self.matrix = aij_matrix(self._csr, sizes=(self.size, self.size), comm=comm)
         self.ksp = PETSc.KSP().create(comm=comm)
         self.ksp.setOptionsPrefix(prefix)
         self.ksp.setOperators(self.matrix)

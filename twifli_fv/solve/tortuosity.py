@@ -6,36 +6,25 @@ shifts of the voxel grid, a slab of layers at a time, and handed to PETSc withou
 (``MatCreateSeqAIJWithArrays``); under ``mpiexec`` each rank builds its own rows and PETSc
 distributes the solve.
 
-Preconditioner: one geometric level, then algebraic multigrid. The cells are aggregated by
-2 x 2 x 2 blocks of the grid, each block split into its face-connected pieces (piecewise-constant
-prolongation, Galerkin coarse operator, one Chebyshev-Jacobi sweep on the fine grid); GAMG solves the
-about eight times smaller coarse problem. This skips GAMG's costly set-up on the fine grid (graph
-squaring, smoothed prolongator, fine Galerkin product): on the 256^3 reference electrode the solve
-takes about half the time and two thirds of the memory of GAMG alone. PETSc options can tune it
-under the prefix ``tortuosity_`` (e.g. ``-tortuosity_mg_coarse_pc_gamg_threshold 0.01``).
+CG is preconditioned by one geometric level over algebraic multigrid (:mod:`twifli_fv.solve.multigrid`).
+PETSc options can tune it under the prefix ``tortuosity_`` (e.g. ``-tortuosity_mg_coarse_pc_gamg_threshold 0.01``).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from functools import cache
 
 import numpy as np
 
 from twifli_fv.image.phases import Phase
 from twifli_fv.image.segmented import SegmentedImage
-from twifli_fv.properties.connectivity import in_plane_axes, percolating
+from twifli_fv.mesh.faces import in_plane_axes, neighbour_counts, shifted
+from twifli_fv.properties.connectivity import percolating
 from twifli_fv.properties.microstructure import ELECTRONIC
-from twifli_fv.properties.tortuosity import (
-    C_IN,
-    C_OUT,
-    G_BOUNDARY,
-    TortuosityResult,
-    empty_result,
-    tortuosity_from_flux,
-    volume_fraction,
-)
+from twifli_fv.properties.tortuosity import C_IN, C_OUT, G_BOUNDARY, TortuosityResult, empty_result, tortuosity_from_flux
+from twifli_fv.solve.multigrid import aggregate_ids, multigrid_cg, one_per_row
+from twifli_fv.solve.fv import aij_matrix
 from twifli_fv.solve.petsc_env import petsc, user_options, world
 
 log = logging.getLogger(__name__)
@@ -77,7 +66,7 @@ def tortuosity_factor(
     """
     mask = np.asarray(mask, dtype=bool)
     axis %= mask.ndim
-    eps = volume_fraction(mask)
+    eps = float(np.count_nonzero(mask)) / mask.size
     moved = np.moveaxis(mask, axis, 0)
     wrap = tuple(a + 1 if a < axis else a for a in in_plane_axes(mask.ndim, periodic=periodic, transport_axis=axis))
     wrap = tuple(a for a in wrap if moved.shape[a] >= 3)  # shorter axes would couple a cell to itself or twice
@@ -111,18 +100,22 @@ def _solve_steady(through: np.ndarray, wrap: tuple[int, ...], *, rtol: float, co
     x = PETSc.Vec().createMPI(total, comm=comm)
     start, stop = x.getOwnershipRange()
     indptr, indices, values, rhs = _assemble_rows(through, index, offsets, (start, stop), wrap, (first, last_start))
-    matrix = _aij(PETSc, (indptr, indices, values), (stop - start, total), (stop - start, total), comm, spd=True)
-    del indptr, indices, values
-    aggregate, coarse_total = _aggregates(through, offsets, (start, stop), PETSc.IntType)
-    del index
+    mine = (stop - start, total)
+    matrix = aij_matrix((indptr, indices, values), sizes=(mine, mine), comm=comm, spd=True)
+    del indptr, indices, values, index
+    ids, coarse_total = aggregate_ids(through, PETSc.IntType)  # the coarse unknown of each cell
+    aggregate = np.empty(stop - start, dtype=PETSc.IntType)
+    for a, b, cells, out in _slabs(offsets, (start, stop), through[0].size):
+        aggregate[out] = ids[a:b][through[a:b]][cells]
+    del ids
     coarse_rows = PETSc.Vec().createMPI(coarse_total, comm=comm)
     coarse_size = (coarse_rows.getLocalSize(), coarse_total)
-    prolong = _aij(PETSc, _one_per_row(aggregate), (stop - start, total), coarse_size, comm, spd=False)
+    prolong = aij_matrix(one_per_row(aggregate), sizes=(mine, coarse_size), comm=comm)
     coarse = matrix.ptap(prolong)
 
     b = PETSc.Vec().createWithArray(rhs, size=(stop - start, total), comm=comm)  # no copy
     x.setArray(_linear_profile(offsets, (start, stop), through.shape[0]))  # initial guess
-    ksp = _krylov(PETSc, matrix, prolong, coarse, rtol=rtol, comm=comm)
+    ksp = multigrid_cg(matrix, prolong, coarse, rtol=rtol, comm=comm, prefix=OPTIONS_PREFIX)
     ksp.solve(b, x)
     reason = ksp.getConvergedReason()
     if reason < 0:
@@ -133,51 +126,6 @@ def _solve_steady(through: np.ndarray, wrap: tuple[int, ...], *, rtol: float, co
     for obj in (ksp, coarse, prolong, matrix, coarse_rows, b, x):
         obj.destroy()
     return flux_in, flux_out, iterations
-
-
-def _krylov(PETSc, matrix, prolong, coarse, *, rtol: float, comm):  # noqa: ANN001, ANN202 - petsc4py objects
-    """CG preconditioned by a V-cycle: the aggregation level over GAMG on the coarse operator (SPEC sect. 4)."""
-    ksp = PETSc.KSP().create(comm=comm)
-    ksp.setOptionsPrefix(OPTIONS_PREFIX)
-    ksp.setOperators(matrix)
-    ksp.setType("cg")
-    ksp.setTolerances(rtol=rtol, atol=0.0, max_it=10000)
-    ksp.setInitialGuessNonzero(True)
-    pc = ksp.getPC()
-    pc.setType("mg")
-    pc.setMGLevels(2)
-    pc.setMGInterpolation(1, prolong)
-    smoother = pc.getMGSmoother(1)
-    smoother.setType("chebyshev")
-    smoother.setTolerances(max_it=1)  # one Chebyshev-Jacobi sweep each way: the aggregates do the rest
-    smoother.getPC().setType("jacobi")
-    coarse_solve = pc.getMGCoarseSolve()
-    coarse_solve.setOperators(coarse)
-    coarse_solve.setType("preonly")
-    coarse_solve.getPC().setType("gamg")
-    with user_options("the tortuosity solve"):
-        ksp.setFromOptions()
-    return ksp
-
-
-def _aij(  # noqa: ANN202 - PETSc.Mat
-    PETSc,  # noqa: ANN001, N803 - the petsc4py module
-    csr: tuple[np.ndarray, np.ndarray, np.ndarray],
-    rows: tuple[int, int],
-    cols: tuple[int, int],
-    comm,  # noqa: ANN001 - PETSc.Comm
-    *,
-    spd: bool,
-):
-    """A PETSc AIJ matrix of this rank's CSR rows, sizes (local, global); no copy on one rank.
-
-    ``spd``: flag it symmetric positive definite (the Laplacian, not the prolongation).
-    """
-    matrix = PETSc.Mat().createAIJWithArrays((rows, cols), csr, comm=comm)
-    if spd:
-        matrix.setOption(PETSc.Mat.Option.SYMMETRIC, True)
-        matrix.setOption(PETSc.Mat.Option.SPD, True)
-    return matrix
 
 
 def _unknown_ids(through: np.ndarray, dtype: type) -> np.ndarray:
@@ -231,7 +179,9 @@ def _assemble_rows(
     layer = through[0].size
     neighbours = np.empty(stop - start, dtype=np.uint8)
     for a, b, mine, out in _slabs(offsets, rows, layer):
-        neighbours[out] = _neighbour_counts(through, a, b, wrap)[mine]
+        halo, inner = _halo(a, b, through.shape[0])
+        grid = through[halo]
+        neighbours[out] = neighbour_counts(grid, wrap_axes=wrap, dtype=np.uint8)[inner][grid[inner]][mine]
     diagonal += neighbours
     indptr = np.empty(stop - start + 1, dtype=index.dtype)
     indptr[0] = 0
@@ -257,35 +207,10 @@ def _halo(a: int, b: int, size: int) -> tuple[slice, slice]:
     return slice(lo, hi), slice(a - lo, b - lo)
 
 
-def _shifted(grid: np.ndarray, axis: int, step: int, fill: int | bool, periodic: bool) -> np.ndarray:
-    """``out[..., i, ...] = grid[..., i + step, ...]`` along ``axis``; ``fill`` past the edge unless ``periodic``."""
-    if periodic:
-        return np.roll(grid, -step, axis=axis)
-    out = np.full_like(grid, fill)
-    src, dst = [slice(None)] * grid.ndim, [slice(None)] * grid.ndim
-    if step > 0:
-        src[axis], dst[axis] = slice(step, None), slice(None, -step)
-    else:
-        src[axis], dst[axis] = slice(None, step), slice(-step, None)
-    out[tuple(dst)] = grid[tuple(src)]
-    return out
-
-
 def _directions(ndim: int) -> list[tuple[int, int]]:
     """Face-neighbour directions ``(axis, step)`` in increasing flat offset (C order); ``(0, 0)``: the cell."""
     below = [(axis, -1) for axis in range(ndim)]
     return [*below, (0, 0), *[(axis, 1) for axis in reversed(range(ndim))]]
-
-
-def _neighbour_counts(through: np.ndarray, a: int, b: int, wrap: tuple[int, ...]) -> np.ndarray:
-    """In-phase face neighbours of each phase cell of layers ``a..b`` (in C order), by shifts of the grid."""
-    halo, inner = _halo(a, b, through.shape[0])
-    grid = through[halo]
-    count = np.zeros(grid[inner].shape, dtype=np.uint8)
-    for axis, step in _directions(through.ndim):
-        if step:
-            count += _shifted(grid, axis, step, False, axis in wrap)[inner]
-    return count[grid[inner]]
 
 
 def _stencil_columns(index: np.ndarray, a: int, b: int, wrap: tuple[int, ...]) -> np.ndarray:
@@ -293,7 +218,8 @@ def _stencil_columns(index: np.ndarray, a: int, b: int, wrap: tuple[int, ...]) -
     halo, inner = _halo(a, b, index.shape[0])
     grid = index[halo]
     here = grid[inner] >= 0
-    neighbours = ((_shifted(grid, axis, step, -1, axis in wrap) if step else grid) for axis, step in _directions(index.ndim))
+    neighbours = (shifted(grid, axis, step, fill=-1, periodic=axis in wrap) if step else grid
+                  for axis, step in _directions(index.ndim))
     cols = np.stack([ids[inner][here] for ids in neighbours], axis=1)
     if wrap:  # a wrapped neighbour sits at the far end of its row: re-sort the rows of cells on a periodic edge
         edge = _on_edge(here.shape, wrap)[here]
@@ -312,72 +238,6 @@ def _on_edge(shape: tuple[int, ...], axes: tuple[int, ...]) -> np.ndarray:
         ends[axis] = [0, shape[axis] - 1]
         edge[tuple(ends)] = True
     return edge
-
-
-def _aggregates(through: np.ndarray, offsets: np.ndarray, rows: tuple[int, int], dtype: type) -> tuple[np.ndarray, int]:
-    """Coarse unknown of each unknown in ``rows``, and the number of coarse unknowns (SPEC sect. 4).
-
-    An aggregate is a face-connected piece of ``through`` inside one 2 x 2 x 2 block of the grid (pieces
-    of a block that do not touch stay apart, so thin walls are not bridged); aggregates are numbered in
-    block C order, then piece by piece.
-    """
-    ndim = through.ndim
-    rank, count = _piece_table(ndim)
-    shape = [-(-n // 2) for n in through.shape]
-    padded = np.zeros([2 * n for n in shape], dtype=bool)
-    padded[tuple(slice(0, n) for n in through.shape)] = through
-    cells = padded.reshape([v for n in shape for v in (n, 2)])  # per axis: block index, in-block position
-    at = [tuple(v for bit in _bits(q, ndim) for v in (slice(None), bit)) for q in range(2**ndim)]  # position q of all blocks
-    pattern = np.zeros(shape, dtype=np.uint8)  # bit q: the block's cell at in-block position q is in the phase
-    for q, index in enumerate(at):
-        pattern |= cells[index].view(np.uint8) << np.uint8(q)
-    pieces = count[pattern]
-    base = np.cumsum(pieces, dtype=dtype).reshape(shape)  # aggregates up to and including each block
-    base -= pieces
-    ids = np.empty(cells.shape, dtype=dtype)
-    for q, index in enumerate(at):
-        ids[index] = base + rank[pattern, q]
-    ids = ids.reshape(padded.shape)[tuple(slice(0, n) for n in through.shape)]
-    coarse = np.empty(rows[1] - rows[0], dtype=dtype)
-    for a, b, mine, out in _slabs(offsets, rows, through[0].size):
-        coarse[out] = ids[a:b, ...][through[a:b]][mine]
-    return coarse, int(base.flat[-1]) + int(pieces.flat[-1])
-
-
-def _bits(q: int, ndim: int) -> list[int]:
-    """In-block coordinates of position ``q`` of a 2**ndim block (C order: the last axis is the lowest bit)."""
-    return [(q >> (ndim - 1 - k)) & 1 for k in range(ndim)]
-
-
-@cache
-def _piece_table(ndim: int) -> tuple[np.ndarray, np.ndarray]:
-    """For each occupancy pattern of a 2**ndim block (bit q: the cell at position q): the rank of the
-    face-connected piece holding each position (pieces ordered by their first position), and the count
-    of pieces. Face neighbours in a block differ in one bit of the position."""
-    size = 2**ndim
-    rank = np.zeros((2**size, size), dtype=np.uint8)
-    count = np.zeros(2**size, dtype=np.uint8)
-    for pattern in range(2**size):
-        label: dict[int, int] = {}
-        for seed in (q for q in range(size) if pattern >> q & 1):
-            if seed in label:
-                continue
-            stack, label[seed] = [seed], int(count[pattern])
-            while stack:
-                q = stack.pop()
-                for v in (q ^ (1 << k) for k in range(ndim)):
-                    if pattern >> v & 1 and v not in label:
-                        label[v] = label[seed]
-                        stack.append(v)
-            count[pattern] += 1
-        for q, piece in label.items():
-            rank[pattern, q] = piece
-    return rank, count
-
-
-def _one_per_row(columns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """CSR arrays of a matrix with a single 1 per row, in column ``columns[row]`` (the aggregation prolongation)."""
-    return np.arange(columns.size + 1, dtype=columns.dtype), columns, np.ones(columns.size)
 
 
 def _linear_profile(offsets: np.ndarray, rows: tuple[int, int], depth: int) -> np.ndarray:

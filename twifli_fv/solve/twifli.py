@@ -1,40 +1,29 @@
-"""The TWIF-Li transient solver: implicit concentration-dependent diffusion in the AM with the
-tortuosity-weighted interfacial flux on AM|SE faces (paper 1, eqns 1-5; SPEC sect. 2-3).
+"""The TWIF-Li transient solver: backward-Euler steps of the model of :mod:`twifli_fv.model.twifli`
+(paper 1, eqns 1-5; SPEC sect. 2-3), with Newton sweeps, a bound projection and PETSc.
 
-The equation reads as the PDE, in FiPy terms (:class:`FipyEquation`)::
-
-    TransientTerm() == DiffusionTerm(D(c) on AM|AM faces) - ImplicitSourceTerm(k) + s
-
-with the interfacial flux of the active cells linearised as ``s - k c`` about the latest
-iterate (Newton's tangent, :func:`twifli_fv.model.kinetics.linearise`). Each backward-Euler step sweeps
-(Newton for the kinetics and the ``conserve`` normalisation, D(c) lagged, every iterate kept inside
-[0, c_sat]; :meth:`TwifliSolver.advance`) until the concentration
-changes by less than ``sweep_tol * c_sat``, or the contraction of the sweeps puts the remaining error
-below a tenth of that; steps adapt their length and
-land exactly on frame times, step ends and mean-SOC targets. The sweeps solve the same matrix
-assembled straight into PETSc (:mod:`twifli_fv.solve.assembly`, ``assembly="petsc"``, the default);
-``assembly="fipy"`` solves FiPy's own, the reference it is tested against (one process only).
+Each sweep solves the equation with the interfacial source linearised as ``s - k c`` about the latest
+iterate (Newton's tangent, :func:`twifli_fv.model.kinetics.linearise`), D(c) lagged, and in ``conserve``
+mode a Newton correction of the normalisation; every iterate is kept inside [0, c_sat]
+(:meth:`TwifliSolver.advance`). A step converges when the concentration changes by less than
+``sweep_tol * c_sat``, or the contraction of the sweeps puts the remaining error below a tenth of that.
+The sweeps solve the matrix assembled straight into PETSc (:mod:`twifli_fv.solve.assembly`,
+``assembly="petsc"``, the default); ``assembly="fipy"`` solves FiPy's own
+(:mod:`twifli_fv.solve.fipy_reference`), the oracle it is tested against (one process only).
 """
 
 from __future__ import annotations
 
 import logging
-import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from twifli_fv.errors import InputError
-from twifli_fv.image.phases import Phase
-from twifli_fv.mesh.grid import CathodeMesh
-from twifli_fv.model.constants import FARADAY
 from twifli_fv.model.kinetics import TwifliCharge, TwifliDischarge, linearise
-from twifli_fv.model.weights import w1
+from twifli_fv.model.twifli import Drive, TwifliModel, interfacial_source
 from twifli_fv.solve.petsc_env import world
 
 log = logging.getLogger(__name__)
-EXHAUSTED = 1e-2  # end a step when sum(W s) / S falls below this: no interface can react
 # Inexact sweeps: a sweep's linear solve may stop once its error is below FORCING times the change of
 # the sweep before (max norm, relative to c_sat; FIRST_CHANGE stands in before the first). The accepted
 # iterate's error stays below sweep_tol; only the early sweeps save CG iterations.
@@ -54,48 +43,6 @@ def _project(c: np.ndarray, step: np.ndarray, c_sat: float) -> np.ndarray:
     return np.clip(c + step, 0.5 * c, c + 0.5 * np.maximum(c_sat - c, 0.0))
 
 
-@dataclass(frozen=True)
-class TwifliModel:
-    """Everything the transient solve needs; concentrations in mol m^-3, SI throughout."""
-
-    mesh: CathodeMesh
-    diffusivity: Callable[[np.ndarray], np.ndarray]
-    c_sat_mol_m3: float
-    tau_e: float
-    tau_li: float
-    normalisation: str = "conserve"  # or "literal" (SPEC sect. 3)
-
-    def __post_init__(self) -> None:
-        if self.normalisation not in ("conserve", "literal"):
-            raise InputError(f"normalisation {self.normalisation!r}: use 'conserve' or 'literal'")
-        if not (self.tau_e >= 1 and self.tau_li >= 1 and math.isfinite(self.tau_e) and math.isfinite(self.tau_li)):
-            raise InputError(f"tortuosity factors must be finite and >= 1 (tau_e={self.tau_e}, tau_Li={self.tau_li})")
-
-    @property
-    def am(self) -> np.ndarray:
-        return self.mesh.phase == Phase.AM
-
-    @property
-    def collector_area_m2(self) -> float:
-        """Projected current-collector area A_cc of the domain (m^2; m per m of depth in 2D)."""
-        return float(np.prod(self.mesh.image.shape[1:])) * self.mesh.image.voxel_size_m ** (self.mesh.image.ndim - 1)
-
-    @property
-    def am_volume_m3(self) -> float:
-        return float(np.count_nonzero(self.am)) * self.mesh.cell_volume_m3
-
-    def w1(self) -> np.ndarray:
-        return w1(self.mesh.y_m, thickness_m=self.mesh.image.thickness_m, tau_e=self.tau_e, tau_li=self.tau_li)
-
-
-@dataclass(frozen=True)
-class Drive:
-    """What the interface does during a step: a kinetics law at an applied current density (or rest)."""
-
-    kind: str  # "charge", "discharge", "rest"
-    current_density_A_m2: float = 0.0
-
-
 @dataclass
 class SolverStats:
     steps: int = 0
@@ -104,41 +51,6 @@ class SolverStats:
     max_sweeps_in_step: int = 0
     sweeps_per_step: list[int] = field(default_factory=list)
 
-
-
-class FipyEquation:
-    """The TWIF-Li equation as FiPy terms on the whole mesh: the readable definition of the system that
-    :class:`~twifli_fv.solve.assembly.CellSystem` assembles directly, and the reference it is tested
-    against. FiPy rebuilds the matrix from the terms at every sweep."""
-
-    def __init__(self, model: TwifliModel, *, linear_tol: float) -> None:
-        import fipy
-
-        mesh = model.mesh.mesh
-        self.model = model
-        self.c = fipy.CellVariable(mesh=mesh, value=0.0, hasOld=True, name="c")
-        self.D = fipy.FaceVariable(mesh=mesh, value=0.0)
-        self.k = fipy.CellVariable(mesh=mesh, value=0.0)
-        self.s = fipy.CellVariable(mesh=mesh, value=0.0)
-        self.equation = fipy.TransientTerm() == fipy.DiffusionTerm(coeff=self.D) - fipy.ImplicitSourceTerm(coeff=self.k) + self.s
-        self.solver = fipy.LinearPCGSolver(tolerance=linear_tol, iterations=5000, precon="jacobi")
-        cells = np.ma.filled(mesh.faceCellIDs, -1)
-        am = model.am
-        both = (cells[1] >= 0) & am[cells[0]] & np.where(cells[1] >= 0, am[cells[1]], False)
-        self._faces, self._left, self._right = np.flatnonzero(both), cells[0][both], cells[1][both]
-
-    def sweep(self, dt: float, c_old: np.ndarray, c: np.ndarray, k: np.ndarray, s: np.ndarray) -> np.ndarray:
-        """One linear solve about the iterate ``c`` (whole-mesh arrays, ``k >= 0``); the new iterate."""
-        self.c.setValue(c_old)
-        self.c.updateOld()
-        self.c.setValue(c)
-        face_d = np.zeros(self.D.value.shape)
-        face_d[self._faces] = self.model.diffusivity(0.5 * (c[self._left] + c[self._right]))
-        self.D.setValue(face_d)
-        self.k.setValue(k)
-        self.s.setValue(s)
-        self.equation.sweep(var=self.c, dt=dt, solver=self.solver)
-        return np.array(self.c.value)
 
 
 class TwifliSolver:
@@ -180,6 +92,8 @@ class TwifliSolver:
         if assembly == "fipy":
             if (comm or world()).getSize() > 1:
                 raise InputError("assembly 'fipy' is the serial reference; under mpiexec use 'petsc'")
+            from twifli_fv.solve.fipy_reference import FipyEquation
+
             self._fipy, self._system = FipyEquation(model, linear_tol=linear_tol), None
         else:
             from twifli_fv.solve.assembly import CellSystem
@@ -235,11 +149,7 @@ class TwifliSolver:
         return float(c.sum()) * self.model.mesh.cell_volume_m3
 
     def law(self, drive: Drive) -> TwifliCharge | TwifliDischarge | None:
-        if drive.kind == "charge":
-            return TwifliCharge(w1=self._w1, c_sat=self.model.c_sat_mol_m3)
-        if drive.kind == "discharge":
-            return TwifliDischarge(c_sat=self.model.c_sat_mol_m3)
-        return None
+        return self.model.law(drive, w1_active=self._w1)
 
     def reactivity(self, drive: Drive) -> float:
         """``sum(W s) / S`` now: how much of the active interface can still react (1 for rest)."""
@@ -275,10 +185,7 @@ class TwifliSolver:
         self._old = old = self._c.copy()
         self._trend_before = self._trend
         law = self.law(drive)
-        base = 0.0
-        if law is not None:
-            total_area = float(np.sum(self._area))
-            base = drive.current_density_A_m2 * self.model.collector_area_m2 / (FARADAY * total_area)  # J0
+        base = self.model.base_flux(drive, total_area_m2=float(np.sum(self._area)))  # J0
         volume = self.model.mesh.cell_volume_m3
         c_sat = self.model.c_sat_mol_m3
         previous = old
@@ -293,22 +200,18 @@ class TwifliSolver:
             s = np.zeros(self._active.size)
             if law is not None:
                 ca = self._c[self._active]
-                weight = law.weight(ca)
-                scale = total = 1.0
-                if conserve:
-                    total = float(np.sum(weight * self._area))
-                    scale = float(np.sum(self._area)) / total
-                amplitude = scale * base * self._area / volume
-                p, q = linearise(law, ca)
-                s = law.sign * amplitude * p
-                k = -law.sign * amplitude * q
+                flux = interfacial_source(law, ca, j0=base, area_m2=self._area, volume_m3=volume,
+                                          normalisation=self.model.normalisation)
+                p, q = linearise(law, ca)  # W ~ p + q c, so q_source ~ s - k c
+                s = flux.sign * flux.amplitude * p
+                k = -flux.sign * flux.amplitude * q
             forcing = FORCING * change  # bound on this sweep's linear error (relative to c_sat)
             if sweep > 2 and ratio < 1.0:  # a slow contraction leaves the next change large: no need to solve finer
                 forcing = max(forcing, min(0.1 * ratio, 0.1) * change)
             new = self._sweep(dt, k, s, atol=forcing * c_sat)
             if conserve:
                 # J = A + dt u v^T: u_i = sign amplitude_i W_i / sum(W s), v_j = W'(c_j) s_j
-                u = law.sign * amplitude * weight / total
+                u = flux.sign * flux.amplitude * flux.weight / flux.total
                 v = q * self._area
                 direction = self._direction(dt, k, u, direction)
                 denominator = 1.0 + dt * float(np.dot(v, direction[self._active]))
@@ -371,4 +274,4 @@ class TwifliSolver:
 
     def _linear(self) -> bool:
         """A rest step with constant D is linear: one sweep solves it."""
-        return bool(getattr(self.model.diffusivity, "D_m2_s", None) is not None)
+        return bool(self.model.diffusivity.constant)

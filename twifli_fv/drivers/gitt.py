@@ -12,7 +12,7 @@ import numpy as np
 
 from twifli_fv.case import GITT_REQUIRED, GITT_SCHEMA, Case, load_config
 from twifli_fv.errors import InputError
-from twifli_fv.gitt_results import fit_summary, model_rows, record_summary
+from twifli_fv.drivers.gitt_results import fit_summary, model_rows, record_summary
 from twifli_fv.model.diffusivity_fit import AnomalousFit, fit_anomalous
 from twifli_fv.model.gitt import GittSample, analyse_pulses, check_current_sign, find_pulses, read_gitt_csv
 from twifli_fv.outputs.files import atomic_path, write_json

@@ -25,12 +25,12 @@ from typing import Any
 import numpy as np
 
 from twifli_fv.case import load_case
+from twifli_fv.drivers.sweep_grid import SweepAxis, expand_grid
+from twifli_fv.drivers.sweep_points import point_name, write_point_case
 from twifli_fv.errors import InputError, did_you_mean
 from twifli_fv.outputs.files import write_csv, write_json
 from twifli_fv.outputs.plots import plot_contour, plot_curve
 from twifli_fv.outputs.profiles import read_profiles
-from twifli_fv.study.grid import SweepAxis, expand_grid
-from twifli_fv.study.points import point_name, write_point_case
 
 log = logging.getLogger(__name__)
 DEFAULT_QUANTITIES = ("capacity_mAh_g", "end_mean_depletion")  # dense model (paper 2), then TWIF-Li
@@ -143,7 +143,9 @@ def _report(finished: Iterator[tuple[Path, tuple[str | None, float]]], total: in
 
 def _run_point(directory: str, resume: bool) -> tuple[str | None, float]:
     """Run one point (in a worker); returns its one-line error or None, and the wall time."""
-    from twifli_fv.run import run_case  # imported here: a worker loads the solver itself
+    from twifli_fv.drivers.run import (
+        run_case,  # imported here: a worker loads the solver itself
+    )
 
     start = time.perf_counter()
     resumed = resume and (Path(directory) / "output" / "checkpoint.npz").is_file()

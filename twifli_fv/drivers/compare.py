@@ -1,4 +1,4 @@
-"""Model-experiment comparison of through-thickness Li profiles (paper 1, Figs 3-4; issue 4).
+"""``twifli compare``: model-experiment comparison of through-thickness Li profiles (paper 1, Figs 3-4).
 
 Both sides are ``profiles.csv`` tables (``time_s, step, y_um, c_norm``). The run is interpolated
 linearly in time and in y onto the experiment's grid; experiment points outside the run's time
@@ -7,11 +7,16 @@ or thickness range are dropped (and counted). Errors are run minus experiment.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
 from twifli_fv.errors import InputError
+from twifli_fv.outputs.files import write_json
+from twifli_fv.outputs.plots import plot_comparison
+from twifli_fv.outputs.profiles import read_profiles
 
 Profiles = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # times_s, steps, y_um, c_norm[frames, rows]
 
@@ -81,3 +86,22 @@ def compare_profiles(run: Profiles, experiment: Profiles, *, charge_ends_s: list
         per_frame=per_frame,
         depletion_end_of_charge=depletion,
     )
+
+
+def run_compare(case_dir: str | Path, experiment_csv: str | Path) -> Comparison:
+    """Compare the complete run in ``case_dir/output`` with measured profiles; writes ``comparison.json`` and
+    ``comparison.png`` there. Mean depletion is reported at the end of every charge step of the run."""
+    out = Path(case_dir) / "output"
+    if not (out / "summary.json").is_file():
+        raise InputError(f"{out}: no complete run here (no summary.json); run `twifli run {case_dir}` first")
+    summary = json.loads((out / "summary.json").read_text())
+    run = read_profiles(out / "profiles.csv")
+    experiment = read_profiles(experiment_csv)
+    ends = np.cumsum([step["duration_s"] for step in summary["steps"]])
+    charge_ends = [float(end) for end, step in zip(ends, summary["steps"]) if step["kind"] == "charge"]
+    result = compare_profiles(run, experiment, charge_ends_s=charge_ends)
+    write_json(out / "comparison.json", {"experiment": str(experiment_csv), **result.to_dict()})
+    times, _, y_um, measured = experiment
+    plot_comparison(out / "comparison.png", times, y_um, interpolate_run(run, times, y_um), measured,
+                    title=f"{Path(case_dir).name} vs {Path(experiment_csv).name}")
+    return result

@@ -11,11 +11,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from twifli_fv.case import ENERGY_DENSITY_REQUIRED, ENERGY_DENSITY_SCHEMA, Case, load_config
+from twifli_fv.case import (
+    ENERGY_DENSITY_REQUIRED,
+    ENERGY_DENSITY_SCHEMA,
+    Case,
+    load_config,
+)
 from twifli_fv.errors import InputError
+from twifli_fv.model.energy_density import Cathode, EnergyDensity, energy_density
 from twifli_fv.outputs.files import write_csv, write_json
 from twifli_fv.outputs.plots import plot_bars
-from twifli_fv.properties.energy_density import Cathode, EnergyDensity, energy_density
 
 SOLIDS = {"AM": "am", "SE": "se", "carbon": "carbon", "binder": "binder"}  # phase -> key prefix in [composite]
 GEOMETRY = ("am_loading_mg_cm2", "thickness_um", "areal_capacity_mAh_cm2")

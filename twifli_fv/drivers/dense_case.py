@@ -1,0 +1,308 @@
+"""A dense-cathode case (``[model] kind = "dense"``; paper 2, SPEC sect. 6-7), ready for the run driver.
+
+case.toml -> grain map (generated or read) -> contacts and roughness -> per-grain diffusion tensors
+(scaled to ``D_eff`` when given) -> :class:`~twifli_fv.model.dense.DenseModel` -> :class:`DenseRun`.
+Besides what every run writes (:mod:`twifli_fv.outputs.recorder`), ``output/`` receives ``voltage.csv``
+and ``plots/voltage.png``; ``profiles.csv`` holds row averages of ``x = c / c_max`` (in its ``c_norm``
+column), the fields ``x``, ``c``, ``grain``, ``tilt_deg`` and ``D_through_m2_s``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from twifli_fv.case import Case
+from twifli_fv.drivers.case_run import CaseRun
+from twifli_fv.errors import InputError
+from twifli_fv.image.contact import contact_mask, given_contact_mask
+from twifli_fv.image.grains import GrainMap, generate_grains, read_grains
+from twifli_fv.image.roughness import surface_area_factor
+from twifli_fv.model.anisotropy import check_diffusivities, diffusion_tensor
+from twifli_fv.model.butler_volmer import ButlerVolmer
+from twifli_fv.model.constants import FARADAY
+from twifli_fv.model.dense import DenseModel
+from twifli_fv.model.protocol import Step, parse_protocol
+from twifli_fv.outputs.voltage import plot_voltage_curves, write_voltage_curve
+from twifli_fv.parameters import CM2_S
+from twifli_fv.solve.anisotropic_diffusion import effective_diffusivity
+from twifli_fv.solve.dense import DenseSolver
+from twifli_fv.solve.dense_stepping import DenseStepping
+from twifli_fv.solve.stepping import Attempt, RunState
+
+LCO_MOLAR_MASS_G_MOL = 97.87
+DEFAULTS = {  # paper 2's cell where it gives numbers (SPEC sect. 6); the rest are choices written in the README
+    "cell": {"width_um": 100.0, "separator_thickness_um": 250.0, "separator_conductivity_mS_cm": 1.0,
+             "counter_potential_V": 0.62, "temperature_K": 298.15},
+    "material": {"D_fast_cm2_s": 1.5e-9, "D_slow_cm2_s": 1.5e-12, "specific_capacity_mAh_g": 140.0,
+                 "am_density_g_cm3": 5.05},
+    "grains": {"voxel_size_um": 1.0, "grain_width_um": 5.0, "tilt_mean_deg": 0.0, "tilt_spread_deg": 5.0,
+               "pore_fraction": 0.0, "pore_radius_um": 1.0, "crack_count": 0, "crack_length_um": 5.0,
+               "crack_angle_deg": 0.0, "seed": 0},
+    "interface": {"contact_fraction": 1.0, "gap_width_um": 20.0, "roughness_rms_um": 0.0,
+                  "roughness_correlation_um": 0.4},
+    "kinetics": {"exchange_current_mA_cm2": 0.5, "alpha_a": 0.5, "alpha_c": 0.5},
+}
+
+
+
+
+@dataclass
+class DenseRun(CaseRun):
+    """A prepared dense case; :meth:`start` makes its solver (fresh or from a checkpoint)."""
+
+    case: Case
+    model: DenseModel
+    steps: list[Step]
+    c_initial: np.ndarray
+    one_c_A_m2: float
+    diffusion: dict
+    stepper: DenseStepping | None = None
+    rows: list[dict] = field(default_factory=list)  # the voltage curve, one row per kept time step
+    profile_label: str = "x = c / c_max (row average)"
+    map_name: str = "x_map.png"
+
+    @property
+    def fingerprint_data(self) -> bytes:
+        return self.model.grains.grain.tobytes()
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.model.grains.shape
+
+    @property
+    def voxel_size_m(self) -> float:
+        return self.model.voxel_size_m
+
+    @property
+    def profile_mask(self) -> np.ndarray:
+        return self.model.grains.solid
+
+    def start(self, arrays: dict[str, np.ndarray] | None) -> None:
+        """Make the solver: from the initial state, or from a checkpoint's arrays (which it consumes)."""
+        case = self.case
+        frame = case.positive("output", "frame_interval_s", 300.0)
+        stepping = self.stepping(dt_max_s=min(case.positive("solver", "dt_max_s", frame), frame), dt_min_s=1e-3,
+                                 max_change=case.positive("solver", "max_change", 0.02), frames_at_step_ends=True)
+        if arrays is None:
+            solver = DenseSolver(self.model, self.c_initial)
+        else:
+            flow, phi, voltage = arrays.pop("flow"), float(arrays.pop("phi")), float(arrays.pop("voltage_V"))
+            solver = DenseSolver(self.model, arrays.pop("c"), flow=flow if flow.size else None,
+                                 phi=phi if np.isfinite(phi) else None,
+                                 voltage=voltage if np.isfinite(voltage) else None)
+            columns = arrays.pop("voltage_columns").tolist()
+            self.rows = [{k: (int(v) if k == "step" else float(v)) for k, v in zip(columns, row)}
+                         for row in arrays.pop("voltage")]
+        self.stepper = DenseStepping(solver, stepping)
+
+    # -- what the recorder asks ------------------------------------------------------------------
+    def profile_field(self) -> np.ndarray:
+        return self.solver.c.reshape(self.shape) / self.model.c_max_mol_m3
+
+    def at_frame(self, time_s: float) -> None:
+        """The voltage curve is recorded per time step (:meth:`at_step`)."""
+
+    def at_step(self, state: RunState, attempt: Attempt) -> None:
+        """One row of the voltage curve per kept time step."""
+        model, step = self.model, attempt.detail
+        protocol = self.steps[state.step_index]
+        capacity = abs(protocol.current_density_A_m2) * state.step_elapsed_s / 3.6 / (model.am_mass_kg * 1e3 / model.collector_area_m2)
+        self.rows.append({
+            "time_s": state.time_s, "step": state.step_index + 1,
+            "current_density_mA_cm2": step.current_A_m2 / 10.0, "capacity_mAh_g": capacity,
+            "voltage_V": step.voltage_V, "cathode_potential_V_vs_Li": step.voltage_V + model.counter_potential_V,
+            "ocp_V": step.ocp_V, "overpotential_V": step.overpotential_V, "ohmic_drop_V": step.ohmic_V,
+            "mean_x": self.solver.mean_x(), "surface_x_mean": float(np.mean(step.x_surface)),
+        })
+
+    def field_data(self, step_index: int) -> dict[str, np.ndarray]:
+        grains, c = self.model.grains, self.solver.c
+        return {"x": np.where(grains.solid, c.reshape(grains.shape) / self.model.c_max_mol_m3, np.nan), "c": c,
+                "grain": grains.grain, "tilt_deg": grains.cell_tilt_deg(), "D_through_m2_s": self.model.tensor[..., 0, 0]}
+
+    def checkpoint_arrays(self) -> dict[str, np.ndarray]:
+        solver = self.solver
+        columns = list(self.rows[0]) if self.rows else []
+        return {"c": solver.c, "flow": solver.flow if solver.flow is not None else np.zeros(0),
+                "phi": np.nan if solver.phi is None else solver.phi,
+                "voltage_V": np.nan if solver.voltage is None else solver.voltage,
+                "voltage": np.array([[r[k] for k in columns] for r in self.rows]), "voltage_columns": np.array(columns)}
+
+    def profile_times_s(self, end_s: float) -> list[float]:
+        return list(np.linspace(0, end_s, 6))
+
+    def write_outputs(self, out: Path, state: RunState, times_s: np.ndarray) -> None:
+        write_voltage_curve(out / "voltage.csv", self.rows)
+        for step, energy in zip(state.steps, self._energies(len(state.steps))):
+            step["energy_Wh_kg"] = energy
+        if self.plots:
+            curves = {f"{n}: {s.text}": (np.array([r["capacity_mAh_g"] for r in self.rows if r["step"] == n]),
+                                         np.array([r["voltage_V"] for r in self.rows if r["step"] == n]))
+                      for n, s in enumerate(self.steps, 1) if s.kind != "rest"}
+            plot_voltage_curves(out / "plots" / "voltage.png", curves, title=self.title)
+
+    def _energies(self, count: int) -> list[float]:
+        """Energy delivered (discharge) or stored (charge) per kg of LiCoO2 in each step, from the voltage curve."""
+        result = []
+        for n in range(1, count + 1):
+            rows = [r for r in self.rows if r["step"] == n]
+            q = np.array([0.0] + [r["capacity_mAh_g"] for r in rows])  # mAh/g = Ah/kg
+            v = np.array([rows[0]["voltage_V"]] + [r["voltage_V"] for r in rows]) if rows else np.zeros(1)
+            result.append(float(np.sum(0.5 * (v[1:] + v[:-1]) * np.diff(q))) if rows else 0.0)
+        return result
+
+    def summary(self, state: RunState) -> dict:
+        prepared, case, cell, solver = self, self.case, self.model, self.solver
+        grains = cell.grains
+        moving = [s for s in state.steps if s["kind"] == "discharge"] or [s for s in state.steps if s["kind"] != "rest"]
+        main = moving[-1] if moving else (state.steps[-1] if state.steps else {})
+        mass_g_cm2 = cell.am_mass_kg / cell.collector_area_m2 * 0.1
+        return {
+            "case": case.directory.name,
+            "model": "dense",
+            "inputs": case.settings,
+            "capacity_mAh_g": main.get("capacity_mAh_g"),
+            "energy_Wh_kg": main.get("energy_Wh_kg"),
+            "end_reason": main.get("end_reason"),
+            "capacity_note": "of the last discharge step (else the last charge), per g of LiCoO2; energy from the "
+                             "cell voltage against the counter electrode",
+            "geometry": {
+                "source": grains.source, "shape": list(grains.shape), "voxel_size_um": grains.voxel_size_m * 1e6,
+                "thickness_um": grains.thickness_m * 1e6, "width_um": grains.shape[1] * grains.voxel_size_m * 1e6,
+                "grains": int(grains.tilt_deg.size), "porosity": float(1 - np.mean(grains.solid)),
+                "am_loading_mg_cm2": mass_g_cm2 * 1e3,
+                "areal_capacity_mAh_cm2": mass_g_cm2 * _get(case, "material", "specific_capacity_mAh_g"),
+            },
+            "diffusion": prepared.diffusion,
+            "interface": {"contact_fraction": cell.contact_fraction,
+                          "roughness_area_factor": float(np.mean(cell.area_factor[cell.reactive_top])),
+                          "active_area_ratio": cell.active_area_ratio},
+            "kinetics": {"exchange_current_mA_cm2": cell.kinetics.exchange_current_A_m2 / 10.0,
+                         "alpha_a": cell.kinetics.alpha_a, "alpha_c": cell.kinetics.alpha_c,
+                         "temperature_K": cell.kinetics.temperature_K, "ocp": cell.ocp.name},
+            "separator_resistance_ohm_cm2": cell.separator_resistance_ohm_m2 * 1e4,
+            "counter_potential_V": cell.counter_potential_V,
+            "c_max_mol_m3": cell.c_max_mol_m3,
+            "initial_stoichiometry": float(prepared.c_initial[grains.solid.ravel()].mean() / cell.c_max_mol_m3),
+            "one_c_current_density_mA_cm2": prepared.one_c_A_m2 / 10.0,
+            "solver": {"time_steps": solver.stats.steps, "rejected_steps": solver.stats.rejected,
+                       "newton_iterations": solver.stats.newton_iterations, "max_newton": solver.stats.max_newton,
+                       "factorisations": solver.stats.factorisations,
+                       "note": "counts cover this invocation only when the run was resumed"},
+            "steps": state.steps,
+            "end_time_s": state.time_s,
+        }
+
+
+
+def prepare_dense(case: Case) -> DenseRun:
+    """Everything a dense run needs, checked, before any output is touched."""
+    toml = case.directory / case.file
+    grains = _grain_map(case)
+    plane = grains.shape[1:]
+    voxel_um = grains.voxel_size_m * 1e6
+    seed = int(_get(case, "grains", "seed"))
+    contact = _contact(case, grains, seed)
+    rms = _get(case, "interface", "roughness_rms_um")
+    if rms < 0:
+        raise InputError(f"{toml}: [interface] roughness_rms_um must not be negative, got {rms!r}")
+    area = surface_area_factor(plane_shape=plane, voxel_size_um=voxel_um, rms_um=rms,
+                               correlation_um=_positive(case, "interface", "roughness_correlation_um"), seed=seed)
+    d_fast = _positive(case, "material", "D_fast_cm2_s") * CM2_S
+    d_slow = _positive(case, "material", "D_slow_cm2_s") * CM2_S
+    check_diffusivities(D_fast_m2_s=d_fast, D_slow_m2_s=d_slow, source=f"{toml}: [material]")
+    tensor = diffusion_tensor(D_fast_m2_s=d_fast, D_slow_m2_s=d_slow, tilt_deg=np.nan_to_num(grains.cell_tilt_deg()),
+                              azimuth_deg=np.nan_to_num(grains.cell_azimuth_deg()), ndim=grains.ndim)
+    tensor[~grains.solid] = 0.0
+    d_map = effective_diffusivity(tensor, grains.solid, grains.voxel_size_m)
+    if not d_map > 0:
+        raise InputError(f"{toml}: the grain map has no through-thickness Li path (pores/cracks cut it)")
+    target = case.positive("material", "D_eff_cm2_s")
+    scale = 1.0 if target is None else target * CM2_S / d_map
+    density = _positive(case, "material", "am_density_g_cm3") * 1e3  # kg m^-3
+    c_max = case.positive("material", "c_max_mol_m3", density * 1e3 / LCO_MOLAR_MASS_G_MOL)
+    capacity = _positive(case, "material", "specific_capacity_mAh_g")
+    window = capacity * 3.6 * density * 1e3 / FARADAY  # mol m^-3 cycled between charged and discharged
+    if window >= c_max:
+        raise InputError(f"{toml}: specific_capacity_mAh_g {capacity:g} needs more Li than c_max_mol_m3 {c_max:g} holds")
+    x0 = case.get("material", "initial_stoichiometry", 1.0 - window / c_max)
+    if not 0 <= x0 <= 1:
+        raise InputError(f"{toml}: [material] initial_stoichiometry must lie in [0, 1], got {x0!r}")
+    separator = _positive(case, "cell", "separator_thickness_um") * 1e-6 / (
+        _positive(case, "cell", "separator_conductivity_mS_cm") * 0.1)
+    kinetics = ButlerVolmer(exchange_current_A_m2=_positive(case, "kinetics", "exchange_current_mA_cm2") * 10.0,
+                            alpha_a=_positive(case, "kinetics", "alpha_a"), alpha_c=_positive(case, "kinetics", "alpha_c"),
+                            temperature_K=_positive(case, "cell", "temperature_K"))
+    cell = DenseModel(grains=grains, tensor=tensor * scale, contact=contact, area_factor=area, c_max_mol_m3=c_max,
+                     kinetics=kinetics, separator_resistance_ohm_m2=separator,
+                     counter_potential_V=_get(case, "cell", "counter_potential_V"), am_density_kg_m3=density)
+    one_c = capacity * 3.6 * cell.am_mass_kg * 1e3 / 3600.0 / cell.collector_area_m2
+    c_rate = case.get("protocol", "c_rate")
+    if c_rate is not None and not (isinstance(c_rate, (int, float)) and c_rate > 0):
+        raise InputError(f"{toml}: [protocol] c_rate must be positive, got {c_rate!r}")
+    steps = [s.resolved(one_c_A_m2=one_c) for s in parse_protocol(case.get("protocol", "steps"), default_c_rate=c_rate)]
+    diffusion = {
+        "D_fast_cm2_s": d_fast * scale / CM2_S, "D_slow_cm2_s": d_slow * scale / CM2_S,
+        "D_eff_cm2_s": d_map * scale / CM2_S,
+        "D_eff_source": "given (tensors scaled to it)" if target is not None else "from D_fast, D_slow and the map",
+        "tensor_scale": scale,
+    }
+    return DenseRun(case=case, model=cell, steps=steps, c_initial=np.where(grains.solid, x0 * c_max, 0.0).ravel(),
+                    one_c_A_m2=one_c, diffusion=diffusion)
+
+
+def _get(case: Case, table: str, key: str):  # noqa: ANN202
+    return case.get(table, key, DEFAULTS[table][key])
+
+
+def _positive(case: Case, table: str, key: str) -> float:
+    return case.positive(table, key, DEFAULTS[table][key])
+
+
+def _grain_map(case: Case) -> GrainMap:
+    toml = case.directory / case.file
+    voxel = _positive(case, "grains", "voxel_size_um")
+    image = case.path("grains", "image_file")
+    thickness = case.positive("cell", "thickness_um")
+    if image is not None:
+        if thickness is not None or case.get("cell", "width_um") is not None:
+            raise InputError(f"{toml}: [grains] image_file sets the size; remove [cell] thickness_um / width_um")
+        orientations = case.path("grains", "orientation_csv")
+        if orientations is None:
+            raise InputError(f"{toml}: [grains] image_file needs [grains] orientation_csv (label, tilt_deg)")
+        collector = case.get("grains", "collector_at", "start")
+        if collector not in ("start", "end"):
+            raise InputError(f"{toml}: [grains] collector_at must be 'start' or 'end', got {collector!r}")
+        return read_grains(image, voxel_size_um=voxel, orientation_csv=orientations,
+                           void_labels=case.get("grains", "void_labels", []),
+                           thickness_axis=case.get("grains", "thickness_axis", 0), collector_at_end=collector == "end")
+    if thickness is None:
+        raise InputError(f"{toml}: missing key 'cell.thickness_um' (or give [grains] image_file)")
+    width = _positive(case, "cell", "width_um")
+    depth = case.positive("cell", "depth_um")
+    rows, columns = max(2, round(thickness / voxel)), max(1, round(width / voxel))
+    shape = (rows, columns) if depth is None else (rows, columns, max(1, round(depth / voxel)))
+    return generate_grains(
+        shape=shape, voxel_size_um=voxel,
+        **{key: _get(case, "grains", key) for key in ("grain_width_um", "tilt_mean_deg", "tilt_spread_deg",
+                                                      "pore_fraction", "pore_radius_um", "crack_count",
+                                                      "crack_length_um", "crack_angle_deg", "seed")},
+    )
+
+
+def _contact(case: Case, grains: GrainMap, seed: int) -> np.ndarray:
+    toml = case.directory / case.file
+    given = case.get("interface", "non_contact_um")
+    fraction = _get(case, "interface", "contact_fraction")
+    if given is not None:
+        if "contact_fraction" in case.settings.get("interface", {}) or grains.ndim != 2:
+            raise InputError(f"{toml}: [interface] non_contact_um (2D only) replaces contact_fraction; give one")
+        return given_contact_mask(width_cells=grains.shape[1], voxel_size_um=grains.voxel_size_m * 1e6,
+                                  non_contact_um=given)
+    if not (isinstance(fraction, (int, float)) and 0 < fraction <= 1):
+        raise InputError(f"{toml}: [interface] contact_fraction must lie in (0, 1], got {fraction!r}")
+    return contact_mask(plane_shape=grains.shape[1:], voxel_size_um=grains.voxel_size_m * 1e6,
+                        contact_fraction=fraction, gap_width_um=_positive(case, "interface", "gap_width_um"), seed=seed)

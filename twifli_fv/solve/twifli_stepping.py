@@ -1,0 +1,117 @@
+"""TWIF-Li's step-length policy and end events for the protocol loop (:mod:`twifli_fv.solve.stepping`).
+
+Steps grow by at most ``GROWTH`` while the largest change of c / c_sat in a cell stays near
+``max_change`` and the sweeps converge quickly; a step that would pass a mean-SOC target is not kept and
+is re-aimed at it; a step whose sweeps fail is retried at a quarter of its length. A charge or discharge
+also ends when no interface can react any more (``sum(W s) / S`` below
+:data:`~twifli_fv.model.twifli.EXHAUSTED`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from twifli_fv.model.constants import FARADAY
+from twifli_fv.model.protocol import Step
+from twifli_fv.model.twifli import EXHAUSTED, Drive
+from twifli_fv.solve.stepping import SIGN, Attempt, RunState, Stepping, step_record
+from twifli_fv.solve.twifli import TwifliSolver
+
+GROWTH = 2.0  # largest growth of the step length from one step to the next
+SLOW_SWEEPS = 10  # more sweeps than this: grow by at most SLOW_GROWTH
+SLOW_GROWTH = 0.7
+
+
+@dataclass
+class TwifliStepping:
+    """A :class:`TwifliSolver` as the protocol loop's stepper."""
+
+    solver: TwifliSolver
+    stepping: Stepping = Stepping()
+
+    def li_mol(self) -> float:
+        return self.solver.li_mol()
+
+    def end_reason(self, step: Step, state: RunState) -> str | None:
+        solver, drive = self.solver, _drive(step)
+        if step.duration_s is not None and state.step_elapsed_s >= step.duration_s * (1 - 1e-12):
+            return "duration reached"
+        target = step.until_lithiation
+        if target is not None:
+            mean = solver.mean_c_norm()
+            tol = self.stepping.target_tol
+            if (step.kind == "charge" and mean <= target + tol) or (step.kind == "discharge" and mean >= target - tol):
+                return f"mean SOC {target:g} reached"
+        if step.kind != "rest" and solver.reactivity(drive) < EXHAUSTED:
+            what = "empty" if step.kind == "charge" else "full"
+            return f"no active interface can react (AM at the AM|SE interfaces is {what}: sum(W s)/S < {EXHAUSTED:g})"
+        return None
+
+    def next_dt(self, step: Step, state: RunState) -> float:
+        stepping = self.stepping
+        limits = [state.dt_s, stepping.dt_max_s, state.next_frame_s - state.time_s]
+        if step.duration_s is not None:
+            limits.append(step.duration_s - state.step_elapsed_s)
+        if step.until_lithiation is not None and step.kind != "rest":
+            rate = self._expected_rate(step) or state.rate_per_s
+            if rate:
+                remaining = (step.until_lithiation - self.solver.mean_c_norm()) / rate
+                if remaining > 0:
+                    limits.append(remaining)
+        return max(min(limits), stepping.dt_min_s)
+
+    def attempt(self, dt: float, step: Step, state: RunState) -> Attempt:
+        solver, stepping = self.solver, self.stepping
+        before = solver.mean_c_norm()
+        sweeps = solver.advance(dt, _drive(step))
+        if sweeps is None or self._overshoots(step, before):
+            fraction = self._target_fraction(step, before) if sweeps is not None else 0.25
+            if sweeps is not None:
+                solver.undo()
+            if dt * fraction < stepping.dt_min_s:
+                raise RuntimeError(f"time step collapsed below {stepping.dt_min_s} s in {step.text!r} at "
+                                   f"t = {state.time_s:.1f} s; the nonlinear sweeps do not converge")
+            return Attempt(accepted=False, dt_next_s=dt * fraction)
+        stats = solver.stats
+        stats.steps += 1
+        stats.sweeps_per_step.append(sweeps)
+        stats.max_sweeps_in_step = max(stats.max_sweeps_in_step, sweeps)
+        state.rate_per_s = (solver.mean_c_norm() - before) / dt
+        return Attempt(accepted=True, dt_next_s=self._grown(dt, sweeps, solver.last_change))
+
+    def record(self, step: Step, state: RunState, reason: str) -> dict:
+        solver = self.solver
+        return step_record(step, state, reason, collector_area_m2=solver.model.collector_area_m2,
+                           li_mol=solver.li_mol(), mean_c_norm=solver.mean_c_norm())
+
+    def _grown(self, dt: float, sweeps: int, change: float) -> float:
+        """Next step length: aim at ``max_change`` per step, never grow past ``GROWTH`` or ``dt_max_s``."""
+        target = self.stepping.max_change
+        factor = GROWTH if change <= 0 else min(GROWTH, max(0.5, 0.9 * target / change))
+        if sweeps > SLOW_SWEEPS:
+            factor = min(factor, SLOW_GROWTH)
+        return min(dt * factor, self.stepping.dt_max_s)
+
+    def _expected_rate(self, step: Step) -> float:
+        """d(mean c_norm)/dt of a galvanostatic step in 'conserve' mode (exact there; 0 = unknown)."""
+        model = self.solver.model
+        if model.normalisation != "conserve":
+            return 0.0
+        li_rate = step.current_density_A_m2 * model.collector_area_m2 / FARADAY
+        return SIGN[step.kind] * li_rate / (model.am_volume_m3 * model.c_sat_mol_m3)
+
+    def _overshoots(self, step: Step, before: float) -> bool:
+        target = step.until_lithiation
+        if target is None:
+            return False
+        after = self.solver.mean_c_norm()
+        beyond = target - after if step.kind == "charge" else after - target
+        return beyond > self.stepping.target_tol and (before - target) * (after - target) < 0
+
+    def _target_fraction(self, step: Step, before: float) -> float:
+        after = self.solver.mean_c_norm()
+        return min(max((before - step.until_lithiation) / (before - after), 0.05), 0.999)
+
+
+def _drive(step: Step) -> Drive:
+    return Drive(step.kind, step.current_density_A_m2)
