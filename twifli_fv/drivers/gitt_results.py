@@ -38,9 +38,12 @@ def model_rows(data: GittData, sample: GittSample, pulses: list[Pulse], spans: l
                             c_max_guess_mol_m3=c_max_guess_mol_m3)
         c_max = law.c_max_mol_m3
         ceiling = c_max - 1e-3 * (c_max - float(c.max()))
-        fits = fit_pulses(data, sample, c, spans, [f.D_m2_s for f in fits],  # eqn 5 without D_trace: its shape
+        before = np.array([f.D_m2_s for f in fits])
+        fits = fit_pulses(data, sample, c, spans, list(before),  # eqn 5 without D_trace: its shape
                           shape_law=lambda cc, m=c_max, top=ceiling: (m + cc) / (m - np.minimum(cc, top)))
         rows = _rows(pulses, fits, spans, fraction_max)
+        if np.max(np.abs(np.log(np.array([f.D_m2_s for f in fits]) / before))) < 2e-3:
+            break  # converged: D hardly varies inside the pulses
     return rows
 
 

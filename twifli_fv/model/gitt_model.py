@@ -154,7 +154,7 @@ def fit_pulse(data: GittData, sample: GittSample, c: np.ndarray, ocv: Ocv, *, fi
     start = math.log(min(max(D_start_m2_s, 1e-23), 1e-7)) if math.isfinite(D_start_m2_s) else math.log(1e-15)
     kept = ocv.covers(surface(start))  # samples whose surface concentration has a known OCV
     result = least_squares(residual, np.array([start]), bounds=LOG_D_BOUNDS, x_scale=np.array([1.0]),
-                           diff_step=1e-6, xtol=1e-8, ftol=1e-10)
+                           diff_step=1e-6, xtol=1e-6, ftol=1e-8)
     log_d = float(result.x[0])
     linear = np.linalg.lstsq(basis(log_d)[kept], volts[kept], rcond=None)[0]
     res = result.fun
