@@ -1,6 +1,7 @@
 """GITT analysis: pulses and rests found in (time, current, voltage) data, one Weppner-Huggins
 estimate of D per pulse in both of its forms, and the average concentration of each pulse
-(SPEC sect. 5; paper 1, eqn 5 and SI S3).
+(SPEC sect. 5; paper 1, eqn 5 and SI S3). The model-based analysis that replaces Weppner-Huggins
+as the default is in model/gitt_model.py (per pulse) and model/gitt_record.py (whole record).
 
 For a pulse of length ``t_p`` at constant current between two rests (ref. Weppner & Huggins,
 J. Electrochem. Soc. 124 (1977) 1569)::
