@@ -1,6 +1,7 @@
 """Model-based GITT analysis per pulse: each pulse and its relaxation fitted with the diffusion
-problem in the sample's own geometry (model/gitt_diffusion.py), D constant over the pulse
-(SPEC sect. 5; paper 1, eqn 5 and SI S3), instead of the Weppner-Huggins short-time limit.
+problem in the sample's own geometry (model/gitt_diffusion.py), D constant over the pulse or
+varying inside it as a given shape (``D shape(c) / shape(c_avg)``) (SPEC sect. 5; paper 1, eqn 5
+and SI S3), instead of the Weppner-Huggins short-time limit.
 
 The cell voltage in a window (end of the rest before the pulse, the pulse, the rest after it) is
 
@@ -25,7 +26,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twifli_fv.model.constants import FARADAY
 from twifli_fv.model.gitt import GittData, GittSample
 from twifli_fv.model.gitt_diffusion import Diffusivity, Grid, surface_concentration
 
