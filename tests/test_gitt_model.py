@@ -141,6 +141,13 @@ def test_constant_D_within_2_percent_at_5_s_sampling(tmp_path: Path) -> None:
     assert np.abs(per_pulse_errors(rows, law)).max() < 0.02
 
 
+def test_sphere_at_0_1_s_sampling_per_pulse_within_5_percent(tmp_path: Path) -> None:
+    data, law = record(sphere=True, c_max=1.5 * C0, pulses=6, sample_s=0.1, ratio=0.05)
+    _, rows = analyse(tmp_path, data, sphere=True)
+    assert all(r["valid"] == "True" for r in rows)
+    assert np.abs(per_pulse_errors(rows, law)).max() < 0.05  # measured 0.8 %
+
+
 def cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "twifli_fv.cli", "gitt", *args], capture_output=True, text=True)
 
