@@ -50,7 +50,7 @@ def run_gitt(data_csv: str | Path, config_toml: str | Path, output_dir: str | Pa
     fit = fit_anomalous(c_used, d_used, c_max_guess_mol_m3=c_max_guess)
     result = fit_summary(fit, c_used, d_used, [r.get("D_stderr_m2_s", math.nan) for r in used])
     if form == "record":
-        result |= record_summary(data, sample, [(r["first"], r["last"]) for r in used], fit)
+        result |= record_summary(data, sample, [(r["first"], r["last"]) for r in rows], fit)  # every pulse moves Li
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     _write_pulses(out / "gitt.csv", rows)
