@@ -53,7 +53,7 @@ def test_every_concrete_readme_command_is_covered():
                 else words[1] if words[1] in ("generate", "sweep") else None)
         assert kind is not None, f"README line run by no test: {line}"
         kinds[kind].append(line)
-    assert len(kinds["workflow"]) == 5 and kinds["generate"] and len(kinds["sweep"]) == 5 and len(kinds["launch"]) == 3
+    assert len(kinds["workflow"]) == 5 and kinds["generate"] and len(kinds["sweep"]) == 6 and len(kinds["launch"]) == 3
 
 
 def test_readme_generate_line_runs(tmp_path):
@@ -77,7 +77,7 @@ def test_readme_sweeps_parse_and_pass_the_checks_made_before_any_point(tmp_path)
     """The README's sweeps (minutes each) as `twifli sweep` checks them first; cases/c10_2h is made as the
     README describes it (a copy of cases/c10 beside it, one 2-hour charge)."""
     (tmp_path / "cases").mkdir()
-    for name in ("meshes", "cases/c10", "cases/dense_lco"):
+    for name in ("meshes", "cases/c10", "cases/dense_lco", "cases/dense_lco_mechanics"):
         (tmp_path / name).symlink_to(ROOT / name)
     text = (ROOT / "cases" / "c10" / "case.toml").read_text()
     steps = re.search(r"^steps = .*$", text, re.M).group(0)
@@ -93,4 +93,4 @@ def test_readme_sweeps_parse_and_pass_the_checks_made_before_any_point(tmp_path)
             check_base(base, args.quantity)
         else:  # cases/c10 prepares a 3D tortuosity (8 s): its quantity is one every run reports
             assert args.quantity in RUN_QUANTITIES
-    assert len(sweeps) == 5
+    assert len(sweeps) == 6

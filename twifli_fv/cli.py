@@ -263,6 +263,8 @@ def _gitt(args: argparse.Namespace) -> int:
     print(f"{fit['pulses_found']} pulses, {len(fit['pulses_used'])} used ({fit['form']} form): "
           f"D_trace = {fit['D_trace_cm2_s']:.4g} cm^2/s, c_max = {fit['c_max_mol_m3']:.6g} mol/m^3, "
           f"residual {fit['residual_rms_log10']:.3f} decades")
+    for warning in fit.get("warnings", []):
+        print(f"warning: {warning}")
     print(f"wrote {out / 'gitt.csv'}, {out / 'gitt_fit.json'} and {out / 'gitt.png'}")
     return 0
 
@@ -382,7 +384,7 @@ COMMANDS: dict[str, Command] = {
     "run": (_run, "run a TWIF-Li case directory (writes CASE/output/)", _run_arguments),
     "compare": (_compare, "compare a run's Li profiles with measured ones (RMSE, MAE, maps)", _compare_arguments),
     "export": (_export, "a run's field frame to XDMF, Gmsh, Abaqus or VTU (through meshio)", _export_arguments),
-    "gitt": (_gitt, "GITT record -> D per pulse (Weppner-Huggins) and the eqn-5 fit D_trace, c_max", _gitt_arguments),
+    "gitt": (_gitt, "GITT record -> D per pulse (diffusion-model fit; Weppner-Huggins for comparison) and the eqn-5 fit D_trace, c_max", _gitt_arguments),
     "radiography": (_radiography, "neutron radiographs -> relative Li profiles per row (Beer-Lambert ratio to pristine)",
                     _radiography_arguments),
     "generate": (_generate, "generate a seeded synthetic composite cathode image", _generate_arguments),
