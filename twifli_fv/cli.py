@@ -29,6 +29,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc), 2)  # every rank meets the same mistake; said once
     except NumericalError as exc:
         return _fail(str(exc), 3)
+    except BrokenPipeError:  # the reader of stdout stopped early (`twifli keys | head`): nothing is wrong
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:
         return _fail(_os_error(exc), 2)
     except MemoryError:
