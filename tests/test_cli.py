@@ -59,3 +59,13 @@ def test_user_mistakes_are_one_line_and_exit_2(args, fragment):
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and fragment in lines[0] and "Traceback" not in run.stderr, run.stderr
     assert run.stdout == ""
+
+
+def test_readme_key_reference_is_generated_from_the_schema():
+    from twifli_fv.case_keys import keys_markdown
+
+    from .conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    shown = readme.split("<!-- case keys: begin -->\n", 1)[1].split("\n<!-- case keys: end -->", 1)[0]
+    assert shown == keys_markdown()  # regenerate with `twifli keys --markdown` when a key changes

@@ -146,10 +146,18 @@ def test_gitt_command_writes_fit_that_a_case_reads(tmp_path: Path) -> None:
     done = cli("gitt", str(tmp_path / "data.csv"), "--config", str(tmp_path / "gitt.toml"), "-o", str(tmp_path / "out"))
     assert done.returncode == 0, done.stderr
     fit = json.loads((tmp_path / "out" / "gitt_fit.json").read_text())
-    assert fit["pulses_used"] == list(range(1, 13))  # the long 13th pulse is flagged and left out
+    assert fit["form"] == "model" and fit["geometry"] == "film"
+    assert fit["pulses_used"] == list(range(1, 14))  # the model fit has no short-time limit
     assert fit["c_max_mol_m3"] / (1.3 * C0) == pytest.approx(1, abs=0.05)
     rows = list(csv.DictReader((tmp_path / "out" / "gitt.csv").open()))
-    assert len(rows) == 13 and rows[12]["valid"] == "False" and "too long" in rows[12]["note"]
+    assert len(rows) == 13 and "too long for Weppner-Huggins" in rows[12]["weppner_huggins_note"]
+    (tmp_path / "gitt.toml").write_text(GITT_TOML.format(mass_mg=SAMPLE.active_mass_kg * 1e6)
+                                        + '[analysis]\nfit_form = "transient"\n')
+    done = cli("gitt", str(tmp_path / "data.csv"), "--config", str(tmp_path / "gitt.toml"), "-o", str(tmp_path / "wh"))
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "wh" / "gitt_fit.json").read_text())["pulses_used"] == list(range(1, 13))
+    rows = list(csv.DictReader((tmp_path / "wh" / "gitt.csv").open()))
+    assert rows[12]["valid"] == "False" and "too long" in rows[12]["note"]  # left out of the transient-form fit
     assert (tmp_path / "out" / "gitt.png").stat().st_size > 0
     diffusivity = read_gitt_fit(tmp_path / "out" / "gitt_fit.json")
     assert diffusivity.D_trace_m2_s == fit["D_trace_m2_s"] and diffusivity.c_max_mol_m3 == fit["c_max_mol_m3"]

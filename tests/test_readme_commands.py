@@ -53,7 +53,7 @@ def test_every_concrete_readme_command_is_covered():
                 else words[1] if words[1] in ("generate", "sweep", "fit") else None)
         assert kind is not None, f"README line run by no test: {line}"
         kinds[kind].append(line)
-    assert len(kinds["workflow"]) == 5 and kinds["generate"] and len(kinds["sweep"]) == 7 and len(kinds["launch"]) == 3
+    assert len(kinds["workflow"]) == 5 and kinds["generate"] and len(kinds["sweep"]) == 8 and len(kinds["launch"]) == 3
     assert len(kinds["fit"]) == 1
 
 
@@ -78,7 +78,8 @@ def test_readme_sweeps_parse_and_pass_the_checks_made_before_any_point(tmp_path)
     """The README's sweeps (minutes each) as `twifli sweep` checks them first; cases/c10_2h is made as the
     README describes it (a copy of cases/c10 beside it, one 2-hour charge)."""
     (tmp_path / "cases").mkdir()
-    for name in ("meshes", "cases/c10", "cases/dense_lco", "cases/dense_lco_calibrated"):
+    for name in ("meshes", "cases/c10", "cases/dense_lco", "cases/dense_lco_mechanics",
+                 "cases/dense_lco_calibrated"):
         (tmp_path / name).symlink_to(ROOT / name)
     text = (ROOT / "cases" / "c10" / "case.toml").read_text()
     steps = re.search(r"^steps = .*$", text, re.M).group(0)
@@ -94,7 +95,7 @@ def test_readme_sweeps_parse_and_pass_the_checks_made_before_any_point(tmp_path)
             check_base(base, args.quantity)
         else:  # cases/c10 prepares a 3D tortuosity (8 s): its quantity is one every run reports
             assert args.quantity in RUN_QUANTITIES
-    assert len(sweeps) == 7
+    assert len(sweeps) == 8
 
 
 def test_readme_fit_parses_and_its_keys_and_data_load():

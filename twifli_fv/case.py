@@ -39,7 +39,8 @@ GITT_SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {  # `twifli gitt -
         "molar_volume_cm3_mol": Number, "electrode_area_cm2": Number, "particle_radius_um": Number,
         "c_initial_mol_m3": Number, "c_max_guess_mol_m3": Number, "charge_current_positive": bool,
     },
-    "analysis": {"current_threshold_A": Number, "short_time_ratio_max": Number, "fit_form": str},
+    "analysis": {"current_threshold_A": Number, "short_time_ratio_max": Number, "fit_form": str,
+                 "pulse_fraction_max": Number},
 }
 GITT_REQUIRED = {"sample": ("active_mass_mg", "molar_mass_g_mol", "c_max_guess_mol_m3")}
 RADIOGRAPHY_SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {  # `twifli radiography --config ...`

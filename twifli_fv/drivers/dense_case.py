@@ -16,7 +16,7 @@ import numpy as np
 
 from twifli_fv.case import Case
 from twifli_fv.drivers.case_run import CaseRun
-from twifli_fv.drivers.dense_mechanics import MechanicsRecorder, mechanics_for
+from twifli_fv.drivers.dense_mechanics import QUANTITIES, MechanicsRecorder, mechanics_for
 from twifli_fv.errors import InputError
 from twifli_fv.image.contact import contact_mask, given_contact_mask
 from twifli_fv.image.grains import GrainMap, generate_grains, read_grains
@@ -149,7 +149,8 @@ class DenseRun(CaseRun):
         moving = [s for s in state.steps if s["kind"] == "discharge"] or [s for s in state.steps if s["kind"] != "rest"]
         main = moving[-1] if moving else (state.steps[-1] if state.steps else {})
         mass_g_cm2 = cell.am_mass_kg / cell.collector_area_m2 * 0.1
-        return self.mechanics_summary | {
+        mechanics = dict.fromkeys(QUANTITIES) | self.mechanics_summary if self.mechanics else {}  # None: not run yet
+        return mechanics | {
             "case": case.directory.name,
             "model": "dense",
             "inputs": case.settings,

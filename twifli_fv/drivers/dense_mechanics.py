@@ -57,6 +57,9 @@ def mechanics_settings(case: Case, voxel_size_m: float) -> CathodeMechanics | No
     )
 
 
+QUANTITIES = ("peak_tensile_stress_MPa", "peak_uneven_tensile_stress_MPa")  # summary numbers a sweep can map
+
+
 class MechanicsRecorder:
     """Stresses at each field frame of a dense run; :meth:`frame_fields` per frame, :meth:`finish` once.
 
@@ -126,8 +129,8 @@ class MechanicsRecorder:
             report[f"{part}hotspots"] = hotspots(stress, self.features, voxel_size_m=self.grains.voxel_size_m, count=count)
             report[f"{part}peak_by_feature_MPa"] = peak_by_feature(stress, self.features)
         return {
-            "peak_tensile_stress_MPa": self.peaks[""][0],
-            "peak_uneven_tensile_stress_MPa": self.peaks["uneven_"][0],
+            QUANTITIES[0]: self.peaks[""][0],
+            QUANTITIES[1]: self.peaks["uneven_"][0],
             "mechanics": report | {
                 "frames": self.frames,
                 "settings": {"E_GPa": settings.E_Pa / GPA, "poisson_ratio": settings.poisson_ratio,

@@ -21,16 +21,9 @@ LABELS = {"SE": 0, "AM": 85, "CBD": 170}  # the labels of the shared electrode i
 LABEL_MAP = "0=SE,85=AM,170=CBD"
 
 
-def generate_composite(
-    *,
-    shape: tuple[int, ...],
-    voxel_size_um: float = 0.27,
-    am_fraction: float = 0.6,
-    cbd_fraction: float = 0.05,
-    radius_um: float = 2.5,
-    radius_sigma: float = 0.35,
-    seed: int = 0,
-) -> np.ndarray:
+def generate_composite(*, shape: tuple[int, ...], voxel_size_um: float = 0.27, am_fraction: float = 0.6,
+                       cbd_fraction: float = 0.05, radius_um: float = 2.5, radius_sigma: float = 0.35,
+                       seed: int = 0) -> np.ndarray:
     """Label image (``LABELS``), axis 0 through the thickness; radii log-normal (median ``radius_um``)."""
     check_shape(shape, what="generate")
     if not 0 < am_fraction < 1 or not 0 <= cbd_fraction < 1 - am_fraction:

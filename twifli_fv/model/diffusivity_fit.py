@@ -1,8 +1,9 @@
 """Least-squares fit of the anomalous-diffusion law (paper 1, eqn 5) to D(c) points, in log D.
 
 ``log D_i = log D_trace + log((c_max + c_i) / (c_max - c_i))``; ``c_max`` is kept above the
-largest fitted concentration by fitting ``log(c_max - max c_i)``. Standard errors come from the
-Gauss-Newton covariance at the optimum.
+largest fitted concentration by fitting ``log(c_max - max c_i)``, both bounded (no overflow on points that
+follow no such law). Standard errors come from the Gauss-Newton covariance at the optimum,
+scaled by the residual variance (the scatter of the points about the law).
 """
 
 from __future__ import annotations
@@ -53,8 +54,10 @@ def fit_anomalous(c_mol_m3: np.ndarray, D_m2_s: np.ndarray, *, c_max_guess_mol_m
 
     gap = max(c_max_guess_mol_m3 - top, 0.05 * top)
     start_trace = float(np.mean(log_d - np.log((top + gap + c) / (top + gap - c))))
-    result = least_squares(residual, np.array([start_trace, math.log(gap)]), method="lm" if c.size > 2 else "trf",
-                           xtol=1e-14, ftol=1e-14, gtol=1e-14, max_nfev=10_000)
+    bounds = ([math.log(1e-30), math.log(1e-6 * top)], [math.log(1e-4), math.log(1e3 * top)])  # no overflow
+    start = np.clip([start_trace, math.log(gap)], bounds[0], bounds[1])
+    result = least_squares(residual, start, bounds=bounds, method="trf", xtol=1e-14, ftol=1e-14, gtol=1e-14,
+                           max_nfev=10_000)
     log_trace, c_max = unpack(result.x)
     res = result.fun
     dof = max(c.size - 2, 1)

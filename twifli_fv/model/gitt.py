@@ -1,6 +1,7 @@
 """GITT analysis: pulses and rests found in (time, current, voltage) data, one Weppner-Huggins
 estimate of D per pulse in both of its forms, and the average concentration of each pulse
-(SPEC sect. 5; paper 1, eqn 5 and SI S3).
+(SPEC sect. 5; paper 1, eqn 5 and SI S3). The model-based analysis that replaces Weppner-Huggins
+as the default is in model/gitt_model.py (per pulse) and model/gitt_record.py (whole record).
 
 For a pulse of length ``t_p`` at constant current between two rests (ref. Weppner & Huggins,
 J. Electrochem. Soc. 124 (1977) 1569)::
@@ -51,6 +52,7 @@ class GittSample:
     diffusion_length_m: float  # m V_m / (M S): film thickness, or r / 3 for spheres
     c_initial_mol_m3: float
     charge_current_positive: bool = True  # positive current removes Li from the electrode
+    sphere: bool = False  # spheres of radius 3 L, else a film of thickness L with one reacting face
 
     @property
     def volume_m3(self) -> float:
@@ -90,7 +92,7 @@ def read_gitt_csv(path: str | Path) -> GittData:
     """Columns ``time_s, current_A, voltage_V`` (others ignored); time must increase strictly."""
     path = Path(path)
     try:
-        with path.open(newline="") as handle:
+        with path.open(newline="", encoding="utf-8-sig") as handle:  # a byte-order mark is not part of a name
             reader = csv.DictReader(handle)
             names = [n.strip() for n in reader.fieldnames or ()]
             missing = [c for c in COLUMNS if c not in names]
@@ -118,26 +120,47 @@ def read_gitt_csv(path: str | Path) -> GittData:
 
 
 def find_pulses(data: GittData, *, threshold_A: float | None = None) -> list[tuple[int, int]]:
-    """``(first, last)`` sample indices of each pulse: a run of samples with ``|I| > threshold``
-    (default 0.1 % of the largest |I|) that has rest samples on both sides."""
-    current = np.abs(data.current_A)
+    """``(first, last)`` sample indices of each pulse: a run of samples of one sign with
+    ``|I| > threshold`` that has rest samples on both sides. The default threshold is the larger of
+    0.1 % of the largest |I| and 10 times the current noise (robust spread of the sample-to-sample
+    changes), so a record of rests with a noisy current has no pulses."""
+    current = data.current_A
     if threshold_A is None:
-        threshold_A = 1e-3 * float(current.max())
-    on = current > threshold_A
+        noise = 1.4826 * float(np.median(np.abs(np.diff(current)))) / math.sqrt(2.0)
+        threshold_A = max(1e-3 * float(np.abs(current).max()), 10.0 * noise)
+    on = np.abs(current) > threshold_A
     if threshold_A <= 0 or not on.any() or on.all():
         raise InputError(f"{data.source}: no pulses found (no current above {threshold_A:g} A between rests)")
-    edges = np.flatnonzero(np.diff(on.astype(np.int8)))
-    starts = [e + 1 for e in edges if not on[e]]
+    breaks = np.flatnonzero((np.diff(on.astype(np.int8)) != 0) | (np.diff(np.sign(current)) != 0))
     pulses = []
-    for first in starts:
-        last = first
-        while last + 1 < on.size and on[last + 1]:
-            last += 1
-        if last + 1 < on.size:  # a rest follows
+    for first, last in zip(np.append(0, breaks + 1), np.append(breaks, on.size - 1)):
+        if on[first] and first > 0 and last + 1 < on.size and not on[first - 1] and not on[last + 1]:
             pulses.append((int(first), int(last)))
     if not pulses:
         raise InputError(f"{data.source}: no pulses found (every current step lacks a rest before or after it)")
     return pulses
+
+
+def concentration(data: GittData, sample: GittSample) -> np.ndarray:
+    """The average Li concentration at every sample from the charge passed (Faraday), from ``c_initial``."""
+    sign = -1.0 if sample.charge_current_positive else 1.0
+    charge = np.concatenate([[0.0], np.cumsum(data.current_A[1:] * np.diff(data.time_s))])  # C up to each sample
+    return sample.c_initial_mol_m3 + sign * charge / (FARADAY * sample.volume_m3)
+
+
+def check_current_sign(data: GittData, sample: GittSample, pulses: list[tuple[int, int]]) -> None:
+    """Refuse a record whose voltage falls while Li is taken out (and rises while it is put in)
+    in most pulses: the current's sign contradicts ``charge_current_positive``."""
+    sign = 1.0 if sample.charge_current_positive else -1.0
+    response = [np.sign(data.voltage_V[last] - data.voltage_V[first - 1]) * np.sign(data.current_A[first]) * sign
+                for first, last in pulses]
+    against = sum(r < 0 for r in response)
+    if against > len(pulses) / 2:
+        flip = "false" if sample.charge_current_positive else "true"
+        raise InputError(f"{data.source}: the voltage moves against the current in {against} of {len(pulses)} pulses "
+                         f"(it falls while Li is taken out): the current's sign contradicts "
+                         f"sample.charge_current_positive = {str(sample.charge_current_positive).lower()}; "
+                         f"set charge_current_positive = {flip}")
 
 
 def analyse_pulses(data: GittData, sample: GittSample, *, threshold_A: float | None = None,
@@ -145,9 +168,7 @@ def analyse_pulses(data: GittData, sample: GittSample, *, threshold_A: float | N
     """Weppner-Huggins D (both forms) and average concentration of every pulse."""
     pulses = find_pulses(data, threshold_A=threshold_A)
     t, current, voltage = data.time_s, data.current_A, data.voltage_V
-    sign = -1.0 if sample.charge_current_positive else 1.0
-    charge = np.concatenate([[0.0], np.cumsum(current[1:] * np.diff(t))])  # C passed up to each sample
-    c = sample.c_initial_mol_m3 + sign * charge / (FARADAY * sample.volume_m3)
+    c = concentration(data, sample)
     length = sample.diffusion_length_m
     starts = [p[0] for p in pulses] + [t.size]
     results = []
