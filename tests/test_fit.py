@@ -167,3 +167,19 @@ def test_recovers_d_trace_from_twifli_profiles(tmp_path: Path) -> None:
     result = run_fit(start.directory, data, parse_free("D_trace_cm2_s=1e-12:1e-8", case=start), jobs=1, plots=False)
     assert result.values["material.D_trace_cm2_s"] == pytest.approx(1e-10, rel=0.05)
     assert load_fit_data(data).kind == "profiles"
+
+
+def test_recovers_deff_from_a_voltage_curve(synthetic: tuple[Path, list[float]], tmp_path: Path) -> None:
+    """Voltage data (c_rate, capacity_mAh_g, voltage_V): every 4th point of the truth's 1C curve, D_eff fitted
+    with i0 held at the truth."""
+    case, _ = synthetic
+    curve = list(csv.DictReader((case.parent / "truth_1.0" / "output" / "voltage.csv").open()))[::4]
+    data = tmp_path / "curve.csv"
+    data.write_text("c_rate,capacity_mAh_g,voltage_V\n"
+                    + "".join(f"1.0,{row['capacity_mAh_g']},{row['voltage_V']}\n" for row in curve))
+    start = write_point_case(load_case(case), tmp_path / "start", {"kinetics.exchange_current_mA_cm2": 0.02},
+                             header="i0 at the truth")
+    result = run_fit(start.directory, data, parse_free("D_eff_cm2_s=1e-10:1e-9", case=start), jobs=1, plots=True)
+    assert result.values["material.D_eff_cm2_s"] == pytest.approx(3e-10, rel=0.02)
+    assert result.report["kind"] == "voltage" and result.report["residual"]["rms"] < 0.005  # V
+    assert (result.directory / "fit.png").is_file()
