@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from twifli_fv import __version__, cli_image
+from twifli_fv import __version__, cli_image, cli_studies
 from twifli_fv.errors import InputError, NumericalError, did_you_mean
 
 log = logging.getLogger("twifli_fv")
@@ -189,86 +189,6 @@ def _radiography_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output-dir", help="where to write (default: a radiography/ folder beside the config)")
 
 
-def _sweep(args: argparse.Namespace) -> int:
-    from twifli_fv.drivers.sweep import run_sweep
-    from twifli_fv.drivers.sweep_grid import parse_vary
-
-    result = run_sweep(args.case, [parse_vary(spec) for spec in args.vary], name=args.name, jobs=args.jobs,
-                       resume=args.resume, quantity=args.quantity, plots=not args.no_plots)
-    print(f"{len(result.rows)} points ({result.ran} run, {result.reused} complete already): {result.csv}"
-          + (f", {result.plot}" if result.plot else ""))
-    if result.failed:
-        first = result.failed[0]
-        raise InputError(f"{result.csv}: {len(result.failed)} of {len(result.rows)} points failed "
-                         f"(first {first['point']}: {first['error']})")
-    return 0
-
-
-def _sweep_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("case", help="base case directory holding case.toml")
-    parser.add_argument("--vary", action="append", required=True, metavar="KEY=VALUES",
-                        help="a case key and its values: table.key=v1,v2,... or a bare key naming one case key; "
-                             "ranges start:stop:N or start:stop:Nlog (repeat for a grid)")
-    parser.add_argument("--name", help="sweep folder CASE/sweeps/NAME (default: the varied keys)")
-    parser.add_argument("--jobs", type=int, default=1, help="points run at once, one process each (default 1)")
-    parser.add_argument("--resume", action="store_true", help="continue interrupted points from their checkpoints")
-    parser.add_argument("--quantity", help="summary number to map (default capacity_mAh_g, else end_mean_depletion)")
-    parser.add_argument("--no-plots", action="store_true", help="no contour map / curve")
-
-
-def _fit(args: argparse.Namespace) -> int:
-    from twifli_fv.case import load_case
-    from twifli_fv.drivers.fit import parse_free, run_fit
-
-    case = load_case(args.case)
-    free = [p for spec in args.free for p in parse_free(spec, case=case)]
-    result = run_fit(args.case, args.data, free, name=args.name, jobs=args.jobs, resume=args.resume,
-                     plots=not args.no_plots, max_evaluations=args.max_evaluations)
-    for entry in result.report["free"]:
-        error = entry.get("standard_error")
-        print(f"{entry['key']} = {entry['value']:.6g}" + (f" +- {error:.3g}" if error is not None else ""))
-    print(f"residual rms {result.report['residual']['rms']:.4g} {result.report['unit']}; "
-          f"{result.report['evaluations']} runs: {result.directory / 'fit.json'}")
-    return 0
-
-
-def _fit_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("case", help="case directory holding case.toml (the values not fitted)")
-    parser.add_argument("--data", required=True, help="CSV: c_rate, capacity_mAh_g[, case keys] | c_rate, "
-                        "capacity_mAh_g, voltage_V | time_s, step, y_um, c_norm")
-    parser.add_argument("--free", action="append", required=True, metavar="KEY[=LO:HI],...",
-                        help="case keys to fit, as in sweep's --vary; bounds default to the case value /10..x10")
-    parser.add_argument("--name", help="fit folder CASE/fits/NAME (default: the data file's name)")
-    parser.add_argument("--jobs", type=int, default=1, help="model runs at once, one process each (default 1)")
-    parser.add_argument("--resume", action="store_true", help="continue interrupted runs from their checkpoints")
-    parser.add_argument("--max-evaluations", type=int, default=30, help="optimizer steps at most (default 30)")
-    parser.add_argument("--no-plots", action="store_true", help="no fit.png")
-
-
-def _energy_density(args: argparse.Namespace) -> int:
-    from twifli_fv.drivers.energy_density import run_energy_density
-
-    config = Path(args.config)
-    out = Path(args.output_dir) if args.output_dir else Path("energy_density") / config.stem  # not beside the config
-    data = run_energy_density(config, out)
-    print(f"{'cathode':<28}{'wt% AM':>8}{'vol% AM':>9}{'g/cm3':>7}{'mAh/g AM':>10}{'Wh/kg':>8}{'Wh/L':>8}{'um':>8}")
-    for c in data["cathodes"]:
-        thickness = f"{c['thickness_um']:8.1f}" if c["thickness_um"] is not None else f"{'':8}"
-        print(f"{c['name']:<28}{100 * c['am_mass_fraction']:8.1f}{100 * c['am_volume_fraction']:9.1f}"
-              f"{c['electrode_density_g_cm3']:7.3f}{c['delivered_capacity_mAh_g']:10.1f}"
-              f"{c['gravimetric_Wh_kg']:8.1f}{c['volumetric_Wh_L']:8.0f}{thickness}")
-    gain = data["dense_gain_over_best_composite_percent"]
-    if gain:
-        print(f"dense over the best composite: {gain['gravimetric']:+.1f} % Wh/kg, {gain['volumetric']:+.1f} % Wh/L")
-    print(f"wrote {out / 'energy_density.json'}, {out / 'energy_density.csv'} and {out / 'energy_density.png'}")
-    return 0
-
-
-def _energy_density_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", required=True, help="cell.toml: [active_material], [dense] and/or [composite]")
-    parser.add_argument("-o", "--output-dir", help="where to write (default: energy_density/CONFIG_NAME in the current folder)")
-
-
 def _keys(args: argparse.Namespace) -> int:
     from twifli_fv.case_keys import CASE_KEYS, keys_markdown, keys_text
 
@@ -290,16 +210,18 @@ COMMANDS: dict[str, Command] = {
     "run": (_run, "run a TWIF-Li case directory (writes CASE/output/)", _run_arguments),
     "compare": (_compare, "compare a run's Li profiles with measured ones (RMSE, MAE, maps)", _compare_arguments),
     "export": (_export, "a run's field frame to XDMF, Gmsh, Abaqus or VTU (through meshio)", _export_arguments),
-    "gitt": (_gitt, "GITT record -> D per pulse (diffusion-model fit; Weppner-Huggins for comparison) and the eqn-5 fit D_trace, c_max", _gitt_arguments),
+    "gitt": (_gitt, "GITT record -> D per pulse (diffusion-model fit; Weppner-Huggins for comparison) and the eqn-5 "
+                    "fit D_trace, c_max", _gitt_arguments),
     "radiography": (_radiography, "neutron radiographs -> relative Li profiles per row (Beer-Lambert ratio to pristine)",
                     _radiography_arguments),
     "generate": (cli_image.generate, "generate a seeded synthetic composite cathode image", cli_image.generate_arguments),
-    "sweep": (_sweep, "run a case over a grid of case values (CSV, contour map; paper 2 Figs 3d, 4e-g, 6b)",
-              _sweep_arguments),
-    "fit": (_fit, "fit case keys to measured capacities, voltage curves or profiles (least squares)", _fit_arguments),
+    "sweep": (cli_studies.sweep, "run a case over a grid of case values (CSV, contour map; paper 2 Figs 3d, 4e-g, 6b)",
+              cli_studies.sweep_arguments),
+    "fit": (cli_studies.fit, "fit case keys to measured capacities, voltage curves or profiles (least squares)",
+            cli_studies.fit_arguments),
     "keys": (_keys, "every case.toml key: unit, type, default, allowed values and meaning", _keys_arguments),
-    "energy-density": (_energy_density, "electrode-level Wh/kg and Wh/L, dense vs composite cathodes (paper 2, Fig 7)",
-                       _energy_density_arguments),
+    "energy-density": (cli_studies.energy_density, "electrode-level Wh/kg and Wh/L, dense vs composite cathodes (paper 2, Fig 7)",
+                       cli_studies.energy_density_arguments),
 }
 
 if __name__ == "__main__":

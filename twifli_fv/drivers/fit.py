@@ -39,8 +39,6 @@ from twifli_fv.drivers.sweep_points import write_point_case
 from twifli_fv.errors import InputError
 
 log = logging.getLogger(__name__)
-_FREE = re.compile(r"([^=]+?)\s*(?:=\s*([^:]+):([^:]+))?")
-_RATE_KEYS = re.compile(r"(^D_|_cm2_s$|exchange_current|conductivity)")
 
 
 @dataclass(frozen=True)
@@ -58,6 +56,10 @@ class FreeParameter:
 
     def value(self, scaled: float) -> float:
         return float(f"{(10.0 ** scaled if self.log else scaled * (self.upper - self.lower)):.12g}")
+
+
+_FREE = re.compile(r"([^=]+?)\s*(?:=\s*([^:]+):([^:]+))?")
+_RATE_KEYS = re.compile(r"(^D_|_cm2_s$|exchange_current|conductivity)")
 
 
 @dataclass(frozen=True)
