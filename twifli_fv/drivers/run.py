@@ -88,25 +88,30 @@ def _run(case: Case, run, recorder: Recorder, *, resume: bool, progress: bool) -
         run.at_step(current, attempt)
         bar.update(current.time_s, run.steps[current.step_index].text)
 
-    def on_frame(current: RunState) -> None:
-        """Record a frame; a failed write on rank 0 stops every rank (none waits for it in a solve)."""
+    try:
+        state = run_protocol(run.stepper, run.steps, state, on_frame=_on_every_rank(recorder.frame), on_step=on_step,
+                             on_step_end=_on_every_rank(recorder.step_end))
+    except NumericalError as exc:
+        bar.close()
+        raise NumericalError(_failure(case, run, state, recorder, exc)) from exc
+    bar.close()
+    return recorder.finish(state)
+
+
+def _on_every_rank(record):  # noqa: ANN001, ANN202 - a recorder method taking the RunState
+    """``record`` such that a failed write on rank 0 stops every rank (none is left waiting in a solve)."""
+
+    def recorded(current: RunState) -> None:
         failed = None
         try:
-            recorder.frame(current)
+            record(current)
         except OSError as exc:
             failed = exc
         failed = broadcast(failed)
         if failed is not None:
             raise failed
 
-    try:
-        state = run_protocol(run.stepper, run.steps, state, on_frame=on_frame, on_step=on_step,
-                             on_step_end=recorder.step_end)
-    except NumericalError as exc:
-        bar.close()
-        raise NumericalError(_failure(case, run, state, recorder, exc)) from exc
-    bar.close()
-    return recorder.finish(state)
+    return recorded
 
 
 def _failure(case: Case, run, state: RunState, recorder: Recorder, exc: NumericalError) -> str:  # noqa: ANN001
