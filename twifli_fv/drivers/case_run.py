@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from twifli_fv.case import Case
 from twifli_fv.model.protocol import Step
 from twifli_fv.solve.stepping import Stepping
@@ -47,9 +49,9 @@ class CaseRun:
                 total += 3600.0 * self.one_c_A_m2 / step.current_density_A_m2
         return total
 
-    def stepping(self, **policy: float | bool) -> Stepping:
-        """The case's ``[output]`` and ``[solver]`` step settings, with a model's own ``policy`` on top."""
-        frame = self.case.positive("output", "frame_interval_s", 300.0)
+    def stepping(self, base: Stepping = Stepping(), **policy: float) -> Stepping:
+        """``base`` (a model's step settings) with the case's ``[output]`` and ``[solver]`` values and ``policy``."""
+        frame = self.case.positive("output", "frame_interval_s")
         dt_max = policy.pop("dt_max_s", self.case.positive("solver", "dt_max_s", frame))
-        return Stepping(frame_interval_s=frame, dt_initial_s=self.case.positive("solver", "dt_initial_s", 1.0),
-                        dt_max_s=dt_max, **policy)
+        return replace(base, frame_interval_s=frame, dt_initial_s=self.case.positive("solver", "dt_initial_s"),
+                       dt_max_s=dt_max, **policy)

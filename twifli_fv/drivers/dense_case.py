@@ -30,7 +30,7 @@ from twifli_fv.outputs.voltage import plot_voltage_curves, write_voltage_curve
 from twifli_fv.parameters import CM2_S
 from twifli_fv.solve.anisotropic_diffusion import effective_diffusivity
 from twifli_fv.solve.dense import DenseSolver
-from twifli_fv.solve.dense_stepping import DenseStepping
+from twifli_fv.solve.dense_stepping import DENSE_STEPPING, DenseStepping
 from twifli_fv.solve.stepping import Attempt, RunState
 
 LCO_MOLAR_MASS_G_MOL = 97.87
@@ -68,9 +68,9 @@ class DenseRun(CaseRun):
     def start(self, arrays: dict[str, np.ndarray] | None) -> None:
         """Make the solver: from the initial state, or from a checkpoint's arrays (which it consumes)."""
         case = self.case
-        frame = case.positive("output", "frame_interval_s", 300.0)
-        stepping = self.stepping(dt_max_s=min(case.positive("solver", "dt_max_s", frame), frame), dt_min_s=1e-3,
-                                 max_change=case.positive("solver", "max_change", 0.02), frames_at_step_ends=True)
+        frame = case.positive("output", "frame_interval_s")
+        stepping = self.stepping(DENSE_STEPPING, dt_max_s=min(case.positive("solver", "dt_max_s", frame), frame),
+                                 max_change=case.positive("solver", "max_change"))
         if arrays is None:
             solver = DenseSolver(self.model, self.c_initial)
         else:

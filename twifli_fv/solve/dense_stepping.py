@@ -24,6 +24,7 @@ VOLTAGE_TOL_V = 1e-3
 GROWTH = 2.0
 MIN_GROWTH = 0.3
 REJECTED_FRACTION = 0.25  # a step whose Newton solve fails is retried this much shorter
+DENSE_STEPPING = Stepping(dt_min_s=1e-3, max_change=0.02, frames_at_step_ends=True)  # the dense model's settings
 
 
 @dataclass
@@ -31,7 +32,7 @@ class DenseStepping:
     """A :class:`DenseSolver` as the protocol loop's stepper."""
 
     solver: DenseSolver
-    stepping: Stepping = Stepping(dt_min_s=1e-3, max_change=0.02, frames_at_step_ends=True)
+    stepping: Stepping = DENSE_STEPPING
     crossed: bool = False  # the last kept step crossed the voltage cut-off
 
     def li_mol(self) -> float:
