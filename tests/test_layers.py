@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "twifli_fv"
 LAYERS = ["errors", "parameters", "case", "image", "mesh", "properties", "model", "solve", "outputs", "drivers", "cli"]
 RANK = {name: rank for rank, name in enumerate(LAYERS)}
 RANK["cli_image"] = RANK["cli_studies"] = RANK["cli"]  # the CLI's commands on images and studies
-RANK |= {"errors": 0, "parameters": 0, "case": 0, "case_keys": 0, "memory": 0}  # the base: no package imports but errors
+RANK |= {"errors": 0, "parameters": 0, "case": 0, "case_keys": 0, "memory": 0, "ranks": 0}  # the base: no package imports but errors
 
 
 def layer(module: str) -> str:

@@ -9,6 +9,7 @@ from functools import cache
 from types import ModuleType
 
 from twifli_fv.errors import InputError
+from twifli_fv.ranks import Ranks
 
 
 @cache
@@ -30,6 +31,12 @@ def world():  # noqa: ANN201 - PETSc.Comm
 def rank(comm=None) -> int:  # noqa: ANN001 - PETSc.Comm
     """This process's rank in ``comm`` (default: all ranks); rank 0 writes the outputs and shows progress."""
     return (comm or world()).getRank()
+
+
+def ranks(comm=None) -> Ranks:  # noqa: ANN001 - PETSc.Comm
+    """``comm`` (default: all ranks) as the :class:`~twifli_fv.ranks.Ranks` the layers below the solver take."""
+    comm = comm or world()
+    return Ranks(comm.tompi4py() if comm.getSize() > 1 else None)
 
 
 def broadcast(value: object) -> object:

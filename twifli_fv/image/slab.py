@@ -1,0 +1,71 @@
+"""Which planes of a voxel grid a rank owns (SPEC sect. 1: axis 0 runs through the thickness).
+
+Under ``mpiexec`` the grid is cut into slabs of whole planes along axis 0, one per rank, in rank order; each rank
+reads its own planes plus one halo plane on either side where one exists, which is all a two-point face stencil
+needs. The in-plane axes are never cut, so periodic wrapping stays inside a rank. Cells are numbered in C order,
+so a rank's cells (and its active-material unknowns) are one contiguous block of the global numbering.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from twifli_fv.errors import InputError
+from twifli_fv.ranks import ONE, Ranks
+
+
+@dataclass(frozen=True)
+class Slab:
+    """Planes ``lo`` to ``hi`` (exclusive) along axis 0 of a grid of ``shape``."""
+
+    shape: tuple[int, ...]
+    lo: int
+    hi: int
+
+    @classmethod
+    def whole(cls, shape: tuple[int, ...]) -> Slab:
+        return cls(tuple(int(n) for n in shape), 0, int(shape[0]))
+
+    @property
+    def is_whole(self) -> bool:
+        return self.lo == 0 and self.hi == self.shape[0]
+
+    @property
+    def below(self) -> int:
+        """Halo planes read below the slab (0 at the current collector)."""
+        return 1 if self.lo > 0 else 0
+
+    @property
+    def above(self) -> int:
+        """Halo planes read above the slab (0 at the separator)."""
+        return 1 if self.hi < self.shape[0] else 0
+
+    @property
+    def read(self) -> slice:
+        """The planes a rank reads: its own and the halo."""
+        return slice(self.lo - self.below, self.hi + self.above)
+
+    @property
+    def owned(self) -> slice:
+        """The slab's own planes within the planes read."""
+        return slice(self.below, self.below + self.hi - self.lo)
+
+    @property
+    def local_shape(self) -> tuple[int, ...]:
+        """Shape of the owned planes."""
+        return (self.hi - self.lo, *self.shape[1:])
+
+    @property
+    def read_shape(self) -> tuple[int, ...]:
+        return (self.hi - self.lo + self.below + self.above, *self.shape[1:])
+
+
+def split_planes(shape: tuple[int, ...], *, ranks: Ranks = ONE, source: str = "<grid>") -> Slab:
+    """This rank's slab: the planes dealt out as evenly as possible (the first ``n % size`` ranks get one more)."""
+    planes, size = int(shape[0]), ranks.size
+    if planes < size:
+        raise InputError(f"{source}: {planes} planes through the thickness cannot be shared by {size} ranks; "
+                         f"run on at most {planes} ranks")
+    share, extra = divmod(planes, size)
+    lo = ranks.rank * share + min(ranks.rank, extra)
+    return Slab(tuple(int(n) for n in shape), lo, lo + share + (ranks.rank < extra))

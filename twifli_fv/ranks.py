@@ -1,0 +1,49 @@
+"""The processes a run is split over, as the layers below the solver see them.
+
+Under ``mpiexec`` each rank owns a slab of the voxel grid (:mod:`twifli_fv.image.slab`) and the few numbers that
+involve every cell (totals, maxima, per-row profiles) are combined over the ranks. :class:`Ranks` is that
+combination and nothing else: the solve layer makes one from PETSc's communicator
+(:func:`twifli_fv.solve.petsc_env.ranks`) and passes it down explicitly; ``Ranks()`` is one process alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class Ranks:
+    """Collective operations over an mpi4py communicator (``mpi``), or over this process alone (``mpi=None``)."""
+
+    def __init__(self, mpi: Any = None) -> None:  # noqa: ANN401 - mpi4py.MPI.Comm, never imported here
+        self.mpi = mpi if mpi is not None and mpi.Get_size() > 1 else None
+
+    @property
+    def size(self) -> int:
+        return 1 if self.mpi is None else self.mpi.Get_size()
+
+    @property
+    def rank(self) -> int:
+        return 0 if self.mpi is None else self.mpi.Get_rank()
+
+    def sum(self, value: Any) -> Any:  # noqa: ANN401 - a number or a numpy array
+        """``value`` summed over the ranks (element-wise for arrays), on every rank."""
+        return value if self.mpi is None else self.mpi.allreduce(value)
+
+    def max(self, value: float) -> float:
+        """The largest ``value`` of any rank, on every rank."""
+        return value if self.mpi is None else max(self.mpi.allgather(value))
+
+    def gather(self, value: Any) -> list:  # noqa: ANN401 - any picklable value
+        """Every rank's ``value``, in rank order, on every rank."""
+        return [value] if self.mpi is None else self.mpi.allgather(value)
+
+    def broadcast(self, value: Any) -> Any:  # noqa: ANN401 - any picklable value
+        """Rank 0's ``value`` on every rank."""
+        return value if self.mpi is None else self.mpi.bcast(value, root=0)
+
+    def barrier(self) -> None:
+        if self.mpi is not None:
+            self.mpi.Barrier()
+
+
+ONE = Ranks()  # this process alone
