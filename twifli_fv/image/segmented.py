@@ -15,6 +15,7 @@ import numpy as np
 from twifli_fv.errors import InputError
 from twifli_fv.image.io import read_labels
 from twifli_fv.image.phases import Phase, parse_label_map
+from twifli_fv.image.slab import Slab
 from twifli_fv.image.voxels import VoxelGrid
 from twifli_fv.memory import check_memory
 
@@ -27,10 +28,21 @@ class SegmentedImage(VoxelGrid):
     voxel_size_m: float
     source: str = "<array>"
     label_map: dict[int, Phase] = field(default_factory=dict)
+    slab: Slab | None = None  # set when ``phases`` holds only one rank's planes (and halo) of the grid ``slab.shape``
 
     @property
     def voxels(self) -> np.ndarray:
         return self.phases
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The whole grid's shape (also under ``mpiexec``, where ``phases`` holds one slab)."""
+        return self.phases.shape if self.slab is None else self.slab.shape
+
+    @property
+    def owned_phases(self) -> np.ndarray:
+        """The phases of this rank's own planes (all of them on one process)."""
+        return self.phases if self.slab is None else self.phases[self.slab.owned]
 
     def mask(self, *phases: Phase) -> np.ndarray:
         """Boolean array, True where the voxel belongs to any of ``phases``."""
