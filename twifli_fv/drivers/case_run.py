@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from twifli_fv.case import Case
 from twifli_fv.model.protocol import Step
+from twifli_fv.ranks import ONE, Ranks
 from twifli_fv.solve.stepping import Stepping
 
 
@@ -20,6 +21,11 @@ class CaseRun:
     @property
     def solver(self):  # noqa: ANN201 - the model's solver
         return self.stepper.solver
+
+    @property
+    def ranks(self) -> Ranks:
+        """The processes the run is spread over (one unless the model divides its grid)."""
+        return ONE
 
     @property
     def n_steps(self) -> int:

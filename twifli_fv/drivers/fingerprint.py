@@ -12,7 +12,7 @@ import json
 
 from twifli_fv.case import Case
 
-CHECKPOINT_FORMAT = 2  # bump when the checkpoint's contents change
+CHECKPOINT_FORMAT = 3  # bump when the checkpoint's contents change
 INPUT_FILES = (("image", "file"), ("tortuosity", "image_file"), ("material", "table_csv"),
                ("material", "gitt_fit_json"), ("grains", "image_file"), ("grains", "orientation_csv"))
 RESUMABLE_TABLES = ("solver",)
@@ -25,7 +25,8 @@ def fingerprint(case: Case, grid: bytes) -> dict:
     for table, key in INPUT_FILES:
         path = case.path(table, key)
         if path is not None and path.is_file():
-            inputs[str(path)] = _sha(path.read_bytes())
+            with path.open("rb") as handle:  # in chunks: an image may be larger than a rank's memory share
+                inputs[str(path)] = hashlib.file_digest(handle, "sha256").hexdigest()
     return {"format": CHECKPOINT_FORMAT, "case": _sha(json.dumps(settings, sort_keys=True).encode()),
             "grid": _sha(grid), "inputs": inputs}
 

@@ -29,6 +29,7 @@ from twifli_fv.mesh.grid import CathodeMesh
 from twifli_fv.model.constants import FARADAY
 from twifli_fv.model.kinetics import TwifliCharge, TwifliDischarge
 from twifli_fv.model.weights import w1
+from twifli_fv.ranks import ONE, Ranks
 
 EXHAUSTED = 1e-2  # a step ends when sum(W s) / S falls below this: no interface can react
 NORMALISATIONS = ("conserve", "literal")
@@ -71,7 +72,8 @@ class TwifliModel:
 
     @property
     def am_volume_m3(self) -> float:
-        return float(np.count_nonzero(self.am)) * self.mesh.cell_volume_m3
+        """AM volume of the whole grid (all ranks)."""
+        return self.mesh.am_total * self.mesh.cell_volume_m3
 
     def w1(self) -> np.ndarray:
         """Eqn 3 per cell."""
@@ -91,10 +93,6 @@ class TwifliModel:
             return 0.0
         return drive.current_density_A_m2 * self.collector_area_m2 / (FARADAY * total_area_m2)
 
-    def mean_lithiation(self, c_am: np.ndarray) -> float:
-        """Mean c / c_sat over the AM cells ("mean SOC" in protocols: the state of lithiation)."""
-        return float(c_am.mean()) / self.c_sat_mol_m3
-
 
 @dataclass(frozen=True)
 class InterfacialFlux:
@@ -112,10 +110,12 @@ class InterfacialFlux:
 
 
 def interfacial_source(law: TwifliCharge | TwifliDischarge, c: np.ndarray, *, j0: float, area_m2: np.ndarray,
-                       volume_m3: float, normalisation: str) -> InterfacialFlux:
-    """Eqns 1-2 with the SPEC's normalisation: ``q = sign * f * J0 * W(c) * s / V`` on the active cells."""
+                       volume_m3: float, normalisation: str, ranks: Ranks = ONE) -> InterfacialFlux:
+    """Eqns 1-2 with the SPEC's normalisation: ``q = sign * f * J0 * W(c) * s / V`` on the active cells
+    (this rank's; the sums of ``f`` run over the active cells of all ``ranks``)."""
     weight = law.weight(c)  # W = w1 w2 on charge, sqrt(1 - c / c_sat) on discharge
     conserve = normalisation == "conserve" and j0 != 0.0
-    total = float(np.sum(weight * area_m2)) if conserve else 1.0
-    factor = float(np.sum(area_m2)) / total if conserve else 1.0  # f = S / sum(W s)
+    sums = ranks.sum(np.array([np.sum(weight * area_m2), np.sum(area_m2)])) if conserve else (1.0, 1.0)
+    total = float(sums[0])
+    factor = float(sums[1]) / total if conserve else 1.0  # f = S / sum(W s)
     return InterfacialFlux(sign=law.sign, weight=weight, total=total, amplitude=factor * j0 * area_m2 / volume_m3)

@@ -13,9 +13,10 @@ with ``d_i = 1 + dt k_i``, ``g_f = dt D_f / h^2`` (face area / centre distance /
 and ``b_i = c_old_i + dt s_i``: symmetric positive definite. The sparsity pattern is built once; each
 sweep places ``-g_f`` in the off-diagonal entries (one face each; a ``bincount`` sums them where a periodic
 direction two cells wide gives two), sets each diagonal from its row sum and hands the values to the PETSc
-matrix (same pattern, no reallocation). PETSc splits the rows between the ranks of ``comm``; each rank builds its own rows and
-every rank gets the whole solution back (under ``mpiexec`` the values go in through PETSc's COO
-interface, its pattern set once). The preconditioner is an incomplete Cholesky factorisation with
+matrix (same pattern, no reallocation). Under ``mpiexec`` each rank owns the rows of its slab's AM cells, builds
+them from the faces that touch them (the values go in through PETSc's COO interface, its pattern set once) and
+gets back only its own rows of the solution; :meth:`CellSystem.with_ghosts` brings over the neighbours' values
+across the slab boundaries, which the face diffusivities need. The preconditioner is an incomplete Cholesky factorisation with
 ``FILL_LEVELS`` levels of fill: in 2D ICC(4) needs a quarter of ICC(0)'s CG iterations (and ICC(0) a third
 of Jacobi's) for twice the set-up; in 3D, where fill grows faster, ICC(1). Under ``mpiexec`` each rank
 factorises its rows grown by ``ASM_OVERLAP`` layer of neighbours (additive Schwarz, the symmetric
@@ -33,7 +34,6 @@ from __future__ import annotations
 import numpy as np
 
 from twifli_fv.errors import NumericalError
-from twifli_fv.mesh.grid import CathodeMesh
 from twifli_fv.solve.fv import aij_matrix
 from twifli_fv.solve.petsc_env import petsc, user_options, world
 
@@ -43,43 +43,38 @@ ASM_OVERLAP = 1  # under mpiexec: layers of neighbouring rows each rank's ICC al
 
 
 class CellSystem:
-    """``A x = b`` of the cells in ``mask`` (numbered in cell order), with ``A`` as in the module docstring."""
+    """``A x = b`` of the AM cells (numbered in cell order over the whole grid), with ``A`` as in the module
+    docstring; this rank owns the rows ``unknowns``, and ``first``, ``second`` are the faces touching them."""
 
     def __init__(
         self,
-        mesh: CathodeMesh,
-        mask: np.ndarray,
+        first: np.ndarray,
+        second: np.ndarray,
         *,
+        unknowns: slice,
+        size: int,
+        ndim: int,
         rtol: float,
         comm=None,  # noqa: ANN001 - PETSc.Comm; default: all ranks
     ) -> None:
         PETSc = petsc()
         self.comm = comm or world()
-        mask = np.asarray(mask, dtype=bool).ravel()
-        self.size = int(np.count_nonzero(mask))
-        number = np.full(mask.size, -1, dtype=np.int64)
-        number[mask] = np.arange(self.size)
-        first, second = (number[cells] for cells in mesh.face_pairs(mask))
-        del number
-        self.x = PETSc.Vec().createMPI(self.size, comm=self.comm)
-        self.start, self.stop = self.x.getOwnershipRange()
+        self.size = int(size)
+        self.start, self.stop = unknowns.start, unknowns.stop
+        self.x = PETSc.Vec().createMPI((self.stop - self.start, self.size), comm=self.comm)
         mine_first = (first >= self.start) & (first < self.stop)
         mine_second = (second >= self.start) & (second < self.stop)
-        local = mine_first | mine_second
-        self.first, self.second = first[local], second[local]  # the faces of this rank's rows (cell numbers)
-        mine_first, mine_second = mine_first[local], mine_second[local]
-        del first, second, local
+        self.ghosts = np.unique(np.concatenate([first[~mine_first], second[~mine_second]]))  # the neighbours' cells
         rows = np.arange(self.start, self.stop, dtype=np.int64)
-        faces = np.arange(self.first.size)
-        row = np.concatenate([rows, self.first[mine_first], self.second[mine_second]])
-        column = np.concatenate([rows, self.second[mine_first], self.first[mine_second]])
+        faces = np.arange(first.size)
+        row = np.concatenate([rows, first[mine_first], second[mine_second]])
+        column = np.concatenate([rows, second[mine_first], first[mine_second]])
         self._face = np.concatenate([faces[mine_first], faces[mine_second]])  # face of each off-diagonal contribution
         entries, target = np.unique((row - self.start) * self.size + column, return_inverse=True)
         del row, column
         index = PETSc.IntType
         diagonal = target[: rows.size]
-        on_row = np.concatenate([diagonal[self.first[mine_first] - self.start],
-                                 diagonal[self.second[mine_second] - self.start]])
+        on_row = np.concatenate([diagonal[first[mine_first] - self.start], diagonal[second[mine_second] - self.start]])
         self.nonzeros = int(entries.size)
         off = target[rows.size :]  # the value of each off-diagonal contribution
         if np.unique(off).size == off.size:  # one face per off-diagonal entry: place the values directly
@@ -94,13 +89,23 @@ class CellSystem:
         np.cumsum(np.bincount(entries // self.size, minlength=rows.size), out=indptr[1:])
         self._csr = (indptr, (entries % self.size).astype(index))
         del entries, target, diagonal, on_row
+        if self.ghosts.size:  # the faces' cells as indices into [own cells..., ghosts...] (see with_ghosts)
+            owned = self.stop - self.start
+            first, second = (np.where(mine, cells - self.start, owned + np.searchsorted(self.ghosts, cells))
+                             for cells, mine in ((first, mine_first), (second, mine_second)))
+        elif self.start:
+            first, second = first - self.start, second - self.start
+        self.first, self.second = first, second  # each face's cells, local: own rows first, then the ghosts
+        del mine_first, mine_second
         self._values = np.zeros(self.nonzeros)
         local_size = (self.stop - self.start, self.size)
         self._in_place = self.comm.getSize() == 1  # one rank: PETSc uses self._values itself
         self.matrix = aij_matrix((*self._csr, self._values), sizes=(local_size, local_size), comm=self.comm, spd=True,
                                  coo_first_row=None if self._in_place else self.start)
         self.b = self.x.duplicate()
-        self._gather, self._whole = PETSc.Scatter.toAll(self.x)
+        self._ghost_values = PETSc.Vec().createSeq(self.ghosts.size, comm=PETSc.COMM_SELF)
+        ghost_index = PETSc.IS().createGeneral(self.ghosts.astype(PETSc.IntType), comm=PETSc.COMM_SELF)
+        self._to_ghosts = PETSc.Scatter().create(self.x, ghost_index, self._ghost_values, None)
         self.ksp = PETSc.KSP().create(comm=self.comm)
         self.ksp.setOptionsPrefix(OPTIONS_PREFIX)
         self.ksp.setOperators(self.matrix)
@@ -121,15 +126,10 @@ class CellSystem:
                 pc = pc.getASMSubKSP()[0].getPC()
             pc.setType("icc")
             option = f"{OPTIONS_PREFIX}{'sub_' if blocks else ''}pc_factor_levels"
-            self.fill_levels = PETSc.Options().getInt(option, FILL_LEVELS[mesh.image.ndim])
+            self.fill_levels = PETSc.Options().getInt(option, FILL_LEVELS[ndim])
             pc.setFactorLevels(self.fill_levels)
             self.ksp.setFromOptions()
         self.iterations = 0
-
-    @property
-    def rows(self) -> slice:
-        """This rank's rows, as a slice of the cell numbering."""
-        return slice(self.start, self.stop)
 
     def describe(self) -> str:
         pc = self.ksp.getPC()
@@ -141,7 +141,7 @@ class CellSystem:
                 "matrix assembled in place (twifli_fv.solve.assembly)")
 
     def fill(self, diagonal: np.ndarray, conductance: np.ndarray) -> None:
-        """Set ``A`` from ``d`` of this rank's rows and ``g`` of its faces (``self.first``, ``self.second``)."""
+        """Set ``A`` from ``d`` of this rank's rows and ``g`` of its faces (:attr:`first`, :attr:`second`)."""
         if self._targets is None:
             values = self._values
             values[self._off] = -conductance[self._off_face]
@@ -154,8 +154,17 @@ class CellSystem:
             self.matrix.setValuesCOO(self._values)
         self.matrix.assemble()
 
+    def with_ghosts(self, own: np.ndarray) -> np.ndarray:
+        """``own`` (this rank's rows) followed by the values of :attr:`ghosts` on the ranks that own them."""
+        if self.comm.getSize() == 1:
+            return own
+        share = self.b  # the right-hand side's vector is free between solves
+        share.setArray(own)
+        self._to_ghosts.scatter(share, self._ghost_values)
+        return np.concatenate([own, self._ghost_values.getArray(readonly=True)])
+
     def solve(self, rhs: np.ndarray, guess: np.ndarray, *, atol: float = 0.0) -> np.ndarray:
-        """Solve with this rank's rows of ``b`` and of the initial guess; the whole solution on every rank.
+        """Solve with this rank's rows of ``b`` and of the initial guess; this rank's rows of the solution.
 
         CG stops when ``|r| <= max(rtol |x0|, atol)`` (2-norms, ``x0`` the initial guess); as ``A >= I``, the
         error is then at most that in every cell. Relative to ``x0`` (about c) rather than ``b``: cells pinned at a
@@ -169,5 +178,4 @@ class CellSystem:
         if reason < 0:
             raise NumericalError(f"the TWIF-Li linear solve did not converge (PETSc reason {reason})")
         self.iterations += self.ksp.getIterationNumber()
-        self._gather.scatter(self.x, self._whole)
-        return self._whole.getArray(readonly=True).copy()
+        return self.x.getArray(readonly=True).copy()

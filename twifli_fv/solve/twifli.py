@@ -45,6 +45,11 @@ def _project(c: np.ndarray, step: np.ndarray, c_sat: float) -> np.ndarray:
     return np.clip(c + step, 0.5 * c, c + 0.5 * np.maximum(c_sat - c, 0.0))
 
 
+def _largest(change: np.ndarray) -> float:
+    """max |change| of this rank's cells (0 for none)."""
+    return float(np.max(np.abs(change))) if change.size else 0.0
+
+
 @dataclass
 class TwifliStats(SolverStats):
     sweeps: int = 0
@@ -57,9 +62,10 @@ class TwifliSolver:
     """Advance the Li concentration of a :class:`TwifliModel` in time (one backward-Euler step at a time).
 
     The state lives on the AM cells (``c`` never changes elsewhere). With ``assembly="petsc"`` each
-    sweep fills the PETSc matrix of :class:`~twifli_fv.solve.assembly.CellSystem` in place; under
-    ``mpiexec`` PETSc splits its rows over ``comm`` and every rank keeps the whole AM field, so every
-    decision (sweeps, step acceptance) is the same on all ranks.
+    sweep fills the PETSc matrix of :class:`~twifli_fv.solve.assembly.CellSystem` in place. Under
+    ``mpiexec`` each rank holds only the cells of its slab (``model.mesh``) and the values of the
+    neighbours' cells across the slab boundaries; every number a decision rests on (sums, norms, the
+    largest change) is combined over the ranks, so sweeps and step acceptance are the same on all of them.
     """
 
     def __init__(
@@ -77,17 +83,20 @@ class TwifliSolver:
             raise InputError(f"assembly {assembly!r}: use 'petsc' or 'fipy'")
         self.model = model
         self.sweep_tol, self.max_sweeps = sweep_tol, max_sweeps
-        am = model.am
+        mesh = model.mesh
+        self.ranks = mesh.ranks
+        am = model.am  # this rank's cells
         c0 = np.where(am, model.c_sat_mol_m3, 0.0) if c_initial is None else np.asarray(c_initial, float).copy()
         self._cells = np.flatnonzero(am)  # AM cell ids: the unknowns, in cell order
-        self._whole = c0  # the field on all cells; only its AM part changes
+        self._whole = c0  # the field on this rank's cells; only its AM part changes
         self._c = c0[self._cells].copy()
         self._old = self._c.copy()
         number = np.cumsum(am) - 1
-        active = model.mesh.active_area_m2 > 0  # only AM cells have active area
+        active = mesh.active_area_m2 > 0  # only AM cells have active area
         self._active_cells = np.flatnonzero(active)
         self._active = number[active]  # their place among the unknowns
-        self._area = model.mesh.active_area_m2[active]
+        self._area = mesh.active_area_m2[active]
+        self.total_area_m2 = self.ranks.sum(float(np.sum(self._area)))  # S, all ranks
         self._w1 = model.w1()[active]
         if assembly == "fipy":
             if (comm or world()).getSize() > 1:
@@ -98,10 +107,9 @@ class TwifliSolver:
         else:
             from twifli_fv.solve.assembly import CellSystem
 
-            self._fipy, self._system = None, CellSystem(model.mesh, am, rtol=linear_tol, comm=comm)
-            rows = self._system.rows
-            mine = (self._active >= rows.start) & (self._active < rows.stop)
-            self._mine, self._mine_rows = np.flatnonzero(mine), self._active[mine] - rows.start
+            self._fipy = None
+            self._system = CellSystem(*mesh.unknown_faces(), unknowns=mesh.unknowns, size=mesh.am_total,
+                                      ndim=mesh.image.ndim, rtol=linear_tol, comm=comm)
         self.stats = TwifliStats()
         self._trend = self._trend_before = None  # (drive, dt, c change) of the last accepted step
         self.last_change = 0.0  # max |c_new - c_old| / c_sat of the last accepted step
@@ -116,7 +124,7 @@ class TwifliSolver:
     # -- state -------------------------------------------------------------------------------
     @property
     def values(self) -> np.ndarray:
-        """c on every cell (mol m^-3), in cell order."""
+        """c on every cell of this rank (mol m^-3), in cell order."""
         whole = self._whole.copy()
         whole[self._cells] = self._c
         return whole
@@ -143,11 +151,11 @@ class TwifliSolver:
     def mean_c_norm(self, c: np.ndarray | None = None) -> float:
         """The state of lithiation of the outputs, :data:`MEAN_C_NORM` (every AM cell has the same volume)."""
         c = self._c if c is None else c[self._cells]
-        return float(c.mean()) / self.model.c_sat_mol_m3
+        return self.ranks.sum(float(c.sum())) / self.model.mesh.am_total / self.model.c_sat_mol_m3
 
     def li_mol(self, c: np.ndarray | None = None) -> float:
         c = self._c if c is None else c[self._cells]
-        return float(c.sum()) * self.model.mesh.cell_volume_m3
+        return self.ranks.sum(float(c.sum())) * self.model.mesh.cell_volume_m3
 
     def law(self, drive: Drive) -> TwifliCharge | TwifliDischarge | None:
         return self.model.law(drive, w1_active=self._w1)
@@ -157,7 +165,7 @@ class TwifliSolver:
         law = self.law(drive)
         if law is None:
             return 1.0
-        return float(np.sum(law.weight(self._c[self._active]) * self._area) / np.sum(self._area))
+        return self.ranks.sum(float(np.sum(law.weight(self._c[self._active]) * self._area))) / self.total_area_m2
 
     def cell_weight(self, drive: Drive) -> np.ndarray:
         """W per cell (0 off the active interface), for output."""
@@ -186,7 +194,7 @@ class TwifliSolver:
         self._old = old = self._c.copy()
         self._trend_before = self._trend
         law = self.law(drive)
-        base = self.model.base_flux(drive, total_area_m2=float(np.sum(self._area)))  # J0
+        base = self.model.base_flux(drive, total_area_m2=self.total_area_m2)  # J0
         volume = self.model.mesh.cell_volume_m3
         c_sat = self.model.c_sat_mol_m3
         previous = old
@@ -202,7 +210,7 @@ class TwifliSolver:
             if law is not None:
                 ca = self._c[self._active]
                 flux = interfacial_source(law, ca, j0=base, area_m2=self._area, volume_m3=volume,
-                                          normalisation=self.model.normalisation)
+                                          normalisation=self.model.normalisation, ranks=self.ranks)
                 p, q = linearise(law, ca)  # W ~ p + q c, so q_source ~ s - k c
                 s = flux.sign * flux.amplitude * p
                 k = -flux.sign * flux.amplitude * q
@@ -215,14 +223,15 @@ class TwifliSolver:
                 u = flux.sign * flux.amplitude * flux.weight / flux.total
                 v = q * self._area
                 direction = self._direction(dt, k, u, direction)
-                denominator = 1.0 + dt * float(np.dot(v, direction[self._active]))
+                dots = self.ranks.sum(np.array([np.dot(v, direction[self._active]), np.dot(v, new[self._active] - ca)]))
+                denominator = 1.0 + dt * float(dots[0])
                 if denominator > 0.1:  # else the rank-one term dominates: leave this sweep a Picard one
-                    gamma = float(np.dot(v, new[self._active] - ca)) / denominator
+                    gamma = float(dots[1]) / denominator
                     new = new - dt * gamma * direction
-            if not np.all(np.isfinite(new)):
+            if self.ranks.max(float(not np.all(np.isfinite(new)))):
                 break  # retry with a shorter step
             new = _project(previous, new - previous, c_sat)
-            last, change = change, float(np.max(np.abs(new - previous))) / c_sat
+            last, change = change, self.ranks.max(_largest(new - previous)) / c_sat
             self._c = previous = new
             ratio = change / last if sweep > 1 and last > 0 else 1.0
             settled = ratio < SETTLING and change * ratio / (1.0 - ratio) <= SETTLED_FRACTION * self.sweep_tol
@@ -230,7 +239,7 @@ class TwifliSolver:
                 law is None and sweep == 1 and self._linear()
             ):
                 self.stats.sweeps += sweep
-                self.last_change = float(np.max(np.abs(new - old))) / c_sat
+                self.last_change = self.ranks.max(_largest(new - old)) / c_sat
                 self._trend = (drive, dt, new - old)
                 return sweep
         self.undo()
@@ -249,15 +258,14 @@ class TwifliSolver:
             old[self._cells] = self._old
             return self._fipy.sweep(dt, old, self.values, whole_k, whole_s)[self._cells]
         system = self._system
-        rows = system.rows
-        c = self._c
+        c = system.with_ghosts(self._c)
         face_d = self.model.diffusivity(0.5 * (c[system.first] + c[system.second]))
-        diagonal = np.ones(rows.stop - rows.start)
-        diagonal[self._mine_rows] += dt * k[self._mine]
-        rhs = self._old[rows].copy()
-        rhs[self._mine_rows] += dt * s[self._mine]
+        diagonal = np.ones(self._c.size)
+        diagonal[self._active] += dt * k
+        rhs = self._old.copy()
+        rhs[self._active] += dt * s
         system.fill(diagonal, face_d * (dt / self.model.mesh.image.voxel_size_m**2))
-        return system.solve(rhs, c[rows], atol=atol)
+        return system.solve(rhs, self._c, atol=atol)
 
     def _direction(self, dt: float, k: np.ndarray, u: np.ndarray, guess: np.ndarray | None) -> np.ndarray:
         """``z = A^-1 u`` (``u`` on the active cells) with the matrix of the last sweep, to ``DIRECTION_TOL``:
@@ -266,12 +274,10 @@ class TwifliSolver:
             whole_k, whole_s = np.zeros(self._whole.shape), np.zeros(self._whole.shape)
             whole_k[self._active_cells], whole_s[self._active_cells] = k, u / dt
             return self._fipy.sweep(dt, np.zeros(self._whole.shape), self.values, whole_k, whole_s)[self._cells]
-        system = self._system
-        rows = system.rows
-        rhs = np.zeros(rows.stop - rows.start)
-        rhs[self._mine_rows] = u[self._mine]
-        start = np.zeros(rows.stop - rows.start) if guess is None else guess[rows]
-        return system.solve(rhs, start, atol=DIRECTION_TOL * float(np.linalg.norm(u)))
+        rhs = np.zeros(self._c.size)
+        rhs[self._active] = u
+        start = np.zeros(self._c.size) if guess is None else guess
+        return self._system.solve(rhs, start, atol=DIRECTION_TOL * np.sqrt(self.ranks.sum(float(np.dot(u, u)))))
 
     def _linear(self) -> bool:
         """A rest step with constant D is linear: one sweep solves it."""
