@@ -25,7 +25,7 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Orientation:
-    """How the voxels of a file of ``file_shape`` become the grid :attr:`shape` (checked by :meth:`of`)."""
+    """How the voxels of a file become the grid :attr:`shape` (made and checked by :meth:`of`)."""
 
     crop: tuple[range, ...]  # the kept indices of each file axis
     axis: int  # the file axis through the thickness
@@ -62,11 +62,6 @@ class Orientation:
     def shape(self) -> tuple[int, ...]:
         """The whole grid, coarsened and refined."""
         return tuple(n // self.coarsen * self.refine for n in self.oriented_shape)
-
-    @property
-    def scale(self) -> float:
-        """The grid's voxel edge over the file's."""
-        return self.coarsen / self.refine
 
     def read(self, image: ImageFile, planes: slice) -> np.ndarray:
         """Planes ``planes`` (along axis 0 of :attr:`shape`) of the grid, decoding only the file region they need."""
