@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from twifli_fv import InputError, Phase, load_image, parse_label_map
-from twifli_fv.image.segmented import coarsen_labels
+from twifli_fv.image.reading import coarsen_labels
 from twifli_fv.outputs.images import write_labels
 
 LABELS = "0=SE,85=AM,170=CBD"

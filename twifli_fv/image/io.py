@@ -1,8 +1,15 @@
-"""Read images from PNG, TIFF (multi-page), NPY and raw files: integer label maps and grey-value radiographs."""
+"""Read images from PNG, TIFF (multi-page), NPY and raw files: integer label maps and grey-value radiographs.
+
+:func:`open_image` learns a file's shape from its header alone (NPY and raw are memory-mapped, a TIFF's pages
+counted), so that a rank under ``mpiexec`` can decode just the region of its own planes (issue 16, item 2).
+"""
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -11,54 +18,95 @@ from twifli_fv.errors import InputError
 
 SUFFIXES = (".png", ".tif", ".tiff", ".npy", ".raw")
 
+Region = tuple[slice, ...]  # one slice per array axis
 
-def read_labels(path: str | Path, *, shape: tuple[int, ...] | None = None, dtype: str | None = None) -> np.ndarray:
-    """Return the integer label array stored in ``path`` (2D or 3D; a multi-page TIFF stacks pages on axis 0).
+
+@dataclass(frozen=True)
+class ImageFile:
+    """An image file known by its header: ``shape``; ``values(region)`` decodes only the voxels of ``region``."""
+
+    path: Path
+    shape: tuple[int, ...]
+    decode: Callable[[Region], np.ndarray]
+
+    def values(self, region: Region | None = None) -> np.ndarray:
+        """The stored values of ``region`` (default: all), as a new array."""
+        with _decoding(self.path):
+            return self.decode(region if region is not None else tuple(slice(None) for _ in self.shape))
+
+    def labels(self, region: Region | None = None) -> np.ndarray:
+        """The integer labels of ``region`` (whole-number floats are accepted as labels)."""
+        array = self.values(region)
+        if not np.issubdtype(array.dtype, np.integer):
+            if np.issubdtype(array.dtype, np.floating) and np.all(np.isfinite(array)) and np.all(array == np.round(array)):
+                return array.astype(np.int64)
+            raise InputError(f"{self.path}: image holds {array.dtype} values, not integer labels; segment it first")
+        return array
+
+
+def open_labels(path: str | Path, *, shape: tuple[int, ...] | None = None, dtype: str | None = None) -> ImageFile:
+    """A 2D or 3D label image (a multi-page TIFF stacks pages on axis 0), its voxels not read yet.
 
     ``shape`` and ``dtype`` (e.g. ``"uint8"``, ``"<u2"``) are required for ``.raw`` files and ignored otherwise.
     """
-    path = Path(path)
-    array = _read_array(path, shape, dtype)
-    if array.ndim not in (2, 3):
-        raise InputError(f"{path}: image has {array.ndim} dimensions (shape {array.shape}); need 2D or 3D")
-    if not np.issubdtype(array.dtype, np.integer):
-        if np.issubdtype(array.dtype, np.floating) and np.all(np.isfinite(array)) and np.all(array == np.round(array)):
-            array = array.astype(np.int64)
-        else:
-            raise InputError(f"{path}: image holds {array.dtype} values, not integer labels; segment it first")
-    return array
+    image = open_image(path, shape=shape, dtype=dtype)
+    if len(image.shape) not in (2, 3):
+        raise InputError(f"{image.path}: image has {len(image.shape)} dimensions (shape {image.shape}); need 2D or 3D")
+    if min(image.shape) < 1:
+        raise InputError(f"{image.path}: image is empty (shape {image.shape})")
+    return image
+
+
+def read_labels(path: str | Path, *, shape: tuple[int, ...] | None = None, dtype: str | None = None) -> np.ndarray:
+    """Return the integer label array stored in ``path`` (see :func:`open_labels`)."""
+    return open_labels(path, shape=shape, dtype=dtype).labels()
 
 
 def read_intensity(path: str | Path) -> np.ndarray:
     """A single 2D grey-value image (PNG, TIFF page, NPY) as float64, e.g. a neutron radiograph."""
-    path = Path(path)
-    array = _read_array(path, None, None)
-    if array.ndim != 2:
-        raise InputError(f"{path}: need one 2D grey image, got shape {array.shape}")
+    image = open_image(path)
+    if len(image.shape) != 2:
+        raise InputError(f"{image.path}: need one 2D grey image, got shape {image.shape}")
+    array = image.values()
     if not np.issubdtype(array.dtype, np.number):
-        raise InputError(f"{path}: image holds {array.dtype} values, not grey levels")
+        raise InputError(f"{image.path}: image holds {array.dtype} values, not grey levels")
     return array.astype(np.float64)
 
 
-def _read_array(path: Path, shape: tuple[int, ...] | None, dtype: str | None) -> np.ndarray:
+def open_image(path: str | Path, *, shape: tuple[int, ...] | None = None, dtype: str | None = None) -> ImageFile:
+    """Any supported image file, by its header (a PNG or single-page TIFF is 2D)."""
+    path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise InputError(f"{path}: unsupported image type {suffix!r}; use one of {', '.join(SUFFIXES)}")
     if not path.is_file():
         raise InputError(f"{path}: image file not found")
-    try:
+    with _decoding(path):
         if suffix == ".npy":
-            return np.load(path, allow_pickle=False)
+            return _mapped(path, np.load(path, mmap_mode="r", allow_pickle=False))
         if suffix == ".raw":
-            return _read_raw(path, shape, dtype)
-        return _read_pillow(path)
+            return _mapped(path, _map_raw(path, shape, dtype))
+        return _pillow(path)
+
+
+@contextmanager
+def _decoding(path: Path) -> Iterator[None]:
+    """Any decoder failure is a bad file, reported in one line."""
+    try:
+        yield
     except InputError:
         raise
-    except Exception as exc:  # any decoder failure is a bad file, reported in one line
-        raise InputError(f"{path}: cannot read image ({type(exc).__name__}: {str(exc).strip()}); is the file complete?") from None
+    except Exception as exc:
+        raise InputError(f"{path}: cannot read image ({type(exc).__name__}: {str(exc).strip()}); "
+                         "is the file complete?") from None
 
 
-def _read_raw(path: Path, shape: tuple[int, ...] | None, dtype: str | None) -> np.ndarray:
+def _mapped(path: Path, array: np.ndarray) -> ImageFile:
+    """A memory-mapped array: a region is copied out of the file, the rest never touched."""
+    return ImageFile(path, tuple(array.shape), lambda region: np.array(array[region]))
+
+
+def _map_raw(path: Path, shape: tuple[int, ...] | None, dtype: str | None) -> np.ndarray:
     if shape is None or dtype is None:
         raise InputError(f"{path}: a .raw image needs its shape and dtype (e.g. --shape 64,64,64 --dtype uint8)")
     try:
@@ -69,27 +117,44 @@ def _read_raw(path: Path, shape: tuple[int, ...] | None, dtype: str | None) -> n
     size = path.stat().st_size
     if size != expected:
         raise InputError(f"{path}: file has {size} bytes but shape {tuple(shape)} of {kind} needs {expected}")
-    return np.fromfile(path, dtype=kind).reshape(shape)
+    if expected == 0:
+        raise InputError(f"{path}: image is empty (shape {tuple(shape)})")
+    return np.memmap(path, dtype=kind, mode="r", shape=tuple(shape))
 
 
-def _read_pillow(path: Path) -> np.ndarray:
+@contextmanager
+def _strict() -> Iterator[None]:
+    """Pillow's warnings on a damaged file (e.g. "Corrupt EXIF data") become the error."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yield
+
+
+def _pillow(path: Path) -> ImageFile:
+    """PNG or TIFF: the page count and page size from the header; pages decoded one at a time when read."""
     from PIL import Image
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # Pillow's warnings on a damaged file (e.g. "Corrupt EXIF data") become the error
-        return _pages(path, Image)
+    with _strict(), Image.open(path) as image:
+        pages, (width, height) = getattr(image, "n_frames", 1), image.size
+
+    def decode(region: Region) -> np.ndarray:
+        with _strict(), Image.open(path) as image:
+            if pages == 1:
+                return _page(path, image, region)
+            kept = []
+            for index in range(pages)[region[0]]:  # only the pages of the region
+                image.seek(index)
+                kept.append(_page(path, image, region[1:]))
+            return np.stack(kept)
+
+    return ImageFile(path, (height, width) if pages == 1 else (pages, height, width), decode)
 
 
-def _pages(path: Path, Image) -> np.ndarray:  # noqa: ANN001 - PIL.Image
-    with Image.open(path) as image:
-        pages = []
-        for index in range(getattr(image, "n_frames", 1)):
-            image.seek(index)
-            page = np.asarray(image)
-            if page.ndim == 3:  # colour: accept only when all channels agree (a grey image saved as RGB)
-                if not np.all(page[..., :3] == page[..., :1]):
-                    raise InputError(f"{path}: colour image; save the segmentation as single-channel labels")
-                page = page[..., 0]
-            pages.append(page)
-    return pages[0] if len(pages) == 1 else np.stack(pages)
-
+def _page(path: Path, image, region: Region) -> np.ndarray:  # noqa: ANN001 - PIL.Image
+    """The region of the current page, copied so that the decoded page can go."""
+    page = np.asarray(image)[region]
+    if page.ndim == 3:  # colour: accept only when all channels agree (a grey image saved as RGB)
+        if not np.all(page[..., :3] == page[..., :1]):
+            raise InputError(f"{path}: colour image; save the segmentation as single-channel labels")
+        page = page[..., 0]
+    return np.array(page)
