@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from twifli_fv.case import Case
 from twifli_fv.model.protocol import Step
+from twifli_fv.ranks import ONE, Ranks
 from twifli_fv.solve.stepping import Stepping
 
 
@@ -16,6 +17,7 @@ class CaseRun:
     steps: list[Step]
     one_c_A_m2: float
     stepper: object
+    ranks: Ranks = ONE  # the ranks the model's cells are distributed over (ONE: one process holds them all)
 
     @property
     def solver(self):  # noqa: ANN201 - the model's solver
