@@ -17,9 +17,10 @@ import numpy as np
 import pytest
 
 import twifli_fv.outputs.recorder as recorder
+from twifli_fv.drivers.fingerprint import difference
 from twifli_fv.errors import InputError
 from twifli_fv.image.slab import Slab, split_planes
-from twifli_fv.outputs.checkpoint import load_checkpoint, piece_path, save_checkpoint
+from twifli_fv.outputs.checkpoint import Checkpoint, load_checkpoint, piece_path, save_checkpoint
 from twifli_fv.outputs.vtk import write_pvti, write_vti
 from twifli_fv.ranks import ONE, Ranks
 
@@ -28,7 +29,7 @@ from .conftest import ROOT
 
 MPIEXEC = shutil.which("mpiexec")
 TOY = Path(__file__).with_name("parallel_toy.py")
-SAME = {"format": 0}
+SAME = toy.FINGERPRINT
 
 
 class OneOf:
@@ -78,25 +79,28 @@ def test_checkpoint_pieces_alternate_slots_and_a_mixed_piece_is_refused(tmp_path
 
     def save(sequence: int, *, ranks: range = range(2)) -> None:  # rank 0 last: it writes the index
         for r in reversed(ranks):
-            save_checkpoint(index, fingerprint=SAME, state={"time_s": float(sequence)}, own={"c": np.full(3, r + sequence)},
-                            shared={"times": np.arange(sequence)}, ranks=Ranks(OneOf(r, 2)), sequence=sequence)
+            save_checkpoint(index, fingerprint=SAME, state={"time_s": float(sequence)},
+                            own={"c": np.full(3, r + sequence)}, shared={"times": np.arange(sequence)}, ranks=Ranks(OneOf(r, 2)), sequence=sequence)
+
+    def load(rank: int) -> Checkpoint:
+        return load_checkpoint(index, fingerprint=SAME, difference=difference, ranks=Ranks(OneOf(rank, 2)))
 
     save(1)
     save(2)
     assert {p.name for p in index.with_name("checkpoint_pieces").iterdir()} == {
         f"slot{s}_rank{r}.npz" for s in (0, 1) for r in (0, 1)}
     for r in (0, 1):
-        saved = load_checkpoint(index, fingerprint=SAME, difference=lambda a, b: None, ranks=Ranks(OneOf(r, 2)))
+        saved = load(r)
         assert saved.sequence == 2 and saved.state == {"time_s": 2.0}
         np.testing.assert_array_equal(saved.arrays["c"], np.full(3, r + 2))
         np.testing.assert_array_equal(saved.arrays["times"], np.arange(2))
     save(3, ranks=range(1, 2))  # rank 1 wrote checkpoint 3 over slot 1, then the run was killed: 2 still whole
-    assert load_checkpoint(index, fingerprint=SAME, difference=lambda a, b: None, ranks=Ranks(OneOf(1, 2))).sequence == 2
+    assert load(1).sequence == 2
     shutil.copy(piece_path(index, 1, 1), piece_path(index, 2, 1))  # a piece of another checkpoint
     with pytest.raises(InputError, match=r"slot0_rank1.npz: piece of checkpoint 3 \(rank 1\), but .* is checkpoint 2"):
-        load_checkpoint(index, fingerprint=SAME, difference=lambda a, b: None, ranks=Ranks(OneOf(1, 2)))
+        load(1)
     with pytest.raises(InputError, match="written by 2 rank\\(s\\) and this run has 1; resume on 2"):
-        load_checkpoint(index, fingerprint=SAME, difference=lambda a, b: None, ranks=ONE)
+        load_checkpoint(index, fingerprint=SAME, difference=difference, ranks=ONE)
 
 
 def on_ranks(n: int, out: Path, mode: str) -> subprocess.CompletedProcess:

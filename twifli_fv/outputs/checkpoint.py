@@ -67,8 +67,9 @@ def _load(path: Path, fingerprint: object, difference: Callable[[object, object]
     meta, arrays = _read(path)
     written_on = int(meta.get("ranks", 1))
     if written_on != ranks.size:
-        raise InputError(f"{path}: cannot resume: the checkpoint was written by {written_on} rank(s) and this run "
-                         f"has {ranks.size}; resume on {written_on} (`mpiexec -n {written_on}`) or run without --resume")
+        raise InputError(f"{path}: cannot resume: the checkpoint was written by {written_on} rank(s) and this "
+                         f"run has {ranks.size}; resume on {written_on} (`mpiexec -n {written_on}`) or run without "
+                         "--resume")
     changed = difference(meta["fingerprint"], fingerprint)
     if changed:
         raise InputError(f"{path}: cannot resume: {changed}; run without --resume")
