@@ -21,6 +21,7 @@ from twifli_fv.drivers.fingerprint import difference
 from twifli_fv.errors import InputError
 from twifli_fv.image.slab import Slab, split_planes
 from twifli_fv.outputs.checkpoint import Checkpoint, load_checkpoint, piece_path, save_checkpoint
+from twifli_fv.outputs.export import export_frame, frame_file
 from twifli_fv.outputs.vtk import write_pvti, write_vti
 from twifli_fv.ranks import ONE, Ranks
 
@@ -162,3 +163,9 @@ def test_three_uneven_ranks_write_what_one_process_writes(tmp_path, serial):
     done = on_ranks(3, tmp_path / "output", "run")
     assert done.returncode == 0, done.stderr
     assert_same_outputs(tmp_path / "output", serial, 3)
+    meshio = pytest.importorskip("meshio")
+    assert frame_file(tmp_path / "output").name == "frame_0004.pvti"  # `twifli export` takes the parallel frame
+    one, three = (meshio.read(export_frame(frame_file(o), tmp_path / f"{n}.vtu"))
+                  for n, o in (("one", serial), ("three", tmp_path / "output")))
+    np.testing.assert_array_equal(three.points, one.points)
+    np.testing.assert_array_equal(three.cell_data["cell"][0], one.cell_data["cell"][0])
