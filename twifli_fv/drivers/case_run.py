@@ -17,6 +17,7 @@ class CaseRun:
     steps: list[Step]
     one_c_A_m2: float
     stepper: object
+    ranks: Ranks = ONE  # the ranks the model's cells are distributed over (ONE: one process holds them all)
 
     @property
     def solver(self):  # noqa: ANN201 - the model's solver

@@ -11,6 +11,7 @@ import hashlib
 import json
 
 from twifli_fv.case import Case
+from twifli_fv.ranks import Ranks
 
 CHECKPOINT_FORMAT = 3  # bump when the checkpoint's contents change
 INPUT_FILES = (("image", "file"), ("tortuosity", "image_file"), ("material", "table_csv"),
@@ -29,6 +30,14 @@ def fingerprint(case: Case, grid: bytes) -> dict:
                 inputs[str(path)] = hashlib.file_digest(handle, "sha256").hexdigest()
     return {"format": CHECKPOINT_FORMAT, "case": _sha(json.dumps(settings, sort_keys=True).encode()),
             "grid": _sha(grid), "inputs": inputs}
+
+
+def over_ranks(digest: dict, *, ranks: Ranks) -> dict:
+    """``digest`` with the grid digests of every rank (each holds its own slab of the grid) combined in rank order,
+    so every rank of a distributed run compares the same fingerprint; unchanged on one process."""
+    if ranks.size == 1:
+        return digest
+    return {**digest, "grid": _sha(json.dumps(ranks.gather(digest["grid"])).encode())}
 
 
 def difference(saved: object, now: dict) -> str | None:

@@ -13,14 +13,16 @@ from pathlib import Path
 
 from twifli_fv.case import Case, load_case
 from twifli_fv.drivers.dense_case import prepare_dense
-from twifli_fv.drivers.fingerprint import difference, fingerprint
+from twifli_fv.drivers.fingerprint import difference, fingerprint, over_ranks
 from twifli_fv.drivers.output_owner import OutputOwner
 from twifli_fv.drivers.twifli_case import prepare_twifli
 from twifli_fv.errors import InputError, NumericalError
 from twifli_fv.outputs.checkpoint import load_checkpoint
+from twifli_fv.outputs.collective import collectively
 from twifli_fv.outputs.progress import ProgressBar
 from twifli_fv.outputs.recorder import Recorder
-from twifli_fv.solve.petsc_env import broadcast, rank, world
+from twifli_fv.ranks import Ranks
+from twifli_fv.solve.petsc_env import broadcast, rank, ranks, world
 from twifli_fv.solve.stepping import RunState, run_protocol
 
 log = logging.getLogger(__name__)
@@ -46,7 +48,7 @@ def run_case(directory: str | Path, *, resume: bool = False, progress: bool = Tr
     run = prepare(case)
     out = case.output
     writes = rank() == 0  # under mpiexec every rank runs the case; rank 0 writes and shows progress
-    digest = fingerprint(case, run.fingerprint_data)
+    digest = over_ranks(fingerprint(case, run.fingerprint_data), ranks=run.ranks)
     owner = OutputOwner(out) if writes else None
     refused = None
     if owner is not None:
@@ -73,12 +75,11 @@ def run_case(directory: str | Path, *, resume: bool = False, progress: bool = Tr
 def _run(case: Case, run, recorder: Recorder, *, resume: bool, progress: bool) -> dict:  # noqa: ANN001
     state = RunState()
     if resume:
-        saved, arrays = load_checkpoint(case.output / "checkpoint.npz", fingerprint=recorder.fingerprint,
-                                        difference=difference)
-        state = RunState(**saved)
-        run.start(arrays)
-        recorder.restore(arrays)
-        recorder.checkpoint_s = state.time_s
+        saved = load_checkpoint(case.output / "checkpoint.npz", fingerprint=recorder.fingerprint,
+                                difference=difference, ranks=run.ranks)
+        state = RunState(**saved.state)
+        run.start(saved.arrays)
+        recorder.restore(saved)
         log.info("resuming %s at t = %.0f s (step %d)", case.directory.name, state.time_s, state.step_index + 1)
     else:
         run.start(None)
@@ -89,8 +90,9 @@ def _run(case: Case, run, recorder: Recorder, *, resume: bool, progress: bool) -
         bar.update(current.time_s, run.steps[current.step_index].text)
 
     try:
-        state = run_protocol(run.stepper, run.steps, state, on_frame=_on_every_rank(recorder.frame), on_step=on_step,
-                             on_step_end=_on_every_rank(recorder.step_end))
+        every = ranks()
+        state = run_protocol(run.stepper, run.steps, state, on_frame=_on_every_rank(recorder.frame, every),
+                             on_step=on_step, on_step_end=_on_every_rank(recorder.step_end, every))
     except NumericalError as exc:
         bar.close()
         raise NumericalError(_failure(case, run, state, recorder, exc)) from exc
@@ -98,18 +100,12 @@ def _run(case: Case, run, recorder: Recorder, *, resume: bool, progress: bool) -
     return recorder.finish(state)
 
 
-def _on_every_rank(record):  # noqa: ANN001, ANN202 - a recorder method taking the RunState
-    """``record`` such that a failed write on rank 0 stops every rank (none is left waiting in a solve)."""
+def _on_every_rank(record, every: Ranks):  # noqa: ANN001, ANN202 - a recorder method taking the RunState
+    """``record`` such that a failed write on any of ``every`` rank stops them all (none is left waiting in a
+    solve). ``every`` is all the processes, also when only rank 0 writes (a model not distributed over them)."""
 
     def recorded(current: RunState) -> None:
-        failed = None
-        try:
-            record(current)
-        except OSError as exc:
-            failed = exc
-        failed = broadcast(failed)
-        if failed is not None:
-            raise failed
+        collectively(lambda: record(current), ranks=every)
 
     return recorded
 

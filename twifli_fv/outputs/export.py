@@ -32,8 +32,9 @@ def voxel_cells(dimensions: tuple[int, ...]) -> tuple[np.ndarray, str]:
 
 
 def frame_file(case_output: str | Path, frame: int | None = None) -> Path:
-    """The ``.vti`` of field frame ``frame`` (default: the last) of a run's ``output/``."""
-    frames = sorted((Path(case_output) / "fields").glob("frame_*.vti"))
+    """The ``.vti`` (``.pvti`` of a run on several ranks) of field frame ``frame`` (default: the last)."""
+    fields = Path(case_output) / "fields"
+    frames = sorted([*fields.glob("frame_*.vti"), *fields.glob("frame_*.pvti")])
     if not frames:
         raise InputError(f"{Path(case_output) / 'fields'}: no field frames; run the case first")
     if frame is not None and not 0 <= frame < len(frames):

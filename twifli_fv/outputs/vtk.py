@@ -9,6 +9,10 @@ C order of an image indexed [thickness, ..., x]. Each array is inline ``binary``
 zlib-compressed in blocks after a UInt64 block header, as VTK's own XML writers do. Named constants
 (e.g. the phase codes ``phase_AM = 1``) go into a ``<FieldData>`` block of one-tuple arrays, which
 ParaView lists as field data and PyVista reads as ``grid.field_data``.
+
+Under ``mpiexec`` a frame is parallel image data: each rank writes the planes it owns as a piece (a ``.vti``
+whose extent along the thickness covers only those planes, same origin and spacing) and rank 0 a ``.pvti``
+(PImageData) listing the arrays and the pieces, which ParaView and PyVista open as one grid.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
+from twifli_fv.image.slab import Slab
 from twifli_fv.outputs.files import atomic_path
 
 _BLOCK_BYTES = 1 << 15  # uncompressed bytes per compressed block (VTK's default)
@@ -27,16 +32,18 @@ _ZLIB_LEVEL = 1  # fastest; zlib's default level 6 takes ~2x the time for files 
 
 
 def write_vti(path: str | Path, shape: tuple[int, ...], voxel_size_m: float, cell_data: dict[str, np.ndarray],
-              *, field_data: dict[str, int] | None = None) -> Path:
+              *, field_data: dict[str, int] | None = None, slab: Slab | None = None) -> Path:
     """Write the voxel grid of ``shape`` with ``cell_data`` (each of ``shape`` or flat) to ``path``.
 
     Float arrays are written as Float64 (NaN kept), integer and boolean arrays as their integer type;
-    ``field_data`` as one-value Int64 arrays of the whole grid.
+    ``field_data`` as one-value Int64 arrays of the whole grid. With ``slab`` the file is that piece of the grid:
+    ``cell_data`` holds the slab's own planes (``slab.local_shape``) and the extent covers only them.
     """
     if len(shape) not in (2, 3):
         raise ValueError(f"a voxel grid is 2D or 3D, not of shape {shape}")
-    n_cells = int(np.prod(shape))
-    extent = " ".join(f"0 {n}" for n in (*shape[::-1], 0)[:3])
+    slab = slab or Slab.whole(shape)
+    n_cells = int(np.prod(slab.local_shape))
+    extent = vtk_extent(shape, slab)
     spacing = " ".join([repr(float(voxel_size_m))] * 3)
     with atomic_path(path) as tmp, tmp.open("wb") as f:
         f.write(
@@ -55,6 +62,34 @@ def write_vti(path: str | Path, shape: tuple[int, ...], voxel_size_m: float, cel
             f.write(tag.encode() + _compressed_base64(array.tobytes()) + b"</DataArray>\n")
         f.write(b"      </CellData>\n    </Piece>\n  </ImageData>\n</VTKFile>\n")
     return Path(path)
+
+
+def write_pvti(path: str | Path, shape: tuple[int, ...], voxel_size_m: float, arrays: dict[str, np.dtype],
+               pieces: list[tuple[Slab, str]], *, field_data: dict[str, int] | None = None) -> Path:
+    """The PImageData file of a grid of ``shape`` written in ``pieces`` (each rank's slab and its ``.vti``,
+    relative to ``path``); ``arrays`` names the cell arrays of every piece and their types."""
+    spacing = " ".join([repr(float(voxel_size_m))] * 3)
+    declared = "".join(f'      <PDataArray type="{_vtk_type(_little_endian(np.zeros(0, dtype)).dtype)}" '
+                       f"Name={quoteattr(name)}/>\n" for name, dtype in arrays.items())
+    listed = "".join(f'    <Piece Extent="{vtk_extent(shape, slab)}" Source={quoteattr(source)}/>\n'
+                     for slab, source in pieces)
+    with atomic_path(path) as tmp:
+        tmp.write_text(
+            '<?xml version="1.0"?>\n'
+            '<VTKFile type="PImageData" version="1.0" byte_order="LittleEndian" header_type="UInt64">\n'
+            f'  <PImageData WholeExtent="{vtk_extent(shape)}" GhostLevel="0" Origin="0 0 0" Spacing="{spacing}">\n'
+            f"{_field_data(field_data or {})}"
+            f"    <PCellData>\n{declared}    </PCellData>\n{listed}  </PImageData>\n</VTKFile>\n"
+        )
+    return Path(path)
+
+
+def vtk_extent(shape: tuple[int, ...], slab: Slab | None = None) -> str:
+    """Point extent ``x0 x1 y0 y1 z0 z1`` of the grid (or of ``slab``'s planes): VTK's axes are the image's
+    reversed, so the thickness (axis 0) is z in 3D and y in 2D."""
+    slab = slab or Slab.whole(shape)
+    ranges = [(0, n) for n in shape[:0:-1]] + [(slab.lo, slab.hi)]
+    return " ".join(f"{lo} {hi}" for lo, hi in ranges + [(0, 0)] * (3 - len(ranges)))
 
 
 def _field_data(constants: dict[str, int]) -> str:
