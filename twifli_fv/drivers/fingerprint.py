@@ -13,7 +13,7 @@ import json
 from twifli_fv.case import Case
 from twifli_fv.ranks import Ranks
 
-CHECKPOINT_FORMAT = 3  # bump when the checkpoint's contents change
+CHECKPOINT_FORMAT = 2  # bump when the checkpoint's contents change
 INPUT_FILES = (("image", "file"), ("tortuosity", "image_file"), ("material", "table_csv"),
                ("material", "gitt_fit_json"), ("grains", "image_file"), ("grains", "orientation_csv"))
 RESUMABLE_TABLES = ("solver",)

@@ -9,7 +9,6 @@ is what :mod:`twifli_fv.drivers.run` steps and :class:`~twifli_fv.outputs.record
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass, field
@@ -54,8 +53,8 @@ class TwifliRun(CaseRun):
 
     @property
     def fingerprint_data(self) -> bytes:
-        """The digests of every rank's own planes, in rank order."""
-        return b"".join(self.ranks.gather(hashlib.sha256(self.image.owned_phases.tobytes()).digest()))
+        """This rank's own planes (:func:`~twifli_fv.drivers.fingerprint.over_ranks` combines the ranks')."""
+        return self.image.owned_phases.tobytes()
 
     @property
     def ranks(self) -> Ranks:
@@ -144,18 +143,13 @@ def prepare_twifli(case: Case) -> TwifliRun:
         refine=case.get("image", "refine"),
         shape=tuple(shape) if shape else None,
         dtype=case.get("image", "dtype"),
+        ranks=ranks,
     )
-    tau = _tortuosity(case, image, periodic=in_plane == "periodic")  # SHIM until the slab loader lands
-    if ranks.size > 1:  # SHIM until the slab loader lands
-        from dataclasses import replace
-
-        from twifli_fv.image.slab import split_planes
-        slab = split_planes(image.shape, ranks=ranks)
-        image = replace(image, phases=image.phases[slab.read].copy(), slab=slab)
     mesh = build_mesh(image, periodic=in_plane == "periodic", ranks=ranks)
     if not ranks.sum(int(np.any(mesh.active_area_m2 > 0))):
         raise InputError(f"{image_file}: no AM|SE interface in the image: nothing can react")
     c_sat = case.positive("material", "c_sat_mol_m3")
+    tau = _tortuosity(case, image, periodic=in_plane == "periodic")
     model = TwifliModel(
         mesh=mesh,
         diffusivity=_diffusivity(case, c_sat),
