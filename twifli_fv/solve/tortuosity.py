@@ -38,7 +38,7 @@ from twifli_fv.properties.tortuosity import (
     empty_result,
     tortuosity_from_flux,
 )
-from twifli_fv.ranks import Ranks
+from twifli_fv.ranks import ONE, Ranks
 from twifli_fv.solve.fv import aij_matrix
 from twifli_fv.solve.multigrid import aggregate_ids, multigrid_cg, one_per_row
 from twifli_fv.solve.petsc_env import petsc, ranks as comm_ranks, world
@@ -60,8 +60,8 @@ def tortuosity_factors(
     """Tortuosity of every phase present and of the electronic network (AM + CBD), along ``axis`` (SPEC sect. 4).
 
     An image holding one rank's slab (``image.slab``) is solved together with the other ranks' slabs."""
-    ranks = comm_ranks(comm) if image.slab is not None else None
-    codes = sorted({int(c) for found in (ranks or Ranks()).gather(np.unique(image.owned_phases)) for c in found})
+    ranks = comm_ranks(comm) if image.slab is not None else ONE  # a whole image: every rank has every phase
+    codes = sorted({int(c) for found in ranks.gather(np.unique(image.owned_phases)) for c in found})
     groups = {Phase(code).name: (Phase(code),) for code in codes}
     groups[ELECTRONIC] = (Phase.AM, Phase.CBD)
     return {
