@@ -138,7 +138,7 @@ def test_slab_percolation_equals_the_serial_one(shape):
 def test_an_in_plane_axis_on_slabs_is_one_line_refused():
     from twifli_fv.solve.tortuosity import tortuosity_factor
 
-    with pytest.raises(InputError, match="axis 1: a grid cut into slabs") as error:
+    with pytest.raises(InputError, match="axis 1: an image read in slabs") as error:
         tortuosity_factor(np.ones((5, 5), dtype=bool), axis=1, slab=Slab((8, 5), 0, 4))
     assert "\n" not in str(error.value)
 

@@ -97,8 +97,8 @@ def tortuosity_factor(
         slab = split_planes(mask.shape, ranks=ranks)
         mask = mask[slab.read]
     elif axis != 0:
-        raise InputError(f"tortuosity along axis {axis}: a grid cut into slabs over ranks is solved along axis 0 "
-                         "(the thickness) only; run on one process for an in-plane axis")
+        raise InputError(f"tortuosity along axis {axis}: an image read in slabs over the ranks is solved along "
+                         "axis 0 (the thickness) only; load it whole for an in-plane axis")
     wrap = tuple(a + 1 if a < axis else a for a in in_plane_axes(ndim, periodic=periodic, transport_axis=axis))
     wrap = tuple(a for a in wrap if slab.shape[a] >= 3)  # shorter axes would couple a cell to itself or twice
     owned = mask[slab.owned]
