@@ -45,5 +45,19 @@ class Ranks:
         if self.mpi is not None:
             self.mpi.Barrier()
 
+    def exchange(self, *, down: Any, up: Any) -> tuple[Any, Any]:  # noqa: ANN401 - any picklable values
+        """Send ``down`` to the rank below and ``up`` to the rank above (the slabs' order); return what the rank
+        below sent up and what the rank above sent down (None where there is no such rank)."""
+        if self.mpi is None:
+            return None, None
+        rank, size = self.rank, self.size
+        sent = [self.mpi.isend(value, dest=to, tag=tag)
+                for value, to, tag in ((up, rank + 1, 1), (down, rank - 1, 2)) if 0 <= to < size]
+        below = self.mpi.recv(source=rank - 1, tag=1) if rank > 0 else None
+        above = self.mpi.recv(source=rank + 1, tag=2) if rank + 1 < size else None
+        for request in sent:
+            request.wait()
+        return below, above
+
 
 ONE = Ranks()  # this process alone

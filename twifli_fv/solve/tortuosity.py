@@ -1,10 +1,16 @@
 """Tortuosity factors with PETSc: lean CSR assembly on the voxel grid, CG + two-level multigrid (SPEC sect. 4).
 
 The operator is the two-point-flux Laplacian on the percolating cells of one phase (see
-:mod:`twifli_fv.properties.tortuosity`). It is assembled straight into CSR arrays with vectorised
-shifts of the voxel grid, a slab of layers at a time, and handed to PETSc without a copy on one rank
-(``MatCreateSeqAIJWithArrays``); under ``mpiexec`` each rank builds its own rows and PETSc
-distributes the solve.
+:mod:`twifli_fv.properties.tortuosity`), assembled straight into CSR arrays
+(:mod:`twifli_fv.solve.tortuosity_rows`) and handed to PETSc without a copy on one rank
+(``MatCreateSeqAIJWithArrays``).
+
+Under ``mpiexec`` the grid is cut into slabs of planes along the transport axis 0 (issue 16;
+:mod:`twifli_fv.image.slab`): each rank finds the percolating cells of its own planes (components joined across
+the slabs, :func:`twifli_fv.properties.connectivity.percolating`), owns exactly their rows (the unknowns are
+numbered plane by plane in C order, as on one process), builds the aggregation level on its own planes and
+never holds the whole grid. An image loaded whole on every rank is cut the same way. The answer equals the
+serial one; only the preconditioner differs when a slab starts on an odd plane (its 2 x 2 x 2 blocks shift).
 
 CG is preconditioned by one geometric level over algebraic multigrid (:mod:`twifli_fv.solve.multigrid`).
 PETSc options can tune it under the prefix ``tortuosity_`` (e.g. ``-tortuosity_mg_coarse_pc_gamg_threshold 0.01``).
@@ -13,14 +19,15 @@ PETSc options can tune it under the prefix ``tortuosity_`` (e.g. ``-tortuosity_m
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
 import numpy as np
 
-from twifli_fv.errors import NumericalError
+from twifli_fv.errors import InputError, NumericalError
+from twifli_fv.image.halo import with_halo
 from twifli_fv.image.phases import Phase
 from twifli_fv.image.segmented import SegmentedImage
-from twifli_fv.mesh.faces import in_plane_axes, neighbour_counts, shifted
+from twifli_fv.image.slab import Slab, split_planes
+from twifli_fv.mesh.faces import in_plane_axes
 from twifli_fv.properties.connectivity import percolating
 from twifli_fv.properties.microstructure import ELECTRONIC
 from twifli_fv.properties.tortuosity import (
@@ -31,12 +38,13 @@ from twifli_fv.properties.tortuosity import (
     empty_result,
     tortuosity_from_flux,
 )
+from twifli_fv.ranks import ONE, Ranks
 from twifli_fv.solve.fv import aij_matrix
 from twifli_fv.solve.multigrid import aggregate_ids, multigrid_cg, one_per_row
-from twifli_fv.solve.petsc_env import petsc, world
+from twifli_fv.solve.petsc_env import petsc, ranks as comm_ranks, world
+from twifli_fv.solve.tortuosity_rows import assemble_rows, linear_profile, plane_offsets, unknown_ids
 
 log = logging.getLogger(__name__)
-CHUNK_CELLS = 1 << 18  # grid cells per assembly slab (bounds the temporaries)
 RTOL = 1e-8  # CG relative residual (preconditioned norm); tau is then exact to ~1e-7
 OPTIONS_PREFIX = "tortuosity_"
 
@@ -49,11 +57,16 @@ def tortuosity_factors(
     rtol: float = RTOL,
     comm=None,  # noqa: ANN001 - PETSc.Comm
 ) -> dict[str, TortuosityResult]:
-    """Tortuosity of every phase present and of the electronic network (AM + CBD), along ``axis`` (SPEC sect. 4)."""
-    groups = {p.name: (p,) for p in image.present()}
+    """Tortuosity of every phase present and of the electronic network (AM + CBD), along ``axis`` (SPEC sect. 4).
+
+    An image holding one rank's slab (``image.slab``) is solved together with the other ranks' slabs."""
+    ranks = comm_ranks(comm) if image.slab is not None else ONE  # a whole image: every rank has every phase
+    codes = sorted({int(c) for found in ranks.gather(np.unique(image.owned_phases)) for c in found})
+    groups = {Phase(code).name: (Phase(code),) for code in codes}
     groups[ELECTRONIC] = (Phase.AM, Phase.CBD)
     return {
-        name: tortuosity_factor(image.mask(*members), axis=axis, periodic=periodic, rtol=rtol, comm=comm)
+        name: tortuosity_factor(image.mask(*members), axis=axis, periodic=periodic, rtol=rtol, comm=comm,
+                                slab=image.slab)
         for name, members in groups.items()
     }
 
@@ -65,30 +78,44 @@ def tortuosity_factor(
     periodic: bool = True,
     rtol: float = RTOL,
     comm=None,  # noqa: ANN001 - PETSc.Comm
+    slab: Slab | None = None,
 ) -> TortuosityResult:
     """Tortuosity factor of the phase ``mask`` along ``axis`` (SPEC sect. 4).
 
     In-plane axes other than ``axis`` are periodic unless ``periodic=False`` (TauFactor: no-flux);
     the thickness axis 0 never wraps. ``rtol`` is the CG stopping tolerance; ``flux_mismatch`` in
-    the result tells how well the solve converged.
+    the result tells how well the solve converged. With a ``slab`` (issue 16), ``mask`` holds the planes
+    this rank reads of the grid ``slab.shape``, and ``axis`` must be 0.
     """
+    comm = comm or world()
+    ranks = comm_ranks(comm)
     mask = np.asarray(mask, dtype=bool)
-    axis %= mask.ndim
-    eps = float(np.count_nonzero(mask)) / mask.size
-    moved = np.moveaxis(mask, axis, 0)
-    wrap = tuple(a + 1 if a < axis else a for a in in_plane_axes(mask.ndim, periodic=periodic, transport_axis=axis))
-    wrap = tuple(a for a in wrap if moved.shape[a] >= 3)  # shorter axes would couple a cell to itself or twice
-    through = percolating(moved, axis=0, wrap_axes=wrap)
-    count = int(np.count_nonzero(through))
+    ndim = mask.ndim
+    axis %= ndim
+    if slab is None:
+        mask = np.moveaxis(mask, axis, 0)
+        slab = split_planes(mask.shape, ranks=ranks)
+        mask = mask[slab.read]
+    elif axis != 0:
+        raise InputError(f"tortuosity along axis {axis}: an image read in slabs over the ranks is solved along "
+                         "axis 0 (the thickness) only; load it whole for an in-plane axis")
+    wrap = tuple(a + 1 if a < axis else a for a in in_plane_axes(ndim, periodic=periodic, transport_axis=axis))
+    wrap = tuple(a for a in wrap if slab.shape[a] >= 3)  # shorter axes would couple a cell to itself or twice
+    owned = mask[slab.owned]
+    through = percolating(owned, axis=0, wrap_axes=wrap, ranks=ranks)
+    phase, count = (int(ranks.sum(np.count_nonzero(a))) for a in (owned, through))
+    eps = phase / int(np.prod(slab.shape))
     if count == 0:
         return empty_result(volume_fraction=eps, axis=axis)
-    flux_in, flux_out, iterations = _solve_steady(through, wrap, rtol=rtol, comm=comm or world())
+    through = with_halo(through, slab=slab, ranks=ranks)
+    del mask, owned
+    flux_in, flux_out, iterations = _solve_steady(through, slab, wrap, rtol=rtol, comm=comm, ranks=ranks)
     d_eff, tau = tortuosity_from_flux(
-        flux=flux_in, volume_fraction=eps, length=moved.shape[0], area=int(np.prod(moved.shape[1:]))
+        flux=flux_in, volume_fraction=eps, length=slab.shape[0], area=int(np.prod(slab.shape[1:]))
     )
     return TortuosityResult(
         volume_fraction=eps,
-        percolating_fraction=count / max(int(np.count_nonzero(mask)), 1),
+        percolating_fraction=count / max(phase, 1),
         D_eff=d_eff,
         tau=tau,
         axis=axis,
@@ -97,173 +124,60 @@ def tortuosity_factor(
     )
 
 
-def _solve_steady(through: np.ndarray, wrap: tuple[int, ...], *, rtol: float, comm) -> tuple[float, float, int]:  # noqa: ANN001
-    """Solve on the cells of ``through`` (SPEC sect. 4); return (flux in at y = 0, flux out at y = H, iterations)."""
+def _solve_steady(
+    through: np.ndarray, slab: Slab, wrap: tuple[int, ...], *, rtol: float, comm, ranks: Ranks  # noqa: ANN001
+) -> tuple[float, float, int]:
+    """Solve on the cells of ``through`` (the planes ``slab`` reads; SPEC sect. 4); return (flux in at y = 0,
+    flux out at y = H, iterations)."""
     PETSc = petsc()
-    index = _unknown_ids(through, PETSc.IntType)
-    offsets = _layer_offsets(through)  # unknowns are numbered layer by layer: layer l holds offsets[l]..offsets[l+1]-1
-    total = int(offsets[-1])
-    first, last_start = int(offsets[1]), int(offsets[-2])
-
-    x = PETSc.Vec().createMPI(total, comm=comm)
-    start, stop = x.getOwnershipRange()
-    indptr, indices, values, rhs = _assemble_rows(through, index, offsets, (start, stop), wrap, (first, last_start))
+    per_plane = np.count_nonzero(through[slab.owned].reshape(slab.hi - slab.lo, -1), axis=1)
+    offsets = plane_offsets(np.concatenate(ranks.gather(per_plane)))  # the whole grid's, plane by plane
+    total, first, last_start = int(offsets[-1]), int(offsets[1]), int(offsets[-2])
+    start, stop = int(offsets[slab.lo]), int(offsets[slab.hi])
+    plane_rows = offsets[slab.lo - slab.below : slab.hi + slab.above + 1]
+    index = unknown_ids(through, int(plane_rows[0]), PETSc.IntType)
+    indptr, indices, values, rhs = assemble_rows(through, index, plane_rows=plane_rows, owned=slab.owned,
+                                                 wrap=wrap, planes=(first, last_start))
     mine = (stop - start, total)
     matrix = aij_matrix((indptr, indices, values), sizes=(mine, mine), comm=comm, spd=True)
     del indptr, indices, values, index
-    ids, coarse_total = aggregate_ids(through, PETSc.IntType)  # the coarse unknown of each cell
-    aggregate = np.empty(stop - start, dtype=PETSc.IntType)
-    for a, b, cells, out in _slabs(offsets, (start, stop), through[0].size):
-        aggregate[out] = ids[a:b][through[a:b]][cells]
-    del ids
-    coarse_rows = PETSc.Vec().createMPI(coarse_total, comm=comm)
-    coarse_size = (coarse_rows.getLocalSize(), coarse_total)
-    prolong = aij_matrix(one_per_row(aggregate), sizes=(mine, coarse_size), comm=comm)
+    prolong, coarse_total = _aggregation(through[slab.owned], mine, comm=comm, ranks=ranks)
     coarse = matrix.ptap(prolong)
 
-    b = PETSc.Vec().createWithArray(rhs, size=(stop - start, total), comm=comm)  # no copy
-    x.setArray(_linear_profile(offsets, (start, stop), through.shape[0]))  # initial guess
+    b = PETSc.Vec().createWithArray(rhs, size=mine, comm=comm)  # no copy
+    x = PETSc.Vec().createWithArray(linear_profile(per_plane, first_plane=slab.lo, depth=slab.shape[0]),
+                                    size=mine, comm=comm)  # the initial guess
     ksp = multigrid_cg(matrix, prolong, coarse, rtol=rtol, comm=comm, prefix=OPTIONS_PREFIX)
     ksp.solve(b, x)
     reason = ksp.getConvergedReason()
     if reason < 0:
         raise NumericalError(f"tortuosity solve did not converge (PETSc reason {reason}); try a smaller rtol or check the image")
-    flux_in, flux_out = _boundary_fluxes(x.getArray(readonly=True), (start, stop), first, last_start, comm)
+    flux_in, flux_out = _boundary_fluxes(x.getArray(readonly=True), (start, stop), first, last_start, ranks)
     iterations = ksp.getIterationNumber()
     log.debug("tortuosity solve: %d unknowns, %d coarse, %d CG iterations", total, coarse_total, iterations)
-    for obj in (ksp, coarse, prolong, matrix, coarse_rows, b, x):
+    for obj in (ksp, coarse, prolong, matrix, b, x):
         obj.destroy()
     return flux_in, flux_out, iterations
 
 
-def _unknown_ids(through: np.ndarray, dtype: type) -> np.ndarray:
-    """Grid array of unknown ids, numbered in C order over the cells of ``through``; -1 elsewhere."""
-    index = np.cumsum(through, dtype=dtype).reshape(through.shape)
-    index -= 1
-    index[~through] = -1
-    return index
-
-
-def _layer_offsets(through: np.ndarray) -> np.ndarray:
-    """``offsets[l]``: the first unknown of layer ``l`` (axis 0); ``offsets[-1]``: the number of unknowns."""
-    per_layer = np.count_nonzero(through.reshape(through.shape[0], -1), axis=1)
-    return np.concatenate([[0], np.cumsum(per_layer)])
-
-
-def _slabs(offsets: np.ndarray, rows: tuple[int, int], layer: int) -> Iterator[tuple[int, int, slice, slice]]:
-    """Layer ranges ``[a, b)`` covering the unknowns ``rows``; with each, which of the slab's unknowns are in
-    ``rows`` (slice into the slab's cells) and where they go (slice into the rows)."""
-    start, stop = rows
-    first = int(np.searchsorted(offsets, start, side="right")) - 1
-    last = int(np.searchsorted(offsets, stop, side="left"))
-    step = max(1, CHUNK_CELLS // max(layer, 1))
-    for a in range(first, last, step):
-        b = min(a + step, last)
-        lo, hi = max(start, int(offsets[a])), min(stop, int(offsets[b]))
-        if hi > lo:
-            yield a, b, slice(lo - int(offsets[a]), hi - int(offsets[a])), slice(lo - start, hi - start)
-
-
-def _assemble_rows(
-    through: np.ndarray,
-    index: np.ndarray,
-    offsets: np.ndarray,
-    rows: tuple[int, int],
-    wrap: tuple[int, ...],
-    planes: tuple[int, int],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """CSR arrays (sorted columns) and right-hand side of the unknowns ``rows = (start, stop)`` (SPEC sect. 4).
-
-    Each face neighbour in the phase couples with -1; the diagonal is the sum of the conductances,
-    plus ``G_BOUNDARY`` for a cell on a Dirichlet plane (unknowns below ``planes[0]``: y = 0; from
-    ``planes[1]`` on: y = H).
-    """
-    start, stop = rows
-    unknown = np.arange(start, stop, dtype=index.dtype)
-    inlet, outlet = unknown < planes[0], unknown >= planes[1]
-    rhs = G_BOUNDARY * (C_IN * inlet + C_OUT * outlet)
-    diagonal = G_BOUNDARY * (inlet.astype(np.float64) + outlet)
-    del inlet, outlet, unknown
-    layer = through[0].size
-    neighbours = np.empty(stop - start, dtype=np.uint8)
-    for a, b, mine, out in _slabs(offsets, rows, layer):
-        halo, inner = _halo(a, b, through.shape[0])
-        grid = through[halo]
-        neighbours[out] = neighbour_counts(grid, wrap_axes=wrap, dtype=np.uint8)[inner][grid[inner]][mine]
-    diagonal += neighbours
-    indptr = np.empty(stop - start + 1, dtype=index.dtype)
-    indptr[0] = 0
-    np.cumsum(neighbours + np.uint8(1), dtype=index.dtype, out=indptr[1:])
-    del neighbours
-    indices = np.empty(int(indptr[-1]), dtype=index.dtype)
-    values = np.empty(int(indptr[-1]), dtype=np.float64)
-    for a, b, mine, out in _slabs(offsets, rows, layer):
-        cols = _stencil_columns(index, a, b, wrap)[mine]
-        keep = cols >= 0
-        span = slice(int(indptr[out.start]), int(indptr[out.stop]))
-        indices[span] = cols[keep]
-        values[span] = -1.0
-        row = start + np.arange(out.start, out.stop, dtype=cols.dtype)
-        before = np.count_nonzero(keep & (cols < row[:, None]), axis=1)  # columns sorted: the diagonal's place
-        values[indptr[out] + before] = diagonal[out]
-    return indptr, indices, values, rhs
-
-
-def _halo(a: int, b: int, size: int) -> tuple[slice, slice]:
-    """Layers ``a..b`` with one layer either side where it exists, and where ``a..b`` sit in them."""
-    lo, hi = max(a - 1, 0), min(b + 1, size)
-    return slice(lo, hi), slice(a - lo, b - lo)
-
-
-def _directions(ndim: int) -> list[tuple[int, int]]:
-    """Face-neighbour directions ``(axis, step)`` in increasing flat offset (C order); ``(0, 0)``: the cell."""
-    below = [(axis, -1) for axis in range(ndim)]
-    return [*below, (0, 0), *[(axis, 1) for axis in reversed(range(ndim))]]
-
-
-def _stencil_columns(index: np.ndarray, a: int, b: int, wrap: tuple[int, ...]) -> np.ndarray:
-    """Columns of the phase cells of layers ``a..b``: one row per cell, sorted; -1 for a missing neighbour."""
-    halo, inner = _halo(a, b, index.shape[0])
-    grid = index[halo]
-    here = grid[inner] >= 0
-    neighbours = (shifted(grid, axis, step, fill=-1, periodic=axis in wrap) if step else grid
-                  for axis, step in _directions(index.ndim))
-    cols = np.stack([ids[inner][here] for ids in neighbours], axis=1)
-    if wrap:  # a wrapped neighbour sits at the far end of its row: re-sort the rows of cells on a periodic edge
-        edge = _on_edge(here.shape, wrap)[here]
-        big = np.iinfo(cols.dtype).max
-        rows = np.sort(np.where(cols[edge] < 0, big, cols[edge]), axis=1)
-        rows[rows == big] = -1
-        cols[edge] = rows
-    return cols
-
-
-def _on_edge(shape: tuple[int, ...], axes: tuple[int, ...]) -> np.ndarray:
-    """True on the first and last cells along any of ``axes``."""
-    edge = np.zeros(shape, dtype=bool)
-    for axis in axes:
-        ends = [slice(None)] * len(shape)
-        ends[axis] = [0, shape[axis] - 1]
-        edge[tuple(ends)] = True
-    return edge
-
-
-def _linear_profile(offsets: np.ndarray, rows: tuple[int, int], depth: int) -> np.ndarray:
-    """Initial guess on ``rows``: the straight-line profile from ``C_IN`` to ``C_OUT``, layer by layer."""
-    per_layer = C_IN + (C_OUT - C_IN) * (np.arange(depth) + 0.5) / depth
-    first = int(np.searchsorted(offsets, rows[0], side="right")) - 1
-    last = int(np.searchsorted(offsets, rows[1], side="left"))
-    guess = np.repeat(per_layer[first:last], np.diff(offsets[first : last + 1]))
-    return guess[rows[0] - int(offsets[first]) : rows[1] - int(offsets[first])]
+def _aggregation(through: np.ndarray, mine: tuple[int, int], *, comm, ranks: Ranks):  # noqa: ANN001, ANN202
+    """The prolongation from the aggregates of this rank's own planes ``through`` (:mod:`twifli_fv.solve.multigrid`),
+    numbered after the other ranks' aggregates before it, and the number of aggregates of all ranks."""
+    PETSc = petsc()
+    ids, count = aggregate_ids(through, PETSc.IntType)
+    counts = ranks.gather(count)
+    aggregate = ids[through]
+    del ids
+    aggregate += sum(counts[: ranks.rank])
+    coarse_size = (count, sum(counts))
+    return aij_matrix(one_per_row(aggregate), sizes=(mine, coarse_size), comm=comm), coarse_size[1]
 
 
 def _boundary_fluxes(
-    c: np.ndarray, rows: tuple[int, int], first: int, last_start: int, comm  # noqa: ANN001
+    c: np.ndarray, rows: tuple[int, int], first: int, last_start: int, ranks: Ranks
 ) -> tuple[float, float]:
     """Flux in through y = 0 (unknowns below ``first``) and out through y = H (from ``last_start``), all ranks."""
     start, stop = rows
     flux_in = G_BOUNDARY * float(np.sum(C_IN - c[: max(0, min(first, stop) - start)]))
     flux_out = G_BOUNDARY * float(np.sum(c[max(last_start, start) - start :] - C_OUT))
-    if comm.getSize() > 1:
-        flux_in, flux_out = (comm.tompi4py().allreduce(v) for v in (flux_in, flux_out))
-    return flux_in, flux_out
+    return ranks.sum(flux_in), ranks.sum(flux_out)
