@@ -35,8 +35,9 @@ def image_arguments(parser: argparse.ArgumentParser, *, voxel_required: bool) ->
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
 
-def load(args: argparse.Namespace):  # noqa: ANN202
+def load(args: argparse.Namespace, *, ranks=None):  # noqa: ANN001, ANN202 - Ranks: read a slab each (axis 0 only)
     from twifli_fv.image import load_image
+    from twifli_fv.ranks import ONE
 
     shape = None
     if args.shape:
@@ -55,6 +56,7 @@ def load(args: argparse.Namespace):  # noqa: ANN202
         refine=args.refine,
         shape=shape,
         dtype=args.dtype,
+        ranks=ranks or ONE,
     )
 
 
@@ -80,9 +82,10 @@ def describe(args: argparse.Namespace) -> int:
 
 def tortuosity(args: argparse.Namespace) -> int:
     from twifli_fv.cli import launcher_rank
+    from twifli_fv.solve.petsc_env import ranks
     from twifli_fv.solve.tortuosity import tortuosity_factors
 
-    image = load(args)
+    image = load(args, ranks=ranks() if args.axis == 0 else None)  # slabs are cut across the thickness axis
     if not 0 <= args.axis < image.ndim:
         raise InputError(f"--axis {args.axis}: the image has axes 0..{image.ndim - 1}")
     results = tortuosity_factors(image, axis=args.axis, periodic=not args.no_flux)

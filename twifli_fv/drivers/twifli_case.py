@@ -149,7 +149,7 @@ def prepare_twifli(case: Case) -> TwifliRun:
     if not ranks.sum(int(np.any(mesh.active_area_m2 > 0))):
         raise InputError(f"{image_file}: no AM|SE interface in the image: nothing can react")
     c_sat = case.positive("material", "c_sat_mol_m3")
-    tau = _tortuosity(case, image, periodic=in_plane == "periodic")
+    tau = _tortuosity(case, image, periodic=in_plane == "periodic", ranks=ranks)
     model = TwifliModel(
         mesh=mesh,
         diffusivity=_diffusivity(case, c_sat),
@@ -233,7 +233,7 @@ def _need(case: Case, key: str) -> float:
     return value
 
 
-def _tortuosity(case: Case, image: SegmentedImage, *, periodic: bool) -> dict:
+def _tortuosity(case: Case, image: SegmentedImage, *, periodic: bool, ranks: Ranks) -> dict:
     """tau_e (AM + CBD) and tau_Li (SE): given, from another image, or from the run's image (SPEC sect. 3)."""
     toml = case.directory / "case.toml"
     given = {k: case.positive("tortuosity", k) for k in ("tau_e", "tau_Li")}
@@ -242,7 +242,7 @@ def _tortuosity(case: Case, image: SegmentedImage, *, periodic: bool) -> dict:
     other = case.path("tortuosity", "image_file")
     if other is not None:
         source_image = load_image(other, labels=case.get("tortuosity", "labels", case.get("image", "labels")),
-                                  voxel_size_um=1.0)
+                                  voxel_size_um=1.0, ranks=ranks)
         source = str(other)
     else:
         source_image, source = image, "the run's own image"
