@@ -260,11 +260,13 @@ def test_a_failed_field_write_mid_run_stops_in_one_line_and_keeps_the_checkpoint
     assert len(lines) == 1 and str(blocked) in lines[0]
     assert (case / "output" / "checkpoint.npz").read_bytes() == checkpoint
     assert not list((case / "output").rglob(".*partial*")) and not (case / "output" / ".lock").exists()
-    if shutil.which("mpiexec"):  # under mpiexec: rank 0 fails to write, every rank stops, said once
+    if shutil.which("mpiexec"):  # one process's checkpoint is not resumed on two ranks: said once, nothing touched
         done = subprocess.run([shutil.which("mpiexec"), "-n", "2", sys.executable, "-m", "twifli_fv.cli", "run",
                                str(case), "--resume", "--no-progress"], capture_output=True, text=True, timeout=120)
         lines = [line for line in done.stderr.splitlines() if line.startswith("twifli")]
-        assert done.returncode == 2 and len(lines) == 1 and str(blocked) in lines[0], done.stderr
+        assert done.returncode == 2 and len(lines) == 1, done.stderr
+        assert "written by 1 rank(s) and this run has 2" in lines[0]
+        assert (case / "output" / "checkpoint.npz").read_bytes() == checkpoint
 
 
 @pytest.mark.skipif(shutil.which("mpiexec") is None, reason="needs mpiexec")
