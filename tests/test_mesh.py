@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from twifli_fv import Phase, SegmentedImage
+from twifli_fv.image.slab import split_planes
+from twifli_fv.mesh.faces import face_pairs
 from twifli_fv.mesh.grid import build_mesh
 from twifli_fv.outputs.vtk import write_vti
 from twifli_fv.properties.interfaces import face_counts
@@ -128,10 +130,45 @@ def test_face_pairs_are_the_interior_faces_of_the_fipy_mesh(periodic, shape):
     mesh = build_mesh(SegmentedImage(phases=phases, voxel_size_m=1e-6), periodic=periodic)
     cells = np.ma.filled(mesh.mesh.faceCellIDs, -1)
     interior = cells[:, cells[1] >= 0]
-    first, second = mesh.face_pairs(np.ones(phases.size, dtype=bool))
+    first, second = face_pairs(np.ones(shape, dtype=bool), wrap_axes=mesh.wrap_axes)
     ours = sorted(zip(np.minimum(first, second).tolist(), np.maximum(first, second).tolist()))
     fipy_faces = sorted(zip(interior.min(axis=0).tolist(), interior.max(axis=0).tolist()))
     assert ours == fipy_faces
     am = phases.ravel() == A
-    first, second = mesh.face_pairs(am)
+    first, second = face_pairs(am.reshape(shape), wrap_axes=mesh.wrap_axes)
     assert np.all(am[first]) and np.all(am[second])
+
+
+@pytest.mark.parametrize("periodic", [True, False])
+@pytest.mark.parametrize("shape", [(7, 4), (6, 3, 4)])
+def test_slabs_number_the_am_cells_and_their_faces_as_the_whole_grid(periodic, shape):
+    """Each rank's slab (own planes plus halo) gives its share of the whole grid's AM unknowns and AM|AM faces, and
+    the active areas of its own cells (issue 16)."""
+    phases = np.random.default_rng(2).integers(0, 4, size=shape).astype(np.uint8)
+    whole = build_mesh(SegmentedImage(phases=phases, voxel_size_m=1e-6), periodic=periodic)
+    faces = set(zip(*whole.unknown_faces()))
+    for size in (2, 3):
+        found, area, unknowns = set(), [], []
+        for rank in range(size):
+            slab = split_planes(shape, ranks=FakeRanks(rank, size))
+            mesh = build_mesh(SegmentedImage(phases=phases[slab.read], voxel_size_m=1e-6, slab=slab),
+                              periodic=periodic, ranks=FakeRanks(rank, size, plane_am=whole.plane_am))
+            first, second = mesh.unknown_faces()
+            own = mesh.unknowns
+            assert np.all(((first >= own.start) & (first < own.stop)) | ((second >= own.start) & (second < own.stop)))
+            found |= set(zip(first.tolist(), second.tolist()))
+            area.append(mesh.active_area_m2)
+            unknowns.append(own)
+        assert found == faces
+        np.testing.assert_array_equal(np.concatenate(area), whole.active_area_m2)
+        assert [u.start for u in unknowns[1:]] == [u.stop for u in unknowns[:-1]] and unknowns[-1].stop == whole.am_total
+
+
+class FakeRanks:
+    """One rank of ``size`` seen alone: the sums a slab mesh asks for answered from the whole grid's ``plane_am``."""
+
+    def __init__(self, rank: int, size: int, plane_am: np.ndarray | None = None) -> None:
+        self.rank, self.size, self.plane_am = rank, size, plane_am
+
+    def sum(self, value):  # noqa: ANN001, ANN201
+        return self.plane_am

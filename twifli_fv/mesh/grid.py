@@ -9,7 +9,7 @@ Cell order is the image's C order: FiPy numbers cells with x fastest, so a 2D im
 becomes ``Grid2D(nx=W, ny=H)`` with the thickness along FiPy's y, and a 3D image (H, A, B)
 becomes ``Grid3D(nx=B, ny=A, nz=H)`` with the thickness along FiPy's z. In-plane directions
 are periodic unless ``periodic=False`` (SPEC sect. 1). The FiPy mesh itself is built on first
-use: it costs 1-3 kB per cell, which the PETSc-assembled solver does without (:meth:`CathodeMesh.face_pairs`).
+use: it costs 1-3 kB per cell, which the PETSc-assembled solver does without (:meth:`CathodeMesh.unknown_faces`).
 """
 
 from __future__ import annotations
@@ -82,14 +82,6 @@ class CathodeMesh:
         nz, ny, nx = self.image.shape
         grid = fipy.PeriodicGrid3DLeftRightTopBottom if self.periodic else fipy.Grid3D
         return grid(dx=h, dy=h, dz=h, nx=nx, ny=ny, nz=nz)
-
-    def face_pairs(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Cells ``(first, second)`` on either side of every grid face with both sides in ``mask``.
-
-        The same faces as the FiPy mesh's interior faces, periodic ones included (:func:`~twifli_fv.mesh.faces.face_pairs`).
-        All faces have area / centre distance ``voxel_size_m ** (ndim - 2)``.
-        """
-        return face_pairs(np.asarray(mask, dtype=bool).reshape(self.image.shape), wrap_axes=self.wrap_axes)
 
     @property
     def wrap_axes(self) -> tuple[int, ...]:
