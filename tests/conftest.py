@@ -30,3 +30,29 @@ def assert_plot(path: Path, *, min_colours: int = 8) -> None:
     drawn = np.any(pixels < 250, axis=1).mean()  # not white
     assert 0.02 < drawn < 0.95, (path, drawn)
     assert len(np.unique(pixels, axis=0)) >= min_colours, path
+
+
+class SameOnEveryRank:
+    """An mpi4py communicator as rank ``rank`` of ``size`` sees it, run alone: every collective answers as if all
+    ranks held this rank's value (enough where they do, e.g. every rank's labels include every label)."""
+
+    def __init__(self, rank: int, size: int) -> None:
+        self.rank, self.size = rank, size
+
+    def Get_size(self) -> int:  # noqa: N802 - mpi4py's names
+        return self.size
+
+    def Get_rank(self) -> int:  # noqa: N802
+        return self.rank
+
+    def allgather(self, value):  # noqa: ANN001, ANN201
+        return [value] * self.size
+
+    def allreduce(self, value):  # noqa: ANN001, ANN201
+        return value * self.size
+
+    def bcast(self, value, root=0):  # noqa: ANN001, ANN201
+        return value
+
+    def Barrier(self) -> None:  # noqa: N802
+        pass

@@ -18,39 +18,11 @@ from twifli_fv.image.slab import split_planes
 from twifli_fv.outputs.images import write_labels
 from twifli_fv.ranks import Ranks
 
-from .conftest import ROOT
+from .conftest import ROOT, SameOnEveryRank
 
 LABELS = "0=SE,85=AM,170=CBD"
 SHAPE = (23, 19, 17)
 MPIEXEC = shutil.which("mpiexec")
-
-
-class AloneOf:
-    """Rank ``rank`` of ``size`` run alone: every collective answers as if all ranks held this rank's value.
-
-    Enough wherever each rank's labels already include every label of the image (true of these random images).
-    """
-
-    def __init__(self, rank: int, size: int) -> None:
-        self.rank, self.size = rank, size
-
-    def Get_size(self) -> int:  # noqa: N802 - mpi4py's names
-        return self.size
-
-    def Get_rank(self) -> int:  # noqa: N802
-        return self.rank
-
-    def allgather(self, value):  # noqa: ANN001, ANN201
-        return [value] * self.size
-
-    def allreduce(self, value):  # noqa: ANN001, ANN201
-        return value * self.size
-
-    def bcast(self, value, root=0):  # noqa: ANN001, ANN201
-        return value
-
-    def Barrier(self) -> None:  # noqa: N802
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +64,7 @@ def test_each_rank_holds_its_planes_of_the_serial_image(files, suffix, orientati
     for size in (2, 3):
         owned = []
         for rank in range(size):
-            ranks = Ranks(AloneOf(rank, size))
+            ranks = Ranks(SameOnEveryRank(rank, size))
             image = load_image(path, **kwargs, ranks=ranks)
             assert image.slab == split_planes(whole.shape, ranks=ranks)
             assert image.shape == whole.shape and image.voxel_size_m == whole.voxel_size_m
@@ -114,7 +86,7 @@ def test_a_rank_allocates_about_its_share(tmp_path):
     peaks = {}
     for size in (1, 3):
         tracemalloc.start()
-        image = load_image(path, labels=LABELS, voxel_size_um=1, ranks=Ranks(AloneOf(1 % size, size)))
+        image = load_image(path, labels=LABELS, voxel_size_um=1, ranks=Ranks(SameOnEveryRank(1 % size, size)))
         peaks[size] = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
     assert image.phases.nbytes == image.slab.read_shape[0] * 256 * 256 == 69 * 256 * 256  # planes 67..133 and a halo plane each side

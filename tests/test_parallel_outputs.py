@@ -26,27 +26,11 @@ from twifli_fv.outputs.vtk import write_pvti, write_vti
 from twifli_fv.ranks import ONE, Ranks
 
 from . import parallel_toy as toy
-from .conftest import ROOT
+from .conftest import ROOT, SameOnEveryRank
 
 MPIEXEC = shutil.which("mpiexec")
 TOY = Path(__file__).with_name("parallel_toy.py")
 SAME = toy.FINGERPRINT
-
-
-class OneOf:
-    """The communicator as rank ``rank`` of ``size`` sees it when every rank holds the same value."""
-
-    def __init__(self, rank: int, size: int) -> None:
-        self.rank, self.size = rank, size
-
-    def Get_size(self) -> int:  # noqa: N802 - mpi4py's names
-        return self.size
-
-    def Get_rank(self) -> int:  # noqa: N802
-        return self.rank
-
-    def allgather(self, value: object) -> list:
-        return [value] * self.size
 
 
 def cells(shape: tuple[int, ...]) -> dict[str, np.ndarray]:
@@ -59,7 +43,7 @@ def test_pieces_and_pvti_open_as_the_whole_grid(tmp_path, shape):
     pyvista = pytest.importorskip("pyvista")
     whole = cells(shape)
     write_vti(tmp_path / "whole.vti", shape, 1e-6, whole, field_data={"phase_AM": 1})
-    slabs = [split_planes(shape, ranks=Ranks(OneOf(r, 3))) for r in range(3)]  # planes 2 + 2 + 1
+    slabs = [split_planes(shape, ranks=Ranks(SameOnEveryRank(r, 3))) for r in range(3)]  # planes 2 + 2 + 1
     for r, slab in enumerate(slabs):
         write_vti(tmp_path / f"p/{r}.vti", shape, 1e-6, {k: v[slab.lo:slab.hi] for k, v in whole.items()},
                   field_data={"phase_AM": 1}, slab=slab)
@@ -81,10 +65,10 @@ def test_checkpoint_pieces_alternate_slots_and_a_mixed_piece_is_refused(tmp_path
     def save(sequence: int, *, ranks: range = range(2)) -> None:  # rank 0 last: it writes the index
         for r in reversed(ranks):
             save_checkpoint(index, fingerprint=SAME, state={"time_s": float(sequence)},
-                            own={"c": np.full(3, r + sequence)}, shared={"times": np.arange(sequence)}, ranks=Ranks(OneOf(r, 2)), sequence=sequence)
+                            own={"c": np.full(3, r + sequence)}, shared={"times": np.arange(sequence)}, ranks=Ranks(SameOnEveryRank(r, 2)), sequence=sequence)
 
     def load(rank: int) -> Checkpoint:
-        return load_checkpoint(index, fingerprint=SAME, difference=difference, ranks=Ranks(OneOf(rank, 2)))
+        return load_checkpoint(index, fingerprint=SAME, difference=difference, ranks=Ranks(SameOnEveryRank(rank, 2)))
 
     save(1)
     save(2)
