@@ -37,7 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MemoryError:
         return _fail("out of memory; make the problem smaller (coarsen or crop the image, a smaller refine)", 2)
     except KeyboardInterrupt:
-        print("twifli: interrupted", file=sys.stderr)
+        if launcher_rank() == 0:  # mpiexec passes the interrupt to every rank: say it once
+            print("twifli: interrupted", file=sys.stderr)
         return 130
 
 
