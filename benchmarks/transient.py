@@ -61,12 +61,13 @@ tau_e = {tau_e}
 tau_Li = {tau_li}
 
 [protocol]
-steps = ["Charge at C/10 for 10 hours", "Discharge at C/10 for 10 hours"]
+steps = {steps}
 
 [output]
-frame_interval_s = 300
-fields_interval_s = 3600
+frame_interval_s = {frame_s}
+fields_interval_s = {fields_s}
 """
+C10_STEPS = ("Charge at C/10 for 10 hours", "Discharge at C/10 for 10 hours")
 
 
 def parse_size(token: str) -> tuple[int, ...]:
@@ -78,14 +79,16 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
 
 
-def write_case(directory: Path, shape: tuple[int, ...]) -> Path:
-    """A C/10 case directory on a generated composite of ``shape``."""
+def write_case(directory: Path, shape: tuple[int, ...], *, steps: tuple[str, ...] = C10_STEPS, frame_s: float = 300,
+               fields_s: float = 3600) -> Path:
+    """A C/10 case directory on a generated composite of ``shape`` (protocol ``steps``, output intervals in s)."""
     from twifli_fv.image.generate import generate_composite
     from twifli_fv.outputs.images import write_labels
 
     directory.mkdir(parents=True, exist_ok=True)
     image = write_labels(directory / ("image.png" if len(shape) == 2 else "image.tif"), generate_composite(shape=shape, seed=1))
-    (directory / "case.toml").write_text(CASE.format(image=image.name, tau_e=TAU_E, tau_li=TAU_LI))
+    (directory / "case.toml").write_text(CASE.format(image=image.name, tau_e=TAU_E, tau_li=TAU_LI, steps=json.dumps(list(steps)),
+                                                    frame_s=frame_s, fields_s=fields_s))
     return directory
 
 
