@@ -58,18 +58,19 @@ def worker(case: Path) -> None:
     PETSc = petsc()
     PETSc.Log.begin()
     events = [PETSc.Log.Event(name) for name in ("KSPSolve", "PCSetUp")]
-    stepping = {"s": 0.0}
+    stepping = {"s": 0.0, "cpu_s": 0.0}
     solvers: list[TwifliSolver] = []
     advance = TwifliSolver.advance
 
     def timed(self: TwifliSolver, dt: float, drive) -> int | None:  # noqa: ANN001 - Drive
         if not solvers:
             solvers.append(self)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         try:
             return advance(self, dt, drive)
         finally:
             stepping["s"] += time.perf_counter() - start
+            stepping["cpu_s"] += time.process_time() - cpu
 
     TwifliSolver.advance = timed
     baseline = rss_mb()
@@ -78,7 +79,8 @@ def worker(case: Path) -> None:
     wall = time.perf_counter() - start
     solver = solvers[0]
     ksp_s, pc_s = (event.getPerfInfo()["time"] for event in events)
-    mine = {"peak_mb": rss_mb(), "baseline_mb": baseline, "stepping_s": stepping["s"], "ksp_s": ksp_s, "pc_setup_s": pc_s,
+    mine = {"peak_mb": rss_mb(), "baseline_mb": baseline, "stepping_s": stepping["s"], "stepping_cpu_s": stepping["cpu_s"],
+            "ksp_s": ksp_s, "pc_setup_s": pc_s,
             "am_cells": int(solver._c.size), "cells": int(solver.model.mesh.phase.size),
             "cg_iterations": int(solver._system.iterations)}
     every = ranks().gather(mine)
@@ -100,9 +102,13 @@ def spawn(case: Path, *, ranks: int, code: Path) -> dict:
     shutil.rmtree(case / "output", ignore_errors=True)
     sweeps = result["solver"]["sweeps_total"]
     slowest = max(r["stepping_s"] for r in result["ranks"])
-    return {**result, "load_before": before, "load_after": load(), "sweeps": sweeps,
-            "sweep_ms": 1e3 * slowest / sweeps, "solve_ms": 1e3 * max(r["ksp_s"] + r["pc_setup_s"] for r in result["ranks"]) / sweeps,
-            "peak_mb": max(r["peak_mb"] for r in result["ranks"])}
+    run = {**result, "load_before": before, "load_after": load(), "sweeps": sweeps, "sweep_ms": 1e3 * slowest / sweeps,
+           "sweep_cpu_ms": 1e3 * max(r["stepping_cpu_s"] for r in result["ranks"]) / sweeps,
+           "solve_ms": 1e3 * max(r["ksp_s"] + r["pc_setup_s"] for r in result["ranks"]) / sweeps,
+           "peak_mb": max(r["peak_mb"] for r in result["ranks"])}
+    print(f"  P = {ranks}: peak {run['peak_mb']:.0f} MB, {sweeps} sweeps, {run['sweep_ms']:.0f} ms/sweep "
+          f"({run['sweep_cpu_ms']:.0f} ms CPU), load {before:.1f} -> {run['load_after']:.1f}", flush=True)
+    return run
 
 
 def summarise(ranks: int, runs: list[dict], cells: int) -> dict:
@@ -110,6 +116,7 @@ def summarise(ranks: int, runs: list[dict], cells: int) -> dict:
     first = runs[0]["ranks"]
     return {"ranks": ranks, "repeats": len(runs), "sweeps": [r["sweeps"] for r in runs],
             "sweep_ms": statistics.median(r["sweep_ms"] for r in runs), "all_sweep_ms": [r["sweep_ms"] for r in runs],
+            "sweep_cpu_ms": statistics.median(r["sweep_cpu_ms"] for r in runs),
             "solve_ms": statistics.median(r["solve_ms"] for r in runs), "wall_s": statistics.median(r["wall_s"] for r in runs),
             "peak_mb": max(r["peak_mb"] for r in runs),
             "peak_mb_per_rank": [max(run["ranks"][i]["peak_mb"] for run in runs) for i in range(ranks)],
@@ -158,13 +165,14 @@ def main() -> int:
     by = {r["ranks"]: r for r in rows}
     speed_up = by[1]["sweep_ms"] / by[2]["sweep_ms"] if {1, 2} <= timed and {1, 2} <= by.keys() else None
     if speed_up is not None:
-        print(f"\nspeed-up per sweep on 2 ranks: {speed_up:.2f} (target {SPEED_UP_TARGET}); "
-              f"of the linear solve alone: {by[1]['solve_ms'] / by[2]['solve_ms']:.2f}")
+        print(f"\nspeed-up per sweep on 2 ranks: {speed_up:.2f} (target {SPEED_UP_TARGET}); of the linear solve alone: "
+              f"{by[1]['solve_ms'] / by[2]['solve_ms']:.2f}; of the CPU time per sweep: {by[1]['sweep_cpu_ms'] / by[2]['sweep_cpu_ms']:.2f}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{args.label}.json"
     path.write_text(json.dumps({"code": str(args.code), "size": args.size, "cells": cells, "steps": STEPS,
                                 "time": "wall time inside TwifliSolver.advance (slowest rank) / solver.sweeps_total",
-                                "bound": f"{BOUND_FACTOR} * serial / P + {BOUND_MB} MB", "rows": rows, "speed_up": speed_up},
+                                "bound": f"{BOUND_FACTOR} * serial / P + {BOUND_MB} MB", "rows": rows, "speed_up": speed_up,
+                                "loads": "1-minute load average before and after each run (2 cores)"},
                                indent=2))
     print(f"\nwritten: {path.relative_to(ROOT)}")
     return 0
