@@ -14,8 +14,8 @@ and ``b_i = c_old_i + dt s_i``: symmetric positive definite. The sparsity patter
 sweep places ``-g_f`` in the off-diagonal entries (one face each; a ``bincount`` sums them where a periodic
 direction two cells wide gives two), sets each diagonal from its row sum and hands the values to the PETSc
 matrix (same pattern, no reallocation). Under ``mpiexec`` each rank owns the rows of its slab's AM cells, builds
-them from the faces that touch them (the values go in through PETSc's COO interface, its pattern set once) and
-gets back only its own rows of the solution; :meth:`CellSystem.with_ghosts` brings over the neighbours' values
+them from the faces that touch them (split into PETSc's diagonal and off-diagonal blocks, also filled in place)
+and gets back only its own rows of the solution; :meth:`CellSystem.with_ghosts` brings over the neighbours' values
 across the slab boundaries, which the face diffusivities need. The preconditioner is an incomplete Cholesky factorisation with
 ``FILL_LEVELS`` levels of fill: in 2D ICC(4) needs a quarter of ICC(0)'s CG iterations (and ICC(0) a third
 of Jacobi's) for twice the set-up; in 3D, where fill grows faster, ICC(1). Under ``mpiexec`` each rank
@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from twifli_fv.errors import NumericalError
-from twifli_fv.solve.fv import aij_matrix
+from twifli_fv.solve.fv import aij_matrix, split_blocks
 from twifli_fv.solve.petsc_env import petsc, user_options, world
 
 OPTIONS_PREFIX = "twifli_"
@@ -97,11 +97,20 @@ class CellSystem:
             first, second = first - self.start, second - self.start
         self.first, self.second = first, second  # each face's cells, local: own rows first, then the ghosts
         del mine_first, mine_second
-        self._values = np.zeros(self.nonzeros)
+        self._values = np.zeros(self.nonzeros)  # PETSc uses them in place, refilled by fill()
+        self._row_starts, self._inner, self._outer_rows = self._csr[0][:-1], self.nonzeros, None
+        csr = (*self._csr, self._values)
+        if self.comm.getSize() > 1:  # PETSc's diagonal and off-diagonal blocks, in place as well (no COO copy)
+            place, (ai, aj), (bi, bj), self._outer_rows = split_blocks(*self._csr, own=unknowns)
+            if self._targets is None:
+                self._off, self._diagonal = place[self._off], place[self._diagonal]
+            else:
+                self._targets = place[self._targets]
+            self._row_starts, self._inner, self._csr = ai[:-1], int(ai[-1]), None
+            csr = ((ai, aj, self._values[: self._inner]), (bi, bj, self._values[self._inner :]))
+            del place
         local_size = (self.stop - self.start, self.size)
-        self._in_place = self.comm.getSize() == 1  # one rank: PETSc uses self._values itself
-        self.matrix = aij_matrix((*self._csr, self._values), sizes=(local_size, local_size), comm=self.comm, spd=True,
-                                 coo_first_row=None if self._in_place else self.start)
+        self.matrix = aij_matrix(csr, sizes=(local_size, local_size), comm=self.comm, spd=True)
         self.b = self.x.duplicate()
         self._ghost_values = PETSc.Vec().createSeq(self.ghosts.size, comm=PETSc.COMM_SELF)
         ghost_index = PETSc.IS().createGeneral(self.ghosts.astype(PETSc.IntType), comm=PETSc.COMM_SELF)
@@ -146,12 +155,13 @@ class CellSystem:
             values = self._values
             values[self._off] = -conductance[self._off_face]
             values[self._diagonal] = 0.0
-            values[self._diagonal] = diagonal - np.add.reduceat(values, self._csr[0][:-1])
+            sums = np.add.reduceat(values[: self._inner], self._row_starts)
+            if self._outer_rows is not None:  # the entries of the off-diagonal block (columns of other ranks)
+                sums += np.bincount(self._outer_rows, weights=values[self._inner :], minlength=sums.size)
+            values[self._diagonal] = diagonal - sums
         else:
             g = conductance[self._face]
             self._values[:] = np.bincount(self._targets, weights=np.concatenate([diagonal, g, -g]), minlength=self.nonzeros)
-        if not self._in_place:
-            self.matrix.setValuesCOO(self._values)
         self.matrix.assemble()
 
     def with_ghosts(self, own: np.ndarray) -> np.ndarray:

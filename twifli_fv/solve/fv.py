@@ -9,7 +9,7 @@ The net inflow of every cell is then ``L c`` with the symmetric, negative semi-d
 whose columns sum to zero (the flux leaving one cell enters the other: Li is conserved exactly).
 Tortuosity (:mod:`twifli_fv.solve.tortuosity`), TWIF-Li (:mod:`twifli_fv.solve.assembly`) and the
 dense model (:mod:`twifli_fv.solve.anisotropic_diffusion`, :mod:`twifli_fv.solve.sparse_lu`) hand
-their CSR arrays to PETSc through :func:`aij_matrix`.
+their CSR arrays to PETSc through :func:`aij_matrix` (under ``mpiexec`` split by :func:`split_blocks`).
 """
 
 from __future__ import annotations
@@ -34,26 +34,37 @@ def two_point_operator(faces: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def aij_matrix(  # noqa: ANN201 - PETSc.Mat
-    csr: tuple[np.ndarray, ...],
+    csr: tuple,
     *,
     sizes: tuple,
     comm,  # noqa: ANN001 - PETSc.Comm
     spd: bool = False,
-    coo_first_row: int | None = None,
 ):
-    """A PETSc AIJ matrix of this rank's CSR rows (``sizes``: rows and columns, each global or (local, global));
-    on one rank PETSc uses the arrays themselves, no copy. With ``coo_first_row`` (this rank's first row) only the
-    pattern ``csr[:2]`` goes in, through PETSc's COO interface (its split into diagonal and off-diagonal blocks
-    done once; values later by ``setValuesCOO``). ``spd``: flag it symmetric positive definite."""
+    """A PETSc AIJ matrix of this rank's CSR rows (``sizes``: rows and columns, each global or (local, global)),
+    using the arrays themselves, no copy: ``(indptr, indices, values)``, or under ``mpiexec`` the pair of them of
+    :func:`split_blocks` (PETSc's diagonal and off-diagonal blocks). ``spd``: flag it symmetric positive definite."""
     PETSc = petsc()
-    if coo_first_row is None:
-        matrix = PETSc.Mat().createAIJWithArrays(sizes, csr, comm=comm)
-    else:
-        indptr, indices = csr[:2]
-        matrix = PETSc.Mat().createAIJ(sizes, comm=comm)
-        rows = np.arange(coo_first_row, coo_first_row + indptr.size - 1, dtype=indices.dtype)
-        matrix.setPreallocationCOO(np.repeat(rows, np.diff(indptr)), indices)
+    matrix = PETSc.Mat().createAIJWithArrays(sizes, csr, comm=comm)
     if spd:
         matrix.setOption(PETSc.Mat.Option.SYMMETRIC, True)
         matrix.setOption(PETSc.Mat.Option.SPD, True)
     return matrix
+
+
+def split_blocks(indptr: np.ndarray, indices: np.ndarray, *, own: slice) -> tuple[np.ndarray, tuple, tuple, np.ndarray]:
+    """A rank's CSR rows (global columns) as PETSc's two blocks of a distributed matrix: the columns ``own`` (the
+    rank's own rows; local numbers) first, the other columns (global numbers) after. Returns the new place of each
+    entry, ``(indptr, indices)`` of each block and the row of each entry of the second."""
+    PETSc = petsc()
+    rows = np.repeat(np.arange(indptr.size - 1, dtype=np.int64), np.diff(indptr))
+    inside = (indices >= own.start) & (indices < own.stop)
+    inner = int(np.count_nonzero(inside))
+    place = np.empty(indices.size, dtype=np.int64)
+    place[inside] = np.arange(inner)
+    place[~inside] = inner + np.arange(indices.size - inner)
+    blocks = []
+    for mask, shift in ((inside, own.start), (~inside, 0)):
+        block_indptr = np.zeros(indptr.size, dtype=PETSc.IntType)
+        np.cumsum(np.bincount(rows[mask], minlength=indptr.size - 1), out=block_indptr[1:])
+        blocks.append((block_indptr, (indices[mask] - shift).astype(PETSc.IntType)))
+    return place, blocks[0], blocks[1], rows[~inside]
