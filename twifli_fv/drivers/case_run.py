@@ -28,6 +28,9 @@ class CaseRun:
         """The processes the run is spread over (one unless the model divides its grid)."""
         return ONE
 
+    def at_step(self, state, attempt) -> None:  # noqa: ANN001 - RunState, Attempt
+        """What a model records per kept time step (nothing, unless it says; the progress bar is the driver's)."""
+
     @property
     def n_steps(self) -> int:
         return len(self.steps)

@@ -90,9 +90,6 @@ class TwifliRun(CaseRun):
     def at_frame(self, time_s: float) -> None:
         self.means.append(self.solver.mean_c_norm())
 
-    def at_step(self, state: RunState, attempt) -> None:  # noqa: ANN001 - Attempt
-        """Nothing to record per time step (the progress bar is the driver's)."""
-
     def field_data(self, state: RunState) -> dict[str, np.ndarray]:
         step = self.steps[min(state.step_index, len(self.steps) - 1)]
         c, am = self.solver.values, self.profile_mask.ravel()
