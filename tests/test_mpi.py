@@ -123,3 +123,16 @@ def test_a_dense_case_under_mpiexec_is_one_line_said_once(tmp_path):
     run = on_two_ranks("run", str(case))
     assert run.returncode == 2 and run.stderr.count("twifli: error:") == 1 and "runs on one process" in run.stderr
     assert not (case / "output").exists()
+
+
+def test_the_preconditioner_options_the_readme_names_are_taken(tmp_path, serial_runs):
+    """``-twifli_pc_asm_overlap 2 -twifli_sub_pc_factor_levels 2`` tune each rank's preconditioner: the same answer."""
+    case = make_case(tmp_path, CASES["2d-no-flux"])
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PETSC_OPTIONS": "-twifli_pc_asm_overlap 2 -twifli_sub_pc_factor_levels 2"}
+    run = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "-m", "twifli_fv.cli", "run", str(case), "--no-progress"],
+                         capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr
+    summary = json.loads((case / "output" / "summary.json").read_text())
+    assert "asm/icc(2) on 2 rank(s)" in summary["solver"]["linear_solver"]
+    _, _, _, profiles = read_profiles(case / "output" / "profiles.csv")
+    np.testing.assert_allclose(profiles, read_profiles(serial_runs["2d-no-flux"] / "profiles.csv")[3], atol=1e-8)

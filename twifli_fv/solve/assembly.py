@@ -131,8 +131,10 @@ class CellSystem:
                 pc.setASMOverlap(ASM_OVERLAP)
                 pc.setASMType(PETSc.PC.ASMType.BASIC)
                 self.fill(np.ones(self.stop - self.start), np.zeros(self.first.size))  # A = I: values to set up on
+                self.ksp.setFromOptions()  # before the set-up: PETSc takes -twifli_pc_asm_overlap only then
                 self.ksp.setUp()
-                pc = pc.getASMSubKSP()[0].getPC()
+                if pc.getType() == "asm":
+                    pc = pc.getASMSubKSP()[0].getPC()
             pc.setType("icc")
             option = f"{OPTIONS_PREFIX}{'sub_' if blocks else ''}pc_factor_levels"
             self.fill_levels = PETSc.Options().getInt(option, FILL_LEVELS[ndim])
