@@ -8,7 +8,10 @@ combination and nothing else: the solve layer makes one from PETSc's communicato
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class Ranks:
@@ -40,6 +43,20 @@ class Ranks:
     def broadcast(self, value: Any) -> Any:  # noqa: ANN401 - any picklable value
         """Rank 0's ``value`` on every rank."""
         return value if self.mpi is None else self.mpi.bcast(value, root=0)
+
+    def together(self, action: Callable[[], T], *, errors: tuple[type[BaseException], ...] = (OSError,)) -> T | None:
+        """``action()`` on this rank; an ``errors`` exception of any rank is raised on every rank (the lowest rank's),
+        so none is left waiting in a later collective call for a rank that stopped, and the CLI says it once. Also a
+        barrier."""
+        result, failed = None, None
+        try:
+            result = action()
+        except errors as exc:
+            failed = exc
+        failures = [exc for exc in self.gather(failed) if exc is not None]
+        if failures:
+            raise failures[0]
+        return result
 
     def barrier(self) -> None:
         if self.mpi is not None:

@@ -18,11 +18,10 @@ from twifli_fv.drivers.output_owner import OutputOwner
 from twifli_fv.drivers.twifli_case import prepare_twifli
 from twifli_fv.errors import InputError, NumericalError
 from twifli_fv.outputs.checkpoint import load_checkpoint
-from twifli_fv.outputs.collective import collectively
 from twifli_fv.outputs.progress import ProgressBar
 from twifli_fv.outputs.recorder import Recorder
 from twifli_fv.ranks import Ranks
-from twifli_fv.solve.petsc_env import broadcast, rank, ranks, world
+from twifli_fv.solve.petsc_env import ranks, world
 from twifli_fv.solve.stepping import RunState, run_protocol
 
 log = logging.getLogger(__name__)
@@ -47,18 +46,11 @@ def run_case(directory: str | Path, *, resume: bool = False, progress: bool = Tr
     case = load_case(directory)
     run = prepare(case)
     out = case.output
-    writes = rank() == 0  # under mpiexec every rank runs the case; rank 0 writes and shows progress
+    every = ranks()
+    writes = every.rank == 0  # under mpiexec every rank runs the case; rank 0 writes and shows progress
     digest = over_ranks(fingerprint(case, run.fingerprint_data), ranks=run.ranks)
     owner = OutputOwner(out) if writes else None
-    refused = None
-    if owner is not None:
-        try:
-            owner.claim(fresh=not resume)
-        except InputError as exc:
-            refused = str(exc)
-    refused = broadcast(refused)
-    if refused:
-        raise InputError(refused)
+    every.together(lambda: owner and owner.claim(fresh=not resume), errors=(InputError,))
     recorder = Recorder(out, run, fields_every_s=case.positive("output", "fields_interval_s"),
                         fingerprint=digest, writes=writes)
     write_failed = False
@@ -105,7 +97,7 @@ def _on_every_rank(record, every: Ranks):  # noqa: ANN001, ANN202 - a recorder m
     solve). ``every`` is all the processes, also when only rank 0 writes (a model not distributed over them)."""
 
     def recorded(current: RunState) -> None:
-        collectively(lambda: record(current), ranks=every)
+        every.together(lambda: record(current))
 
     return recorded
 

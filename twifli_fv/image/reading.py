@@ -9,18 +9,13 @@ only and orients it. One process reads the one slab of all planes the same way.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
 
 import numpy as np
 
 from twifli_fv.errors import InputError
 from twifli_fv.image.io import ImageFile
 from twifli_fv.memory import check_memory
-from twifli_fv.ranks import Ranks
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -89,22 +84,6 @@ class Orientation:
         for axis in range(block.ndim):
             block = np.repeat(block, self.refine, axis=axis)
         return block
-
-
-def agreed(ranks: Ranks, work: Callable[[], T]) -> T:
-    """``work()`` on every rank; if it fails (:class:`InputError`) on any, every rank raises the first rank's error.
-
-    For work whose outcome may differ between ranks (each decodes its own part of a file): no rank is left waiting
-    in a later collective call for a rank that stopped.
-    """
-    try:
-        result, failure = work(), None
-    except InputError as exc:
-        result, failure = None, str(exc)
-    failures = [message for message in ranks.gather(failure) if message is not None]
-    if failures:
-        raise InputError(failures[0])
-    return result  # type: ignore[return-value]
 
 
 def parse_crop(text: str, ndim: int, *, source: str) -> tuple[slice, ...]:

@@ -15,7 +15,7 @@ import numpy as np
 from twifli_fv.errors import InputError
 from twifli_fv.image.io import open_labels
 from twifli_fv.image.phases import Phase, parse_label_map
-from twifli_fv.image.reading import Orientation, agreed
+from twifli_fv.image.reading import Orientation
 from twifli_fv.image.slab import Slab, split_planes
 from twifli_fv.image.voxels import VoxelGrid
 from twifli_fv.ranks import ONE, Ranks
@@ -124,7 +124,7 @@ def load_image(
                           coarsen=coarsen, refine=refine, source=source)
     voxel = check_voxel_size(voxel_size_um, source=source) * grid.coarsen / grid.refine
     slab = split_planes(grid.shape, ranks=ranks, source=source)  # all planes on one process
-    planes = agreed(ranks, lambda: grid.read(image, slab.read))
+    planes = ranks.together(lambda: grid.read(image, slab.read), errors=(InputError,))  # each decodes its own part
     loaded = SegmentedImage.from_labels(planes, labels, voxel_size_um=voxel, source=source, ranks=ranks)
     return loaded if ranks.size == 1 else replace(loaded, slab=slab)
 

@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 
 from twifli_fv.errors import InputError
-from twifli_fv.outputs.collective import collectively
 from twifli_fv.outputs.files import atomic_path
 from twifli_fv.ranks import ONE, Ranks
 
@@ -43,16 +42,16 @@ def save_checkpoint(path: str | Path, *, fingerprint: object, state: dict, own: 
         _write(path, meta, {**own, **shared})
         return
     piece = {"sequence": sequence, "rank": ranks.rank, "ranks": ranks.size}
-    collectively(lambda: _write(piece_path(path, sequence, ranks.rank), piece, own), ranks=ranks)
+    ranks.together(lambda: _write(piece_path(path, sequence, ranks.rank), piece, own))
     index = {**meta, "ranks": ranks.size, "sequence": sequence}
-    collectively(lambda: ranks.rank == 0 and _write(path, index, shared), ranks=ranks)
+    ranks.together(lambda: ranks.rank == 0 and _write(path, index, shared))
 
 
 def load_checkpoint(path: str | Path, *, fingerprint: object, difference: Callable[[object, object], str | None],
                     ranks: Ranks = ONE) -> Checkpoint:
     """The checkpoint at ``path`` made by the same case (``difference(saved, fingerprint)`` is None) on as many
     ranks as ``ranks``, with this rank's piece; a refusal is the same one-line :class:`InputError` on every rank."""
-    return collectively(lambda: _load(Path(path), fingerprint, difference, ranks), ranks=ranks, errors=(InputError,))
+    return ranks.together(lambda: _load(Path(path), fingerprint, difference, ranks), errors=(InputError,))
 
 
 def piece_path(index: Path, sequence: int, rank: int) -> Path:

@@ -15,7 +15,6 @@ import numpy as np
 
 from twifli_fv.image.slab import Slab
 from twifli_fv.image.voxels import VoxelGrid
-from twifli_fv.outputs.collective import collectively
 from twifli_fv.outputs.files import atomic_path
 from twifli_fv.outputs.vtk import write_pvti, write_vti
 from twifli_fv.ranks import ONE, Ranks
@@ -39,12 +38,12 @@ def write_frame(directory: Path, index: int, *, grid: VoxelGrid, cell_data: dict
         return name
     slab = getattr(grid, "slab", None) or Slab.whole(grid.shape)
     piece = f"{Path(name).stem}/{Path(name).stem}_{ranks.rank}.vti"
-    collectively(lambda: write_vti(directory / piece, grid.shape, grid.voxel_size_m, cell_data,
-                                   field_data=field_data, slab=slab), ranks=ranks)
+    ranks.together(lambda: write_vti(directory / piece, grid.shape, grid.voxel_size_m, cell_data,
+                                     field_data=field_data, slab=slab))
     pieces = ranks.gather((slab, piece))
     arrays = {key: np.asarray(values).dtype for key, values in cell_data.items()}
-    collectively(lambda: ranks.rank == 0 and write_pvti(directory / name, grid.shape, grid.voxel_size_m, arrays,
-                                                        pieces, field_data=field_data), ranks=ranks)
+    ranks.together(lambda: ranks.rank == 0 and write_pvti(directory / name, grid.shape, grid.voxel_size_m, arrays,
+                                                          pieces, field_data=field_data))
     return name
 
 

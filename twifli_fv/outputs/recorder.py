@@ -21,7 +21,6 @@ import numpy as np
 
 from twifli_fv.image.voxels import VoxelGrid
 from twifli_fv.outputs.checkpoint import Checkpoint, save_checkpoint
-from twifli_fv.outputs.collective import collectively
 from twifli_fv.outputs.fields import frame_name, write_frame, write_pvd
 from twifli_fv.outputs.files import write_json
 from twifli_fv.outputs.plots import plot_map, plot_profiles
@@ -141,9 +140,9 @@ class Recorder:
 
     def finish(self, state) -> dict:  # noqa: ANN001 - RunState
         """Write every output, ``summary.json`` last; the summary (on every rank)."""
-        collectively(lambda: self.writes and self._write_outputs(state), ranks=self.ranks)
+        self.ranks.together(lambda: self.writes and self._write_outputs(state))
         summary = self.run.summary(state)
-        collectively(lambda: self.writes and write_json(self.out / "summary.json", summary), ranks=self.ranks)
+        self.ranks.together(lambda: self.writes and write_json(self.out / "summary.json", summary))
         return summary
 
     def _write_outputs(self, state) -> None:  # noqa: ANN001 - RunState

@@ -39,12 +39,6 @@ def ranks(comm=None) -> Ranks:  # noqa: ANN001 - PETSc.Comm
     return Ranks(comm.tompi4py() if comm.getSize() > 1 else None)
 
 
-def broadcast(value: object) -> object:
-    """Rank 0's ``value`` on every rank (``value`` itself on one process)."""
-    comm = world()
-    return value if comm.getSize() == 1 else comm.tompi4py().bcast(value, root=0)
-
-
 @contextmanager
 def user_options(what: str) -> Iterator[None]:
     """Where PETSc reads ``PETSC_OPTIONS`` for ``what``: its refusal becomes a one-line :class:`InputError`."""
