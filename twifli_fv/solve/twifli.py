@@ -228,10 +228,12 @@ class TwifliSolver:
                 if denominator > 0.1:  # else the rank-one term dominates: leave this sweep a Picard one
                     gamma = float(dots[1]) / denominator
                     new = new - dt * gamma * direction
-            if self.ranks.max(float(not np.all(np.isfinite(new)))):
-                break  # retry with a shorter step
+            finite = bool(np.all(np.isfinite(new)))
             new = _project(previous, new - previous, c_sat)
-            last, change = change, self.ranks.max(_largest(new - previous)) / c_sat
+            largest = self.ranks.max(_largest(new - previous) if finite else np.inf)  # one reduction for both
+            if largest == np.inf:
+                break  # a solve gave a non-finite value on some rank: retry with a shorter step
+            last, change = change, largest / c_sat
             self._c = previous = new
             ratio = change / last if sweep > 1 and last > 0 else 1.0
             settled = ratio < SETTLING and change * ratio / (1.0 - ratio) <= SETTLED_FRACTION * self.sweep_tol
