@@ -75,7 +75,8 @@ def test_a_run_on_several_ranks_equals_one(tmp_path, serial_runs, name, count):
     assert run.returncode == 0, run.stderr
     one, out = serial_runs[name], case / "output"
     serial, parallel = (json.loads((o / "summary.json").read_text()) for o in (one, out))
-    assert f"on {count} rank(s)" in parallel["solver"]["linear_solver"]
+    block = {"2d-no-flux": "asm/icc(4)", "3d-periodic": "bjacobi/icc(1)"}[name]  # each rank's block, by dimension
+    assert f"{block} on {count} rank(s)" in parallel["solver"]["linear_solver"]
     for key in ("am_volume_fraction", "active_area_m2", "one_c_current_density_A_m2", "am_volume_m3"):
         assert parallel[key] == pytest.approx(serial[key], rel=1e-12)
     for a, b in zip(serial["steps"], parallel["steps"], strict=True):
@@ -125,14 +126,17 @@ def test_a_dense_case_under_mpiexec_is_one_line_said_once(tmp_path):
     assert not (case / "output").exists()
 
 
-def test_the_preconditioner_options_the_readme_names_are_taken(tmp_path, serial_runs):
-    """``-twifli_pc_asm_overlap 2 -twifli_sub_pc_factor_levels 2`` tune each rank's preconditioner: the same answer."""
-    case = make_case(tmp_path, CASES["2d-no-flux"])
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PETSC_OPTIONS": "-twifli_pc_asm_overlap 2 -twifli_sub_pc_factor_levels 2"}
+@pytest.mark.parametrize(("name", "options"), [("2d-no-flux", "-twifli_pc_asm_overlap 2 -twifli_sub_pc_factor_levels 2"),
+                                               ("3d-periodic", "-twifli_pc_type asm -twifli_sub_pc_factor_levels 2")])
+def test_the_preconditioner_options_the_readme_names_are_taken(tmp_path, serial_runs, name, options):
+    """The README's options tune each rank's preconditioner (in 3D, additive Schwarz instead of block Jacobi):
+    the same answer."""
+    case = make_case(tmp_path, CASES[name])
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PETSC_OPTIONS": options}
     run = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "-m", "twifli_fv.cli", "run", str(case), "--no-progress"],
                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
     assert run.returncode == 0, run.stderr
     summary = json.loads((case / "output" / "summary.json").read_text())
     assert "asm/icc(2) on 2 rank(s)" in summary["solver"]["linear_solver"]
     _, _, _, profiles = read_profiles(case / "output" / "profiles.csv")
-    np.testing.assert_allclose(profiles, read_profiles(serial_runs["2d-no-flux"] / "profiles.csv")[3], atol=1e-8)
+    np.testing.assert_allclose(profiles, read_profiles(serial_runs[name] / "profiles.csv")[3], atol=1e-8)

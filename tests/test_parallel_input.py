@@ -14,7 +14,7 @@ import pytest
 
 from twifli_fv import load_image
 from twifli_fv.image.io import ImageFile
-from twifli_fv.image.slab import split_planes
+from twifli_fv.image.slab import plane_cuts, split_planes
 from twifli_fv.outputs.images import write_labels
 from twifli_fv.ranks import Ranks
 
@@ -77,6 +77,20 @@ def test_each_rank_holds_its_planes_of_the_serial_image(files, suffix, orientati
         np.testing.assert_array_equal(np.concatenate(owned), whole.phases)
 
 
+@pytest.mark.parametrize("size", [2, 3, 4])
+def test_slabs_cut_by_weight_share_them_within_a_plane(size):
+    """With weights per plane (a run's unknowns), each slab holds its equal share to within the heaviest plane."""
+    rng = np.random.default_rng(size)
+    for _ in range(20):
+        weights = rng.uniform(1.0, 2.0, size=29) * np.where(rng.random(29) < 0.3, 8.0, 1.0)
+        cuts = plane_cuts(29, size, weights)
+        assert cuts[0] == 0 and cuts[-1] == 29 and all(a < b for a, b in zip(cuts, cuts[1:]))
+        held = [weights[a:b].sum() for a, b in zip(cuts, cuts[1:])]
+        assert max(abs(h - weights.sum() / size) for h in held) <= weights.max()
+    assert plane_cuts(10, 3) == plane_cuts(10, 3, np.zeros(10)) == [0, 4, 7, 10]  # no weight: even
+    assert plane_cuts(5, 3, [0, 0, 0, 0, 9]) == [0, 1, 4, 5]  # one plane each at least
+
+
 def test_a_rank_allocates_about_its_share(tmp_path):
     """Reading rank 1's slab of 3 allocates about a third of what the serial load does: no whole image in memory."""
     labels = np.random.default_rng(3).choice(np.array([0, 85, 170], dtype=np.uint8), size=(200, 256, 256))
@@ -101,6 +115,7 @@ import numpy as np
 from mpi4py import MPI
 
 from twifli_fv import InputError, load_image
+from twifli_fv.image.phases import Phase
 from twifli_fv.ranks import Ranks
 
 ranks, folder = Ranks(MPI.COMM_WORLD), Path(sys.argv[1])
@@ -112,6 +127,11 @@ for name, (file, options) in loads.items():
     image = load_image(folder / file, labels="0=SE,85=AM,170=CBD", voxel_size_um=1, ranks=ranks, **options)
     same = image.shape == whole.shape and np.array_equal(image.phases, whole.phases[image.slab.read])
     print(f"{name}|{ranks.rank}|{'same' if same else 'DIFFERENT'}|{image.slab.lo}:{image.slab.hi}", file=said)
+image = load_image(folder / "b.npy", labels="0=SE,85=AM", voxel_size_um=1, ranks=ranks, balance=Phase.AM)
+whole = np.load(folder / "b.npy")
+same = np.array_equal(image.phases, load_image(folder / "b.npy", labels="0=SE,85=AM", voxel_size_um=1).phases[image.slab.read])
+am = int(np.count_nonzero(image.owned_phases == Phase.AM))
+print(f"balanced|{ranks.rank}|{'same' if same else 'DIFFERENT'}|{image.slab.lo}:{image.slab.hi}|{am}", file=said)
 bad = {"label 7 on the last rank only": ("u.npy", "0=SE,85=AM,170=CBD"), "fractions on the last rank only": ("f.npy", "0=SE,85=AM,170=CBD"),
        "no AM anywhere": ("n.npy", "0=SE,170=CBD")}
 for name, (file, labels) in bad.items():
@@ -145,6 +165,9 @@ def test_three_ranks_read_their_slabs_and_fail_alike(tmp_path):
     fractions[-1, 0, 0] = 0.5
     np.save(tmp_path / "f.npy", fractions)
     np.save(tmp_path / "n.npy", np.where(labels == 85, 0, labels))
+    halves = np.zeros((12, 6, 5), dtype=np.uint8)
+    halves[6:, :3] = 85  # AM in the upper half only, 15 voxels a plane: even slabs would hold 0, 30 and 60
+    np.save(tmp_path / "b.npy", halves)
     (tmp_path / "script.py").write_text(textwrap.dedent(SCRIPT))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     run = subprocess.run([MPIEXEC, "-n", "3", sys.executable, str(tmp_path / "script.py"), str(tmp_path)],
@@ -157,6 +180,8 @@ def test_three_ranks_read_their_slabs_and_fail_alike(tmp_path):
     for name in ("npy", "tif axis 1", "tif coarsen", "cbd on rank 0 only"):
         assert {rank: message for rank, (message, _) in said[name].items()} == dict.fromkeys(range(3), "same"), name
     assert [said["npy"][rank][1] for rank in range(3)] == ["0:4", "4:7", "7:10"]
+    assert [said["balanced"][rank] for rank in range(3)] == [("same", "0:8", "30"), ("same", "8:10", "30"),
+                                                             ("same", "10:12", "30")]
     expected = {"label 7 on the last rank only": "labels [7] are not in the label map",
                 "fractions on the last rank only": "float32 values, not integer labels",
                 "no AM anywhere": "no active material (AM)"}

@@ -52,7 +52,7 @@ def difference(saved: object, now: dict) -> str | None:
     if saved["case"] != now["case"]:
         return "case.toml changed since the checkpoint was written (only [solver] may change before --resume)"
     if saved["grid"] != now["grid"]:
-        return "the run's grid changed since the checkpoint was written"
+        return "the run's grid, or how the ranks share it, changed since the checkpoint was written"
     return None
 
 

@@ -141,6 +141,7 @@ def prepare_twifli(case: Case) -> TwifliRun:
         shape=tuple(shape) if shape else None,
         dtype=case.get("image", "dtype"),
         ranks=ranks,
+        balance=Phase.AM,  # the unknowns
     )
     mesh = build_mesh(image, periodic=in_plane == "periodic", ranks=ranks)
     if not ranks.sum(int(np.any(mesh.active_area_m2 > 0))):

@@ -107,6 +107,7 @@ def load_image(
     shape: tuple[int, ...] | None = None,
     dtype: str | None = None,
     ranks: Ranks = ONE,
+    balance: Phase | None = None,
 ) -> SegmentedImage:
     """Read a segmented image file and orient it (SPEC sect. 1).
 
@@ -116,7 +117,8 @@ def load_image(
     of n^d blocks, voxel n times larger) or ``refine`` (each voxel split into n^d).
     On ``ranks`` of more than one process each rank decodes only the file region of its slab's planes and halo
     (:func:`~twifli_fv.image.slab.split_planes`) and the image holds those planes, with ``slab`` set; the labels
-    are checked over all ranks.
+    are checked over all ranks. With ``balance`` the slabs are cut so that each holds about as many voxels of that
+    phase (the unknowns of a run) rather than as many planes: the planes are read a second time where that moves a cut.
     """
     source = str(path)
     image = open_labels(path, shape=shape, dtype=dtype)
@@ -124,9 +126,20 @@ def load_image(
                           coarsen=coarsen, refine=refine, source=source)
     voxel = check_voxel_size(voxel_size_um, source=source) * grid.coarsen / grid.refine
     slab = split_planes(grid.shape, ranks=ranks, source=source)  # all planes on one process
-    planes = ranks.together(lambda: grid.read(image, slab.read), errors=(InputError,))  # each decodes its own part
-    loaded = SegmentedImage.from_labels(planes, labels, voxel_size_um=voxel, source=source, ranks=ranks)
-    return loaded if ranks.size == 1 else replace(loaded, slab=slab)
+
+    def read(slab: Slab) -> SegmentedImage:
+        planes = ranks.together(lambda: grid.read(image, slab.read), errors=(InputError,))  # each decodes its own part
+        loaded = SegmentedImage.from_labels(planes, labels, voxel_size_um=voxel, source=source, ranks=ranks)
+        return loaded if ranks.size == 1 else replace(loaded, slab=slab)
+
+    loaded = read(slab)
+    if balance is None or ranks.size == 1:
+        return loaded
+    in_plane = tuple(range(1, len(grid.shape)))
+    weights = np.concatenate(ranks.gather(np.count_nonzero(loaded.owned_phases == balance, axis=in_plane)))
+    balanced = split_planes(grid.shape, ranks=ranks, source=source, weights=weights)
+    moved = ranks.sum(int(balanced != slab))  # the same decision on every rank: the label checks are collective
+    return read(balanced) if moved else loaded
 
 
 def check_voxel_size(value: object, *, source: str) -> float:

@@ -8,7 +8,10 @@ so a rank's cells (and its active-material unknowns) are one contiguous block of
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from twifli_fv.errors import InputError
 from twifli_fv.ranks import ONE, Ranks
@@ -60,12 +63,27 @@ class Slab:
         return (self.hi - self.lo + self.below + self.above, *self.shape[1:])
 
 
-def split_planes(shape: tuple[int, ...], *, ranks: Ranks = ONE, source: str = "<grid>") -> Slab:
-    """This rank's slab: the planes dealt out as evenly as possible (the first ``n % size`` ranks get one more)."""
+def split_planes(shape: tuple[int, ...], *, ranks: Ranks = ONE, source: str = "<grid>",
+                 weights: Sequence[float] | None = None) -> Slab:
+    """This rank's slab: the planes dealt out as evenly as possible (the first ``n % size`` ranks get one more), or
+    with ``weights`` (one per plane, e.g. its unknowns) cut where their running sum is nearest each rank's equal
+    share, at least one plane each."""
     planes, size = int(shape[0]), ranks.size
     if planes < size:
         raise InputError(f"{source}: {planes} planes through the thickness cannot be shared by {size} ranks; "
                          f"run on at most {planes} ranks")
+    cuts = plane_cuts(planes, size, weights)
+    return Slab(tuple(int(n) for n in shape), cuts[ranks.rank], cuts[ranks.rank + 1])
+
+
+def plane_cuts(planes: int, size: int, weights: Sequence[float] | None = None) -> list[int]:
+    """The first plane of each of ``size`` slabs, then ``planes`` (see :func:`split_planes`)."""
     share, extra = divmod(planes, size)
-    lo = ranks.rank * share + min(ranks.rank, extra)
-    return Slab(tuple(int(n) for n in shape), lo, lo + share + (ranks.rank < extra))
+    cuts = [rank * share + min(rank, extra) for rank in range(size + 1)]
+    running = np.concatenate([[0.0], np.cumsum(weights, dtype=float)]) if weights is not None else None
+    if running is None or running[-1] <= 0:
+        return cuts
+    for rank in range(1, size):  # nearest the share, leaving a plane for every rank on either side
+        nearest = int(np.argmin(np.abs(running - running[-1] * rank / size)))
+        cuts[rank] = min(max(nearest, cuts[rank - 1] + 1), planes - (size - rank))
+    return cuts

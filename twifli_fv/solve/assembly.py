@@ -19,14 +19,15 @@ and gets back only its own rows of the solution; :meth:`CellSystem.with_ghosts` 
 across the slab boundaries, which the face diffusivities need. The preconditioner is an incomplete Cholesky factorisation with
 ``FILL_LEVELS`` levels of fill: in 2D ICC(4) needs a quarter of ICC(0)'s CG iterations (and ICC(0) a third
 of Jacobi's) for twice the set-up; in 3D, where fill grows faster, ICC(1). Under ``mpiexec`` each rank
-factorises its rows grown by ``ASM_OVERLAP`` layer of neighbours (additive Schwarz, the symmetric
-``basic`` variant, as CG needs): block Jacobi without the overlap needed 1.9 times the serial CG iterations
-on 256^2, the overlap 1.4 times. FiPy's matrix, scaled by
+factorises its own rows grown by ``OVERLAP`` layers of neighbours: in 2D one (additive Schwarz, the symmetric
+``basic`` variant, as CG needs; without it CG needed 1.9 times the serial iterations on 256^2, with it 1.4
+times), in 3D none (block Jacobi): there the overlap saved no iterations (on 128^3, 1.37 times the serial
+ones with it, 1.22 without) and its copies of the rows and scatters cost a fifth of each sweep. FiPy's matrix, scaled by
 ``V / dt ~ 1e-15``, has pivots below PETSc's zero-pivot tolerance, hence ICC's failures there. CG stops on the unpreconditioned residual relative to the
 initial guess, the current iterate (FiPy's criterion is relative to ``b``, which cells pinned at a bound
 inflate); PETSc options tune it under the prefix ``twifli_``
-(e.g. ``PETSC_OPTIONS="-twifli_pc_factor_levels 2"``, or ``-twifli_sub_pc_factor_levels 2 -twifli_pc_asm_overlap 2``
-under ``mpiexec``).
+(e.g. ``PETSC_OPTIONS="-twifli_pc_factor_levels 2"``, or under ``mpiexec`` ``-twifli_sub_pc_factor_levels 2``,
+``-twifli_pc_asm_overlap 2`` in 2D, ``-twifli_pc_type asm`` in 3D).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from twifli_fv.solve.petsc_env import petsc, user_options, world
 
 OPTIONS_PREFIX = "twifli_"
 FILL_LEVELS = {2: 4, 3: 1}  # ICC fill levels by dimension (measured by benchmarks/transient.py, README)
-ASM_OVERLAP = 1  # under mpiexec: layers of neighbouring rows each rank's ICC also covers
+OVERLAP = {2: 1, 3: 0}  # under mpiexec, by dimension: layers of neighbouring rows each rank's ICC also covers
 
 
 class CellSystem:
@@ -126,15 +127,16 @@ class CellSystem:
         with user_options("the TWIF-Li linear solve"):
             pc = self.ksp.getPC()
             blocks = self.comm.getSize() > 1
-            if blocks:  # ICC on each rank's rows grown by one layer of neighbours (symmetric additive Schwarz)
-                pc.setType("asm")
-                pc.setASMOverlap(ASM_OVERLAP)
-                pc.setASMType(PETSc.PC.ASMType.BASIC)
+            if blocks:  # ICC on each rank's rows, grown by OVERLAP layers (symmetric additive Schwarz) or not
+                pc.setType("asm" if OVERLAP[ndim] else "bjacobi")
+                if OVERLAP[ndim]:
+                    pc.setASMOverlap(OVERLAP[ndim])
                 self.fill(np.ones(self.stop - self.start), np.zeros(self.first.size))  # A = I: values to set up on
                 self.ksp.setFromOptions()  # before the set-up: PETSc takes -twifli_pc_asm_overlap only then
+                if pc.getType() == "asm" and not PETSc.Options().hasName(f"{OPTIONS_PREFIX}pc_asm_type"):
+                    pc.setASMType(PETSc.PC.ASMType.BASIC)  # symmetric, as CG needs (PETSc's default is not)
                 self.ksp.setUp()
-                if pc.getType() == "asm":
-                    pc = pc.getASMSubKSP()[0].getPC()
+                pc = _block(pc)
             pc.setType("icc")
             option = f"{OPTIONS_PREFIX}{'sub_' if blocks else ''}pc_factor_levels"
             self.fill_levels = PETSc.Options().getInt(option, FILL_LEVELS[ndim])
@@ -145,8 +147,8 @@ class CellSystem:
     def describe(self) -> str:
         pc = self.ksp.getPC()
         name = pc.getType()
-        if name == "asm":
-            name = f"asm/{pc.getASMSubKSP()[0].getPC().getType()}"
+        if name in ("asm", "bjacobi"):
+            name = f"{name}/{_block(pc).getType()}"
         name += f"({self.fill_levels})"
         return (f"PETSc {self.ksp.getType().upper()} + {name} on {self.comm.getSize()} rank(s), "
                 "matrix assembled in place (twifli_fv.solve.assembly)")
@@ -191,3 +193,12 @@ class CellSystem:
             raise NumericalError(f"the TWIF-Li linear solve did not converge (PETSc reason {reason})")
         self.iterations += self.ksp.getIterationNumber()
         return self.x.getArray(readonly=True).copy()
+
+
+def _block(pc):  # noqa: ANN001, ANN202 - PETSc.PC
+    """The preconditioner of this rank's block under additive Schwarz or block Jacobi (else ``pc`` itself)."""
+    if pc.getType() == "asm":
+        return pc.getASMSubKSP()[0].getPC()
+    if pc.getType() == "bjacobi":
+        return pc.getBJacobiSubKSP()[0].getPC()
+    return pc
