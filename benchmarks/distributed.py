@@ -17,7 +17,8 @@ minutes", with a profile frame every 600 s and a field frame (and so a checkpoin
 
 Memory is checked against issue 16's bound ``1.3 * serial / P + 150 MB`` (the largest rank; serial = the peak
 of P = 1); the time per sweep is the slowest rank's stepping time over ``solver.sweeps_total`` of summary.json,
-median over ``--repeats`` for the ``--timed`` rank counts (others run once, for memory). Prints a table and
+median over ``--repeats`` for the ``--timed`` rank counts (others run once, for memory), the counts taking turns
+(1, 2, 4, 1, 2, 1, 2: this shared virtual machine runs slower after minutes with both cores busy). Prints a table and
 writes ``benchmarks/results/<label>.json``.
 """
 
@@ -146,12 +147,14 @@ def main() -> int:
     timed = {int(t) for t in args.timed.split(",") if t}
     print(f"{args.size} composite ({cells} cells), '{STEPS[0]}'; {args.repeats} repeat(s) on {sorted(timed)} rank(s); "
           f"load {load():.2f} at start (2 cores shared with other jobs)\n")
-    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         case = write_case(Path(tmp), shape, steps=STEPS, frame_s=FRAME_S, fields_s=FIELDS_S)
-        for p in counts:
-            runs = [spawn(case, ranks=p, code=args.code) for _ in range(args.repeats if p in timed else 1)]
-            rows.append(summarise(p, runs, cells))
+        runs: dict[int, list[dict]] = {p: [] for p in counts}
+        for repeat in range(args.repeats):  # the rank counts in turn: a slow spell of the machine falls on each
+            for p in counts:
+                if repeat == 0 or p in timed:
+                    runs[p].append(spawn(case, ranks=p, code=args.code))
+        rows = [summarise(p, runs[p], cells) for p in counts]
     serial = next(r for r in rows if r["ranks"] == 1)["peak_mb"] if 1 in counts else None
     print(f"{'P':>2} {'peak MB/rank (max)':>18} {'bound MB':>9} {'ok':>3} {'B/cell/rank':>11} {'base MB':>8} {'AM cells/rank':>22} "
           f"{'sweeps':>7} {'sweep ms':>9} {'solve ms':>9} {'CG its (r0)':>11}")
