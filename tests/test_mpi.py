@@ -100,7 +100,7 @@ def test_a_run_on_several_ranks_equals_one(tmp_path, serial_runs, name, count):
     assert run.stdout.count("outputs in") == 1
     assert run.stderr.count("step 1 (Charge at 2C for 10 minutes) ended") == 1
     bars = [line for line in run.stderr.splitlines() if line.startswith("[")]
-    assert bars and len(bars) == len(set(bars))
+    assert bars and len(bars) == len(set(bars)) and "100.0%" in bars[-1]
 
 
 def test_tortuosity_on_two_ranks_equals_one():

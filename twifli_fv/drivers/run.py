@@ -88,7 +88,7 @@ def _run(case: Case, run, recorder: Recorder, *, resume: bool, progress: bool) -
     except NumericalError as exc:
         bar.close()
         raise NumericalError(_failure(case, run, state, recorder, exc)) from exc
-    bar.close()
+    bar.close(finished=state.finished)
     return recorder.finish(state)
 
 

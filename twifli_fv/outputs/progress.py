@@ -36,12 +36,16 @@ class ProgressBar:
         eta = (self.total_s - simulated_s) / rate if rate > 0 else float("nan")
         filled = int(done * self.width)
         bar = "#" * filled + "." * (self.width - filled)
-        text = (f"[{bar}] {100 * done:5.1f}%  t = {simulated_s / 3600:.2f} / {self.total_s / 3600:.2f} h  "
+        text = (f"[{bar}] {int(1000 * done) / 10:5.1f}%  t = {simulated_s / 3600:.2f} / {self.total_s / 3600:.2f} h  "
                 f"wall {_clock(elapsed)}  ETA {_clock(eta)}  {label}")
         self.stream.write(("\r" + text) if self.tty else text + "\n")
         self.stream.flush()
 
-    def close(self) -> None:
+    def close(self, *, finished: bool = False) -> None:
+        """End the bar; ``finished``: the protocol is complete, shown as 100 % also where it ended before its longest
+        duration (a lithiation target, a cut-off) or a hair short of it."""
+        if finished and self.shown < 10:
+            self.update(self.total_s, "done")
         if self.enabled and self.tty:
             self.stream.write("\n")
             self.stream.flush()
