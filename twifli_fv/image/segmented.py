@@ -16,7 +16,7 @@ from twifli_fv.errors import InputError
 from twifli_fv.image.io import open_labels
 from twifli_fv.image.phases import Phase, parse_label_map
 from twifli_fv.image.reading import Orientation
-from twifli_fv.image.slab import Slab, split_planes
+from twifli_fv.image.slab import Slab, plane_cuts, split_planes
 from twifli_fv.image.voxels import VoxelGrid
 from twifli_fv.ranks import ONE, Ranks
 
@@ -137,9 +137,9 @@ def load_image(
         return loaded
     in_plane = tuple(range(1, len(grid.shape)))
     weights = np.concatenate(ranks.gather(np.count_nonzero(loaded.owned_phases == balance, axis=in_plane)))
-    balanced = split_planes(grid.shape, ranks=ranks, source=source, weights=weights)
-    moved = ranks.sum(int(balanced != slab))  # the same decision on every rank: the label checks are collective
-    return read(balanced) if moved else loaded
+    if plane_cuts(grid.shape[0], ranks.size, weights) == plane_cuts(grid.shape[0], ranks.size):
+        return loaded  # every rank knows every cut: the same decision on all (the label checks are collective)
+    return read(split_planes(grid.shape, ranks=ranks, source=source, weights=weights))
 
 
 def check_voxel_size(value: object, *, source: str) -> float:
