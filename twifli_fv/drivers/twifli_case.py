@@ -119,30 +119,51 @@ class TwifliRun(CaseRun):
                         ylabel="mean c / c_sat (AM)", title=self.title)
 
     def summary(self, state: RunState) -> dict:
-        return _summary(self, state, self.solver)
+        model, case, solver = self.model, self.case, self.solver
+        extent = "per metre of depth (2D image)" if model.mesh.image.ndim == 2 else "for the 3D domain"
+        return {
+            "case": case.directory.name,
+            "inputs": case.settings,
+            "image": {"source": model.mesh.image.source, "shape": list(model.mesh.image.shape),
+                      "voxel_size_um": model.mesh.image.voxel_size_m * 1e6,
+                      "in_plane": "periodic" if model.mesh.periodic else "no-flux"},
+            "extent": f"charge_C and li_change_mol are {extent}; *_m2 values are per m^2 of current collector",
+            "flux_normalisation": model.normalisation,
+            "tortuosity": self.tortuosity,
+            "diffusivity": model.diffusivity.describe(),
+            "c_sat_mol_m3": model.c_sat_mol_m3,
+            "one_c_current_density_A_m2": self.one_c_A_m2,
+            "one_c_current_density_mA_cm2": self.one_c_A_m2 / 10.0,
+            "collector_area_m2": model.collector_area_m2,
+            "am_volume_m3": model.am_volume_m3,
+            "am_volume_fraction": model.mesh.am_total / float(np.prod(model.mesh.image.shape)),
+            "active_area_m2": solver.total_area_m2,
+            "solver": {
+                "time_steps": solver.stats.steps, "rejected_steps": solver.stats.rejected,
+                "sweeps_total": solver.stats.sweeps,
+                "max_sweeps_in_a_step": max(solver.stats.sweeps_per_step, default=0),
+                "sweeps_per_step_histogram": dict(sorted(Counter(solver.stats.sweeps_per_step).items())),
+                "sweep_tol": solver.sweep_tol,
+                "sweep_criterion": "max |c_k - c_(k-1)| / c_sat between successive sweeps",
+                "linear_solver": solver.linear_solver,
+                "note": "counts cover this invocation only when the run was resumed",
+            },
+            "steps": state.steps,
+            "mean_c_norm_definition": MEAN_C_NORM,
+            "end_time_s": state.time_s,
+        }
 
 
 def prepare_twifli(case: Case) -> TwifliRun:
     """Everything a TWIF-Li run needs, checked, before any output is touched."""
     toml = case.directory / case.file
     image_file = case.path("image", "file")
-    in_plane = case.get("image", "in_plane")
-    shape = case.get("image", "shape")
+    in_plane, shape = case.get("image", "in_plane"), case.get("image", "shape")
     ranks = all_ranks()
-    image = load_image(
-        image_file,
-        labels=case.get("image", "labels"),
-        voxel_size_um=case.get("image", "voxel_size_um"),
-        thickness_axis=case.get("image", "thickness_axis"),
-        collector_at_end=case.get("image", "collector_at") == "end",
-        crop=case.get("image", "crop"),
-        coarsen=case.get("image", "coarsen"),
-        refine=case.get("image", "refine"),
-        shape=tuple(shape) if shape else None,
-        dtype=case.get("image", "dtype"),
-        ranks=ranks,
-        balance=Phase.AM,  # the unknowns
-    )
+    passed = ("labels", "voxel_size_um", "thickness_axis", "crop", "coarsen", "refine", "dtype")  # as named in both
+    image = load_image(image_file, **{key: case.get("image", key) for key in passed}, ranks=ranks,
+                       collector_at_end=case.get("image", "collector_at") == "end",
+                       shape=tuple(shape) if shape else None, balance=Phase.AM)  # balance the unknowns
     mesh = build_mesh(image, periodic=in_plane == "periodic", ranks=ranks)
     if not ranks.sum(int(np.any(mesh.active_area_m2 > 0))):
         raise InputError(f"{image_file}: no AM|SE interface in the image: nothing can react")
@@ -162,41 +183,6 @@ def prepare_twifli(case: Case) -> TwifliRun:
         raise InputError(f"{toml}: voltage cut-offs ('until 3.0 V') need [model] kind = 'dense'; TWIF-Li has no voltage")
     steps = [s.resolved(one_c_A_m2=one_c) for s in parsed]
     return TwifliRun(case=case, image=image, model=model, steps=steps, tortuosity=tau, one_c_A_m2=one_c)
-
-
-def _summary(prepared: TwifliRun, state: RunState, solver: TwifliSolver) -> dict:
-    model, case = prepared.model, prepared.case
-    extent = "per metre of depth (2D image)" if model.mesh.image.ndim == 2 else "for the 3D domain"
-    return {
-        "case": case.directory.name,
-        "inputs": case.settings,
-        "image": {"source": model.mesh.image.source, "shape": list(model.mesh.image.shape),
-                  "voxel_size_um": model.mesh.image.voxel_size_m * 1e6,
-                  "in_plane": "periodic" if model.mesh.periodic else "no-flux"},
-        "extent": f"charge_C and li_change_mol are {extent}; *_m2 values are per m^2 of current collector",
-        "flux_normalisation": model.normalisation,
-        "tortuosity": prepared.tortuosity,
-        "diffusivity": model.diffusivity.describe(),
-        "c_sat_mol_m3": model.c_sat_mol_m3,
-        "one_c_current_density_A_m2": prepared.one_c_A_m2,
-        "one_c_current_density_mA_cm2": prepared.one_c_A_m2 / 10.0,
-        "collector_area_m2": model.collector_area_m2,
-        "am_volume_m3": model.am_volume_m3,
-        "am_volume_fraction": model.mesh.am_total / float(np.prod(model.mesh.image.shape)),
-        "active_area_m2": solver.total_area_m2,
-        "solver": {
-            "time_steps": solver.stats.steps, "rejected_steps": solver.stats.rejected,
-            "sweeps_total": solver.stats.sweeps, "max_sweeps_in_a_step": solver.stats.max_sweeps_in_step,
-            "sweeps_per_step_histogram": dict(sorted(Counter(solver.stats.sweeps_per_step).items())),
-            "sweep_tol": solver.sweep_tol,
-            "sweep_criterion": "max |c_k - c_(k-1)| / c_sat between successive sweeps",
-            "linear_solver": solver.linear_solver,
-            "note": "counts cover this invocation only when the run was resumed",
-        },
-        "steps": state.steps,
-        "mean_c_norm_definition": MEAN_C_NORM,
-        "end_time_s": state.time_s,
-    }
 
 
 def _diffusivity(case: Case, c_sat: float):  # noqa: ANN202

@@ -101,12 +101,7 @@ class InterfacialFlux:
     sign: int  # -1 charge (Li leaves the AM), +1 discharge
     weight: np.ndarray  # W
     total: float  # sum(W s), m^2
-    amplitude: np.ndarray  # f J0 s / V, mol m^-3 s^-1
-
-    @property
-    def source(self) -> np.ndarray:
-        """q = sign f J0 W s / V (mol m^-3 s^-1)."""
-        return self.sign * self.amplitude * self.weight
+    amplitude: np.ndarray  # f J0 s / V, mol m^-3 s^-1; q = sign * amplitude * W
 
 
 def interfacial_source(law: TwifliCharge | TwifliDischarge, c: np.ndarray, *, j0: float, area_m2: np.ndarray,

@@ -1,32 +1,22 @@
 """The implicit diffusion-reaction system on a set of grid cells, assembled once into PETSc and refilled
 in place each sweep (paper 1, eqns 1 and 5; SPEC sect. 2).
 
-:class:`~twifli_fv.solve.fipy_reference.FipyEquation` states the TWIF-Li equation as FiPy terms,
-``TransientTerm() == DiffusionTerm(D) - ImplicitSourceTerm(k) + s``; FiPy rebuilds its whole sparse
-matrix from those terms at every sweep, at 10-30 times the cost of the linear solve. This is the same
-system divided by FiPy's transient coefficient ``V / dt``, on the cells of a mask only (elsewhere the
-equation is ``c = c_old``)::
+The TWIF-Li equation of :class:`~twifli_fv.solve.fipy_reference.FipyEquation` divided by FiPy's transient
+coefficient ``V / dt``, on the cells of a mask only (elsewhere the equation is ``c = c_old``)::
 
     A_ii = d_i + sum_f g_f,    A_ij = -sum of g_f over the faces f between cells i and j,    b_i given
 
 with ``d_i = 1 + dt k_i``, ``g_f = dt D_f / h^2`` (face area / centre distance / cell volume = 1 / h^2)
 and ``b_i = c_old_i + dt s_i``: symmetric positive definite. The sparsity pattern is built once; each
-sweep places ``-g_f`` in the off-diagonal entries (one face each; a ``bincount`` sums them where a periodic
-direction two cells wide gives two), sets each diagonal from its row sum and hands the values to the PETSc
-matrix (same pattern, no reallocation). Under ``mpiexec`` each rank owns the rows of its slab's AM cells, builds
-them from the faces that touch them (split into PETSc's diagonal and off-diagonal blocks, also filled in place)
-and gets back only its own rows of the solution; :meth:`CellSystem.with_ghosts` brings over the neighbours' values
-across the slab boundaries, which the face diffusivities need. The preconditioner is an incomplete Cholesky factorisation with
-``FILL_LEVELS`` levels of fill: in 2D ICC(4) needs a quarter of ICC(0)'s CG iterations (and ICC(0) a third
-of Jacobi's) for twice the set-up; in 3D, where fill grows faster, ICC(1). Under ``mpiexec`` each rank
-factorises its own rows grown by ``OVERLAP`` layers of neighbours: in 2D one (additive Schwarz, the symmetric
-``basic`` variant, as CG needs; without it CG needed 1.9 times the serial iterations on 256^2, with it 1.4
-times), in 3D none (block Jacobi): there the overlap saved no iterations (on 128^3, 1.37 times the serial
-ones with it, 1.22 without) and its copies of the rows and scatters cost a fifth of each sweep. FiPy's matrix, scaled by
-``V / dt ~ 1e-15``, has pivots below PETSc's zero-pivot tolerance, hence ICC's failures there. CG stops on the unpreconditioned residual relative to the
-initial guess, the current iterate (FiPy's criterion is relative to ``b``, which cells pinned at a bound
-inflate); PETSc options tune it under the prefix ``twifli_``
-(e.g. ``PETSC_OPTIONS="-twifli_pc_factor_levels 2"``, or under ``mpiexec`` ``-twifli_sub_pc_factor_levels 2``,
+sweep places ``-g_f`` in the off-diagonal entries (a ``bincount`` sums them where a periodic direction two
+cells wide gives two faces), sets each diagonal from its row sum and hands the values to the same PETSc
+matrix. Under ``mpiexec`` each rank owns the rows of its slab's AM cells (PETSc's diagonal and off-diagonal
+blocks, also filled in place); :meth:`CellSystem.with_ghosts` brings over the neighbours' values across the
+slab boundaries. CG is preconditioned by ICC(``FILL_LEVELS``); under ``mpiexec`` each rank factorises its
+own rows grown by ``OVERLAP`` layers (additive Schwarz, the symmetric ``basic`` variant, in 2D; block Jacobi
+in 3D; README "Performance" has the measurements). CG stops on the unpreconditioned residual relative to
+the initial guess, the current iterate (see :meth:`CellSystem.solve`). PETSc options tune it under the
+prefix ``twifli_`` (e.g. ``-twifli_pc_factor_levels 2``, under ``mpiexec`` ``-twifli_sub_pc_factor_levels 2``,
 ``-twifli_pc_asm_overlap 2`` in 2D, ``-twifli_pc_type asm`` in 3D).
 """
 

@@ -1,14 +1,10 @@
 """The TWIF-Li transient solver: backward-Euler steps of the model of :mod:`twifli_fv.model.twifli`
-(paper 1, eqns 1-5; SPEC sect. 2-3), with Newton sweeps, a bound projection and PETSc.
+(paper 1, eqns 1-5; SPEC sect. 2-3), with Newton sweeps (:meth:`TwifliSolver.advance`) and PETSc.
 
-Each sweep solves the equation with the interfacial source linearised as ``s - k c`` about the latest
-iterate (Newton's tangent, :func:`twifli_fv.model.kinetics.linearise`), D(c) lagged, and in ``conserve``
-mode a Newton correction of the normalisation; every iterate is kept inside [0, c_sat]
-(:meth:`TwifliSolver.advance`). A step converges when the concentration changes by less than
-``sweep_tol * c_sat``, or the contraction of the sweeps puts the remaining error below a tenth of that.
-The sweeps solve the matrix assembled straight into PETSc (:mod:`twifli_fv.solve.assembly`,
-``assembly="petsc"``, the default); ``assembly="fipy"`` solves FiPy's own
-(:mod:`twifli_fv.solve.fipy_reference`), the oracle it is tested against (one process only).
+A step converges when the concentration changes by less than ``sweep_tol * c_sat``, or the contraction of
+the sweeps puts the remaining error below a tenth of that. The sweeps solve the matrix assembled straight
+into PETSc (:mod:`twifli_fv.solve.assembly`, ``assembly="petsc"``, the default); ``assembly="fipy"`` solves
+FiPy's own (:mod:`twifli_fv.solve.fipy_reference`), the oracle it is tested against (one process only).
 """
 
 from __future__ import annotations
@@ -53,9 +49,7 @@ def _largest(change: np.ndarray) -> float:
 @dataclass
 class TwifliStats(SolverStats):
     sweeps: int = 0
-    max_sweeps_in_step: int = 0
     sweeps_per_step: list[int] = field(default_factory=list)
-
 
 
 class TwifliSolver:
@@ -148,14 +142,12 @@ class TwifliSolver:
             drive = Drive(str(arrays["trend_kind"]), float(arrays["trend_current_A_m2"]))
             self._trend = (drive, float(arrays["trend_dt_s"]), np.asarray(arrays["trend_change"], float).copy())
 
-    def mean_c_norm(self, c: np.ndarray | None = None) -> float:
+    def mean_c_norm(self) -> float:
         """The state of lithiation of the outputs, :data:`MEAN_C_NORM` (every AM cell has the same volume)."""
-        c = self._c if c is None else c[self._cells]
-        return self.ranks.sum(float(c.sum())) / self.model.mesh.am_total / self.model.c_sat_mol_m3
+        return self.ranks.sum(float(self._c.sum())) / self.model.mesh.am_total / self.model.c_sat_mol_m3
 
-    def li_mol(self, c: np.ndarray | None = None) -> float:
-        c = self._c if c is None else c[self._cells]
-        return self.ranks.sum(float(c.sum())) * self.model.mesh.cell_volume_m3
+    def li_mol(self) -> float:
+        return self.ranks.sum(float(self._c.sum())) * self.model.mesh.cell_volume_m3
 
     def law(self, drive: Drive) -> TwifliCharge | TwifliDischarge | None:
         return self.model.law(drive, w1_active=self._w1)
@@ -200,7 +192,8 @@ class TwifliSolver:
         previous = old
         if self._trend is not None and self._trend[0] == drive:
             previous = self._c = _project(old, self._trend[2] * (dt / self._trend[1]), c_sat)
-        change = 0.0 if law is None and self._linear() else FIRST_CHANGE  # one exact solve for a linear step
+        linear = law is None and self.model.diffusivity.constant  # a rest step with constant D: one exact solve
+        change = 0.0 if linear else FIRST_CHANGE
         conserve = law is not None and self.model.normalisation == "conserve" and base != 0.0
         direction = None
         ratio = 1.0
@@ -237,9 +230,7 @@ class TwifliSolver:
             self._c = previous = new
             ratio = change / last if sweep > 1 and last > 0 else 1.0
             settled = ratio < SETTLING and change * ratio / (1.0 - ratio) <= SETTLED_FRACTION * self.sweep_tol
-            if (change <= self.sweep_tol or settled) and forcing <= self.sweep_tol and sweep > 1 or (
-                law is None and sweep == 1 and self._linear()
-            ):
+            if (change <= self.sweep_tol or settled) and forcing <= self.sweep_tol and sweep > 1 or linear:
                 self.stats.sweeps += sweep
                 self.last_change = self.ranks.max(_largest(new - old)) / c_sat
                 self._trend = (drive, dt, new - old)
@@ -280,7 +271,3 @@ class TwifliSolver:
         rhs[self._active] = u
         start = np.zeros(self._c.size) if guess is None else guess
         return self._system.solve(rhs, start, atol=DIRECTION_TOL * np.sqrt(self.ranks.sum(float(np.dot(u, u)))))
-
-    def _linear(self) -> bool:
-        """A rest step with constant D is linear: one sweep solves it."""
-        return bool(self.model.diffusivity.constant)

@@ -69,10 +69,8 @@ class TwifliStepping:
                 raise NumericalError(f"time step collapsed below {stepping.dt_min_s:g} s: the nonlinear sweeps do not "
                                      "converge")
             return Attempt(accepted=False, dt_next_s=dt * fraction)
-        stats = solver.stats
-        stats.steps += 1
-        stats.sweeps_per_step.append(sweeps)
-        stats.max_sweeps_in_step = max(stats.max_sweeps_in_step, sweeps)
+        solver.stats.steps += 1
+        solver.stats.sweeps_per_step.append(sweeps)
         state.rate_per_s = (solver.mean_c_norm() - before) / dt
         return Attempt(accepted=True, dt_next_s=self._grown(dt, sweeps, solver.last_change))
 
