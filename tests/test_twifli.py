@@ -10,9 +10,9 @@ from twifli_fv.image.io import read_labels
 from twifli_fv.mesh.grid import build_mesh
 from twifli_fv.model.constants import FARADAY
 from twifli_fv.model.diffusivity import AnomalousDiffusivity, ConstantDiffusivity, TabulatedDiffusivity
+from twifli_fv.model.kinetics import w1
 from twifli_fv.model.protocol import Step
 from twifli_fv.model.twifli import Drive, TwifliModel
-from twifli_fv.model.weights import w1
 from twifli_fv.solve.stepping import RunState, Stepping, run_protocol
 from twifli_fv.solve.twifli import TwifliSolver
 from twifli_fv.solve.twifli_stepping import TwifliStepping

@@ -1,4 +1,5 @@
-"""Interfacial kinetics laws on the active (AM|SE) interfaces, one small class each.
+"""Interfacial kinetics laws on the active (AM|SE) interfaces, one small class each, and the TWIF-Li
+weighting factors (paper 1, eqns 2-4; SPEC sect. 3).
 
 A law gives the dimensionless weight ``W(c)`` of SPEC sect. 3 and its slope ``dW/dc``; the solver
 linearises ``W ~ p + q c`` about the latest iterate ``c*`` by Newton's tangent (:func:`linearise`:
@@ -14,9 +15,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twifli_fv.model.weights import w2, w2_complement
-
 FLOOR = 1e-12  # smallest c/c_sat (charge) or 1 - c/c_sat (discharge) used in the slope
+
+
+def w1(y_m: np.ndarray, *, thickness_m: float, tau_e: float, tau_li: float) -> np.ndarray:
+    """Eqn 3: ``2 [1 - (tau_e d_cc - tau_Li d_SE)^2 / (tau_max H)^2]`` with ``d_cc = y``, ``d_SE = H - y``."""
+    d_cc = np.asarray(y_m, dtype=float)
+    d_se = thickness_m - d_cc
+    tau_max = max(tau_e, tau_li)
+    return 2.0 * (1.0 - (tau_e * d_cc - tau_li * d_se) ** 2 / (tau_max * thickness_m) ** 2)
 
 
 @dataclass(frozen=True)
@@ -29,7 +36,8 @@ class TwifliCharge:
     kind: str = "charge"
 
     def weight(self, c: np.ndarray) -> np.ndarray:
-        return self.w1 * w2(c, c_sat=self.c_sat)
+        """``w1 w2`` with eqn 4: ``w2 = sqrt(c / c_sat)``, the Li available for delithiation."""
+        return self.w1 * np.sqrt(np.clip(c / self.c_sat, 0.0, None))
 
     def slope(self, c: np.ndarray) -> np.ndarray:
         """dW/dc (floored near the bound)."""
@@ -46,7 +54,8 @@ class TwifliDischarge:
     kind: str = "discharge"
 
     def weight(self, c: np.ndarray) -> np.ndarray:
-        return w2_complement(c, c_sat=self.c_sat)
+        """``sqrt(1 - c / c_sat)``: room left for lithiation."""
+        return np.sqrt(np.clip(1.0 - c / self.c_sat, 0.0, None))
 
     def slope(self, c: np.ndarray) -> np.ndarray:
         """dW/dc (floored near the bound)."""

@@ -27,8 +27,7 @@ from twifli_fv.errors import InputError
 from twifli_fv.image.phases import Phase
 from twifli_fv.mesh.grid import CathodeMesh
 from twifli_fv.model.constants import FARADAY
-from twifli_fv.model.kinetics import TwifliCharge, TwifliDischarge
-from twifli_fv.model.weights import w1
+from twifli_fv.model.kinetics import TwifliCharge, TwifliDischarge, w1
 from twifli_fv.ranks import ONE, Ranks
 
 EXHAUSTED = 1e-2  # a step ends when sum(W s) / S falls below this: no interface can react

@@ -1,19 +1,16 @@
-"""Tortuosity factors with PETSc: lean CSR assembly on the voxel grid, CG + two-level multigrid (SPEC sect. 4).
+"""Tortuosity factors with PETSc: CG + two-level multigrid on the voxel grid (SPEC sect. 4).
 
 The operator is the two-point-flux Laplacian on the percolating cells of one phase (see
-:mod:`twifli_fv.properties.tortuosity`), assembled straight into CSR arrays
-(:mod:`twifli_fv.solve.tortuosity_rows`) and handed to PETSc without a copy on one rank
-(``MatCreateSeqAIJWithArrays``).
+:mod:`twifli_fv.properties.tortuosity`), its rows assembled straight into CSR arrays
+(:mod:`twifli_fv.solve.tortuosity_rows`) that PETSc takes without a copy on one rank; CG is preconditioned by
+one geometric level over algebraic multigrid (:mod:`twifli_fv.solve.multigrid`).
 
 Under ``mpiexec`` the grid is cut into slabs of planes along the transport axis 0 (issue 16;
 :mod:`twifli_fv.image.slab`): each rank finds the percolating cells of its own planes (components joined across
-the slabs, :func:`twifli_fv.properties.connectivity.percolating`), owns exactly their rows (the unknowns are
-numbered plane by plane in C order, as on one process), builds the aggregation level on its own planes and
-never holds the whole grid. An image loaded whole on every rank is cut the same way. The answer equals the
+the slabs, :func:`twifli_fv.properties.connectivity.percolating`), owns exactly their rows (numbered as on one
+process), builds the aggregation level on its own planes and never holds the whole grid. The answer equals the
 serial one; only the preconditioner differs when a slab starts on an odd plane (its 2 x 2 x 2 blocks shift).
-
-CG is preconditioned by one geometric level over algebraic multigrid (:mod:`twifli_fv.solve.multigrid`).
-PETSc options can tune it under the prefix ``tortuosity_`` (e.g. ``-tortuosity_mg_coarse_pc_gamg_threshold 0.01``).
+PETSc options tune it under the prefix ``tortuosity_`` (e.g. ``-tortuosity_mg_coarse_pc_gamg_threshold 0.01``).
 """
 
 from __future__ import annotations
@@ -40,7 +37,7 @@ from twifli_fv.properties.tortuosity import (
 )
 from twifli_fv.ranks import ONE, Ranks
 from twifli_fv.solve.fv import aij_matrix
-from twifli_fv.solve.multigrid import aggregate_ids, multigrid_cg, one_per_row
+from twifli_fv.solve.multigrid import multigrid_cg, prolongation
 from twifli_fv.solve.petsc_env import petsc, ranks as comm_ranks, world
 from twifli_fv.solve.tortuosity_rows import assemble_rows, linear_profile, plane_offsets, unknown_ids
 
@@ -141,7 +138,7 @@ def _solve_steady(
     mine = (stop - start, total)
     matrix = aij_matrix((indptr, indices, values), sizes=(mine, mine), comm=comm, spd=True)
     del indptr, indices, values, index
-    prolong, coarse_total = _aggregation(through[slab.owned], mine, comm=comm, ranks=ranks)
+    prolong, coarse_total = prolongation(through[slab.owned], mine, comm=comm, ranks=ranks)
     coarse = matrix.ptap(prolong)
 
     b = PETSc.Vec().createWithArray(rhs, size=mine, comm=comm)  # no copy
@@ -152,32 +149,11 @@ def _solve_steady(
     reason = ksp.getConvergedReason()
     if reason < 0:
         raise NumericalError(f"tortuosity solve did not converge (PETSc reason {reason}); try a smaller rtol or check the image")
-    flux_in, flux_out = _boundary_fluxes(x.getArray(readonly=True), (start, stop), first, last_start, ranks)
+    c = x.getArray(readonly=True)  # flux in through y = 0 (unknowns below first), out through y = H (from last_start)
+    flux_in = ranks.sum(G_BOUNDARY * float(np.sum(C_IN - c[: max(0, min(first, stop) - start)])))
+    flux_out = ranks.sum(G_BOUNDARY * float(np.sum(c[max(last_start, start) - start :] - C_OUT)))
     iterations = ksp.getIterationNumber()
     log.debug("tortuosity solve: %d unknowns, %d coarse, %d CG iterations", total, coarse_total, iterations)
     for obj in (ksp, coarse, prolong, matrix, b, x):
         obj.destroy()
     return flux_in, flux_out, iterations
-
-
-def _aggregation(through: np.ndarray, mine: tuple[int, int], *, comm, ranks: Ranks):  # noqa: ANN001, ANN202
-    """The prolongation from the aggregates of this rank's own planes ``through`` (:mod:`twifli_fv.solve.multigrid`),
-    numbered after the other ranks' aggregates before it, and the number of aggregates of all ranks."""
-    PETSc = petsc()
-    ids, count = aggregate_ids(through, PETSc.IntType)
-    counts = ranks.gather(count)
-    aggregate = ids[through]
-    del ids
-    aggregate += sum(counts[: ranks.rank])
-    coarse_size = (count, sum(counts))
-    return aij_matrix(one_per_row(aggregate), sizes=(mine, coarse_size), comm=comm), coarse_size[1]
-
-
-def _boundary_fluxes(
-    c: np.ndarray, rows: tuple[int, int], first: int, last_start: int, ranks: Ranks
-) -> tuple[float, float]:
-    """Flux in through y = 0 (unknowns below ``first``) and out through y = H (from ``last_start``), all ranks."""
-    start, stop = rows
-    flux_in = G_BOUNDARY * float(np.sum(C_IN - c[: max(0, min(first, stop) - start)]))
-    flux_out = G_BOUNDARY * float(np.sum(c[max(last_start, start) - start :] - C_OUT))
-    return ranks.sum(flux_in), ranks.sum(flux_out)
