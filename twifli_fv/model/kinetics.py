@@ -33,7 +33,6 @@ class TwifliCharge:
     w1: np.ndarray
     c_sat: float
     sign: int = -1
-    kind: str = "charge"
 
     def weight(self, c: np.ndarray) -> np.ndarray:
         """``w1 w2`` with eqn 4: ``w2 = sqrt(c / c_sat)``, the Li available for delithiation."""
@@ -51,7 +50,6 @@ class TwifliDischarge:
 
     c_sat: float
     sign: int = 1
-    kind: str = "discharge"
 
     def weight(self, c: np.ndarray) -> np.ndarray:
         """``sqrt(1 - c / c_sat)``: room left for lithiation."""

@@ -63,9 +63,7 @@ class CellSystem:
         self._face = np.concatenate([faces[mine_first], faces[mine_second]])  # face of each off-diagonal contribution
         entries, target = np.unique((row - self.start) * self.size + column, return_inverse=True)
         del row, column
-        index = PETSc.IntType
         diagonal = target[: rows.size]
-        on_row = np.concatenate([diagonal[first[mine_first] - self.start], diagonal[second[mine_second] - self.start]])
         self.nonzeros = int(entries.size)
         off = target[rows.size :]  # the value of each off-diagonal contribution
         if np.unique(off).size == off.size:  # one face per off-diagonal entry: place the values directly
@@ -74,32 +72,31 @@ class CellSystem:
             self._diagonal, self._targets = diagonal.copy(), None
             del self._face
         else:  # two faces between the same cells (a periodic direction two cells wide): sum them
-            self._targets = np.concatenate([diagonal, on_row, off])  # where each weight of fill() goes
+            on_row = [diagonal[first[mine_first] - self.start], diagonal[second[mine_second] - self.start]]
+            self._targets = np.concatenate([diagonal, *on_row, off])  # where each weight of fill() goes
         del off
-        indptr = np.zeros(rows.size + 1, dtype=index)
+        indptr = np.zeros(rows.size + 1, dtype=PETSc.IntType)
         np.cumsum(np.bincount(entries // self.size, minlength=rows.size), out=indptr[1:])
-        self._csr = (indptr, (entries % self.size).astype(index))
-        del entries, target, diagonal, on_row
-        if self.ghosts.size:  # the faces' cells as indices into [own cells..., ghosts...] (see with_ghosts)
+        pattern = (indptr, (entries % self.size).astype(PETSc.IntType))
+        del entries, target, diagonal
+        if self.ghosts.size or self.start:  # the faces' cells as indices into [own cells..., ghosts...]
             owned = self.stop - self.start
             first, second = (np.where(mine, cells - self.start, owned + np.searchsorted(self.ghosts, cells))
                              for cells, mine in ((first, mine_first), (second, mine_second)))
-        elif self.start:
-            first, second = first - self.start, second - self.start
         self.first, self.second = first, second  # each face's cells, local: own rows first, then the ghosts
         del mine_first, mine_second
         self._values = np.zeros(self.nonzeros)  # PETSc uses them in place, refilled by fill()
-        self._row_starts, self._inner, self._outer_rows = self._csr[0][:-1], self.nonzeros, None
-        csr = (*self._csr, self._values)
+        self._row_starts, self._inner, self._outer_rows = indptr[:-1], self.nonzeros, None
+        csr = (*pattern, self._values)
         if self.comm.getSize() > 1:  # PETSc's diagonal and off-diagonal blocks, in place as well (no COO copy)
-            place, (ai, aj), (bi, bj), self._outer_rows = split_blocks(*self._csr, own=unknowns)
+            place, (ai, aj), (bi, bj), self._outer_rows = split_blocks(*pattern, own=unknowns)
             if self._targets is None:
                 self._off, self._diagonal = place[self._off], place[self._diagonal]
             else:
                 self._targets = place[self._targets]
-            self._row_starts, self._inner, self._csr = ai[:-1], int(ai[-1]), None
+            self._row_starts, self._inner = ai[:-1], int(ai[-1])
             csr = ((ai, aj, self._values[: self._inner]), (bi, bj, self._values[self._inner :]))
-            del place
+            del place, pattern
         local_size = (self.stop - self.start, self.size)
         self.matrix = aij_matrix(csr, sizes=(local_size, local_size), comm=self.comm, spd=True)
         self.b = self.x.duplicate()

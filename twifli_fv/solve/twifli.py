@@ -41,11 +41,6 @@ def _project(c: np.ndarray, step: np.ndarray, c_sat: float) -> np.ndarray:
     return np.clip(c + step, 0.5 * c, c + 0.5 * np.maximum(c_sat - c, 0.0))
 
 
-def _largest(change: np.ndarray) -> float:
-    """max |change| of this rank's cells (0 for none)."""
-    return float(np.max(np.abs(change))) if change.size else 0.0
-
-
 @dataclass
 class TwifliStats(SolverStats):
     sweeps: int = 0
@@ -223,7 +218,7 @@ class TwifliSolver:
                     new = new - dt * gamma * direction
             finite = bool(np.all(np.isfinite(new)))
             new = _project(previous, new - previous, c_sat)
-            largest = self.ranks.max(_largest(new - previous) if finite else np.inf)  # one reduction for both
+            largest = self.ranks.max(float(np.max(np.abs(new - previous), initial=0.0)) if finite else np.inf)
             if largest == np.inf:
                 break  # a solve gave a non-finite value on some rank: retry with a shorter step
             last, change = change, largest / c_sat
@@ -232,7 +227,7 @@ class TwifliSolver:
             settled = ratio < SETTLING and change * ratio / (1.0 - ratio) <= SETTLED_FRACTION * self.sweep_tol
             if (change <= self.sweep_tol or settled) and forcing <= self.sweep_tol and sweep > 1 or linear:
                 self.stats.sweeps += sweep
-                self.last_change = self.ranks.max(_largest(new - old)) / c_sat
+                self.last_change = self.ranks.max(float(np.max(np.abs(new - old), initial=0.0))) / c_sat
                 self._trend = (drive, dt, new - old)
                 return sweep
         self.undo()

@@ -61,8 +61,8 @@ class TwifliStepping:
         solver, stepping = self.solver, self.stepping
         before = solver.mean_c_norm()
         sweeps = solver.advance(dt, _drive(step))
-        if sweeps is None or self._overshoots(step, before):
-            fraction = self._target_fraction(step, before) if sweeps is not None else 0.25
+        fraction = 0.25 if sweeps is None else self._aimed(step, before)
+        if fraction < 1.0:
             if sweeps is not None:
                 solver.undo()
             if dt * fraction < stepping.dt_min_s:
@@ -95,17 +95,16 @@ class TwifliStepping:
         li_rate = step.current_density_A_m2 * model.collector_area_m2 / FARADAY
         return SIGN[step.kind] * li_rate / (model.am_volume_m3 * model.c_sat_mol_m3)
 
-    def _overshoots(self, step: Step, before: float) -> bool:
+    def _aimed(self, step: Step, before: float) -> float:
+        """The share of the kept step that lands on the mean-SOC target if the step passed it, else 1."""
         target = step.until_lithiation
         if target is None:
-            return False
+            return 1.0
         after = self.solver.mean_c_norm()
         beyond = target - after if step.kind == "charge" else after - target
-        return beyond > self.stepping.target_tol and (before - target) * (after - target) < 0
-
-    def _target_fraction(self, step: Step, before: float) -> float:
-        after = self.solver.mean_c_norm()
-        return min(max((before - step.until_lithiation) / (before - after), 0.05), 0.999)
+        if beyond > self.stepping.target_tol and (before - target) * (after - target) < 0:
+            return min(max((before - target) / (before - after), 0.05), 0.999)
+        return 1.0
 
 
 def _drive(step: Step) -> Drive:
