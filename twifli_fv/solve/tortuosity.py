@@ -39,7 +39,7 @@ from twifli_fv.ranks import ONE, Ranks
 from twifli_fv.solve.fv import aij_matrix
 from twifli_fv.solve.multigrid import multigrid_cg, prolongation
 from twifli_fv.solve.petsc_env import petsc, ranks as comm_ranks, world
-from twifli_fv.solve.tortuosity_rows import assemble_rows, linear_profile, plane_offsets, unknown_ids
+from twifli_fv.solve.tortuosity_rows import assemble_rows, linear_profile
 
 log = logging.getLogger(__name__)
 RTOL = 1e-8  # CG relative residual (preconditioned norm); tau is then exact to ~1e-7
@@ -128,16 +128,15 @@ def _solve_steady(
     flux out at y = H, iterations)."""
     PETSc = petsc()
     per_plane = np.count_nonzero(through[slab.owned].reshape(slab.hi - slab.lo, -1), axis=1)
-    offsets = plane_offsets(np.concatenate(ranks.gather(per_plane)))  # the whole grid's, plane by plane
+    offsets = np.concatenate([[0], np.cumsum(np.concatenate(ranks.gather(per_plane)))]).astype(np.int64)
     total, first, last_start = int(offsets[-1]), int(offsets[1]), int(offsets[-2])
     start, stop = int(offsets[slab.lo]), int(offsets[slab.hi])
     plane_rows = offsets[slab.lo - slab.below : slab.hi + slab.above + 1]
-    index = unknown_ids(through, int(plane_rows[0]), PETSc.IntType)
-    indptr, indices, values, rhs = assemble_rows(through, index, plane_rows=plane_rows, owned=slab.owned,
-                                                 wrap=wrap, planes=(first, last_start))
+    indptr, indices, values, rhs = assemble_rows(through, dtype=PETSc.IntType, plane_rows=plane_rows,
+                                                 owned=slab.owned, wrap=wrap, planes=(first, last_start))
     mine = (stop - start, total)
     matrix = aij_matrix((indptr, indices, values), sizes=(mine, mine), comm=comm, spd=True)
-    del indptr, indices, values, index
+    del indptr, indices, values
     prolong, coarse_total = prolongation(through[slab.owned], mine, comm=comm, ranks=ranks)
     coarse = matrix.ptap(prolong)
 

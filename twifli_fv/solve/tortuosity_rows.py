@@ -18,36 +18,25 @@ from twifli_fv.properties.tortuosity import C_IN, C_OUT, G_BOUNDARY
 CHUNK_CELLS = 1 << 18  # grid cells per assembly chunk (bounds the temporaries)
 
 
-def unknown_ids(through: np.ndarray, first: int, dtype: type) -> np.ndarray:
-    """Array of unknown ids over the planes of ``through`` (C order from ``first``, the id of its first cell
-    in the phase); -1 elsewhere."""
-    index = np.cumsum(through, dtype=dtype).reshape(through.shape)
-    index += first - 1
-    index[~through] = -1
-    return index
-
-
-def plane_offsets(per_plane: np.ndarray) -> np.ndarray:
-    """``offsets[p]``: the first unknown of plane ``p``; ``offsets[-1]``: the number of unknowns."""
-    return np.concatenate([[0], np.cumsum(per_plane)]).astype(np.int64)
-
-
 def assemble_rows(
     through: np.ndarray,
-    index: np.ndarray,
     *,
+    dtype: type,
     plane_rows: np.ndarray,
     owned: slice,
     wrap: tuple[int, ...],
     planes: tuple[int, int],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """CSR arrays (sorted global columns) and right-hand side of the unknowns of the ``owned`` planes of
-    ``through`` (the planes read); ``plane_rows[p]``: the first unknown of plane ``p`` of them (SPEC sect. 4).
+    """CSR arrays (sorted global columns, indices of ``dtype``) and right-hand side of the unknowns of the ``owned``
+    planes of ``through`` (the planes read); ``plane_rows[p]``: the first unknown of plane ``p`` of them (SPEC sect. 4).
 
     Each face neighbour in the phase couples with -1; the diagonal is the sum of the conductances,
     plus ``G_BOUNDARY`` for a cell on a Dirichlet plane (unknowns below ``planes[0]``: y = 0; from
     ``planes[1]`` on: y = H).
     """
+    index = np.cumsum(through, dtype=dtype).reshape(through.shape)  # each cell's unknown (C order), -1 off the phase
+    index += int(plane_rows[0]) - 1
+    index[~through] = -1
     start, stop = int(plane_rows[owned.start]), int(plane_rows[owned.stop])
     unknown = np.arange(start, stop, dtype=index.dtype)
     inlet, outlet = unknown < planes[0], unknown >= planes[1]
