@@ -41,7 +41,7 @@ class TwifliRun(CaseRun):
     """A prepared TWIF-Li case; :meth:`start` makes its solver (fresh or from a checkpoint)."""
 
     case: Case
-    image: SegmentedImage
+    grid: SegmentedImage  # the run's image
     model: TwifliModel
     steps: list[Step]
     tortuosity: dict
@@ -54,20 +54,16 @@ class TwifliRun(CaseRun):
     @property
     def fingerprint_data(self) -> bytes:
         """This rank's own planes (:func:`~twifli_fv.drivers.fingerprint.over_ranks` combines the ranks')."""
-        return self.image.owned_phases.tobytes()
+        return self.grid.owned_phases.tobytes()
 
     @property
     def ranks(self) -> Ranks:
         return self.model.mesh.ranks
 
     @property
-    def grid(self) -> SegmentedImage:
-        return self.image
-
-    @property
     def profile_mask(self) -> np.ndarray:
         """This rank's AM cells."""
-        return self.image.owned_phases == Phase.AM
+        return self.grid.owned_phases == Phase.AM
 
     def start(self, arrays: dict[str, np.ndarray] | None) -> None:
         """Make the solver: from the pristine state, or from a checkpoint's arrays (which it consumes)."""
@@ -182,7 +178,7 @@ def prepare_twifli(case: Case) -> TwifliRun:
     if any(s.until_voltage_V is not None for s in parsed):
         raise InputError(f"{toml}: voltage cut-offs ('until 3.0 V') need [model] kind = 'dense'; TWIF-Li has no voltage")
     steps = [s.resolved(one_c_A_m2=one_c) for s in parsed]
-    return TwifliRun(case=case, image=image, model=model, steps=steps, tortuosity=tau, one_c_A_m2=one_c)
+    return TwifliRun(case=case, grid=image, model=model, steps=steps, tortuosity=tau, one_c_A_m2=one_c)
 
 
 def _diffusivity(case: Case, c_sat: float):  # noqa: ANN202

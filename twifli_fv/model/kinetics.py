@@ -1,12 +1,9 @@
 """Interfacial kinetics laws on the active (AM|SE) interfaces, one small class each, and the TWIF-Li
 weighting factors (paper 1, eqns 2-4; SPEC sect. 3).
 
-A law gives the dimensionless weight ``W(c)`` of SPEC sect. 3 and its slope ``dW/dc``; the solver
-linearises ``W ~ p + q c`` about the latest iterate ``c*`` by Newton's tangent (:func:`linearise`:
-``q = W'(c*)``, ``p = W* - q c*``), exact once the sweeps converge (c = c*). The tangent of the square
-roots still reacts at the bound (c = 0 on charge, c = c_sat on discharge), so a sweep may overshoot it;
-the transient solver keeps each iterate inside the bounds. Near a bound the slope is that at ``FLOOR``:
-finite.
+A law gives the dimensionless weight ``W(c)`` of SPEC sect. 3 and its slope ``dW/dc``, finite (that at
+``FLOOR``) near the bound (c = 0 on charge, c = c_sat on discharge); the solver linearises ``W ~ p + q c``
+about the latest iterate ``c*`` by Newton's tangent (:func:`linearise`), exact once the sweeps converge.
 """
 
 from __future__ import annotations

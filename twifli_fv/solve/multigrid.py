@@ -27,7 +27,8 @@ def aggregate_ids(through: np.ndarray, dtype: type) -> tuple[np.ndarray, int]:
     padded = np.zeros([2 * n for n in shape], dtype=bool)
     padded[tuple(slice(0, n) for n in through.shape)] = through
     cells = padded.reshape([v for n in shape for v in (n, 2)])  # per axis: block index, in-block position
-    at = [tuple(v for bit in _bits(q, ndim) for v in (slice(None), bit)) for q in range(2**ndim)]  # position q of all blocks
+    bits = [[(q >> (ndim - 1 - k)) & 1 for k in range(ndim)] for q in range(2**ndim)]  # position q (C order)
+    at = [tuple(v for bit in bits[q] for v in (slice(None), bit)) for q in range(2**ndim)]  # position q of all blocks
     pattern = np.zeros(shape, dtype=np.uint8)  # bit q: the block's cell at in-block position q is in the phase
     for q, index in enumerate(at):
         pattern |= cells[index].view(np.uint8) << np.uint8(q)
@@ -79,11 +80,6 @@ def multigrid_cg(matrix, prolong, coarse, *, rtol: float, comm, prefix: str):  #
     with user_options("the tortuosity solve"):
         ksp.setFromOptions()
     return ksp
-
-
-def _bits(q: int, ndim: int) -> list[int]:
-    """In-block coordinates of position ``q`` of a 2**ndim block (C order: the last axis is the lowest bit)."""
-    return [(q >> (ndim - 1 - k)) & 1 for k in range(ndim)]
 
 
 @cache

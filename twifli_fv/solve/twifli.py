@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from twifli_fv.errors import InputError
-from twifli_fv.model.kinetics import TwifliCharge, TwifliDischarge, linearise
+from twifli_fv.model.kinetics import linearise
 from twifli_fv.model.twifli import Drive, TwifliModel, interfacial_source
 from twifli_fv.solve.petsc_env import world
 from twifli_fv.solve.stepping import SolverStats
@@ -144,12 +144,9 @@ class TwifliSolver:
     def li_mol(self) -> float:
         return self.ranks.sum(float(self._c.sum())) * self.model.mesh.cell_volume_m3
 
-    def law(self, drive: Drive) -> TwifliCharge | TwifliDischarge | None:
-        return self.model.law(drive, w1_active=self._w1)
-
     def reactivity(self, drive: Drive) -> float:
         """``sum(W s) / S`` now: how much of the active interface can still react (1 for rest)."""
-        law = self.law(drive)
+        law = self.model.law(drive, w1_active=self._w1)
         if law is None:
             return 1.0
         return self.ranks.sum(float(np.sum(law.weight(self._c[self._active]) * self._area))) / self.total_area_m2
@@ -157,7 +154,7 @@ class TwifliSolver:
     def cell_weight(self, drive: Drive) -> np.ndarray:
         """W per cell (0 off the active interface), for output."""
         weights = np.zeros(self._whole.shape)
-        law = self.law(drive)
+        law = self.model.law(drive, w1_active=self._w1)
         if law is not None:
             weights[self._active_cells] = law.weight(self._c[self._active])
         return weights
@@ -180,7 +177,7 @@ class TwifliSolver:
         """
         self._old = old = self._c.copy()
         self._trend_before = self._trend
-        law = self.law(drive)
+        law = self.model.law(drive, w1_active=self._w1)
         base = self.model.base_flux(drive, total_area_m2=self.total_area_m2)  # J0
         volume = self.model.mesh.cell_volume_m3
         c_sat = self.model.c_sat_mol_m3
