@@ -9,14 +9,14 @@ coefficient ``V / dt``, on the cells of a mask only (elsewhere the equation is `
 with ``d_i = 1 + dt k_i``, ``g_f = dt D_f / h^2`` (face area / centre distance / cell volume = 1 / h^2)
 and ``b_i = c_old_i + dt s_i``: symmetric positive definite. The sparsity pattern is built once; each
 sweep places ``-g_f`` in the off-diagonal entries (summed where a periodic direction two cells wide gives
-two faces), sets each diagonal from its row sum and hands the values to the same PETSc
-matrix. Under ``mpiexec`` each rank owns the rows of its slab's AM cells (PETSc's diagonal and off-diagonal
-blocks, also filled in place); :meth:`CellSystem.with_ghosts` brings over the neighbours' values across the
-slab boundaries. CG is preconditioned by ICC(``FILL_LEVELS``); under ``mpiexec`` each rank factorises its
-own rows grown by ``OVERLAP`` layers (additive Schwarz, the symmetric ``basic`` variant, in 2D; block Jacobi
-in 3D; README "Performance" has the measurements). CG stops on the unpreconditioned residual relative to
-the initial guess, the current iterate (see :meth:`CellSystem.solve`). PETSc options tune it under the
-prefix ``twifli_`` (e.g. ``-twifli_pc_factor_levels 2``, under ``mpiexec`` ``-twifli_sub_pc_factor_levels 2``,
+two faces), sets each diagonal from its row sum and hands the values to the same PETSc matrix. Under
+``mpiexec`` each rank owns the rows of its slab's AM cells (PETSc's diagonal and off-diagonal blocks, also
+filled in place); :meth:`CellSystem.with_ghosts` brings over the neighbours' values across the slab
+boundaries. CG is preconditioned by ICC(``FILL_LEVELS``); under ``mpiexec`` each rank factorises its own rows
+grown by ``OVERLAP`` layers (additive Schwarz, the symmetric ``basic`` variant, in 2D; block Jacobi in 3D;
+README "Performance" has the measurements). CG stops on the unpreconditioned residual relative to the
+initial guess, the current iterate (see :meth:`CellSystem.solve`). PETSc options tune it under the prefix
+``twifli_`` (e.g. ``-twifli_pc_factor_levels 2``, under ``mpiexec`` ``-twifli_sub_pc_factor_levels 2``,
 ``-twifli_pc_asm_overlap 2`` in 2D, ``-twifli_pc_type asm`` in 3D).
 """
 
