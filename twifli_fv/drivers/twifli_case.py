@@ -67,13 +67,8 @@ class TwifliRun(CaseRun):
 
     def start(self, arrays: dict[str, np.ndarray] | None) -> None:
         """Make the solver: from the pristine state, or from a checkpoint's arrays (which it consumes)."""
-        case = self.case
-        solver = TwifliSolver(
-            self.model, None if arrays is None else arrays.pop("c"),
-            sweep_tol=case.positive("solver", "sweep_tol"),
-            max_sweeps=case.get("solver", "max_sweeps"),
-            linear_tol=case.positive("solver", "linear_tol"),
-        )
+        settings = {key: self.case.get("solver", key) for key in ("sweep_tol", "max_sweeps", "linear_tol")}
+        solver = TwifliSolver(self.model, None if arrays is None else arrays.pop("c"), **settings)
         if arrays is not None:
             solver.restore_history({key: arrays.pop(key) for key in list(arrays) if key.startswith("trend_")})
             self.means = arrays.pop("means").tolist()

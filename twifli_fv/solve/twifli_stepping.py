@@ -39,8 +39,7 @@ class TwifliStepping:
             return "duration reached"
         target = step.until_lithiation
         if target is not None:
-            mean = solver.mean_c_norm()
-            tol = self.stepping.target_tol
+            mean, tol = solver.mean_c_norm(), self.stepping.target_tol
             if (step.kind == "charge" and mean <= target + tol) or (step.kind == "discharge" and mean >= target - tol):
                 return f"mean SOC {target:g} reached"
         if step.kind != "rest" and solver.reactivity(drive) < EXHAUSTED:
