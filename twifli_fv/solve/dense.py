@@ -61,37 +61,34 @@ class DenseSolver:
 
     def __init__(self, model: DenseModel, c_initial: np.ndarray, *, flow: np.ndarray | None = None,
                  phi: float | None = None, voltage: float | None = None) -> None:
-        self.model = cell = model
-        self.c = np.where(cell.grains.solid.ravel(), np.asarray(c_initial, float).ravel(), 0.0)
-        self.L = diffusion_matrix(cell.tensor, cell.grains.solid, cell.voxel_size_m)
-        self._cells = cell.contact_cells
-        self._area = cell.reactive_area_m2
-        d00 = cell.tensor.reshape(-1, cell.grains.ndim, cell.grains.ndim)[self._cells, 0, 0]
-        self._half_cell = 0.5 * cell.voxel_size_m / (cell.face_area_m2 * d00)  # c_s - c per unit flow
-        self._scale = cell.kinetics.exchange_current_A_m2 * float(np.mean(self._area)) / FARADAY
+        self.model, grains = model, model.grains
+        self.c = np.where(grains.solid.ravel(), np.asarray(c_initial, float).ravel(), 0.0)
+        self.L = diffusion_matrix(model.tensor, grains.solid, grains.voxel_size_m)
+        self._cells = np.arange(grains.grain.size).reshape(grains.shape)[-1][model.reactive_top]  # flat indices
+        self._area = model.area_factor[model.reactive_top] * grains.face_area_m2
+        d00 = model.tensor.reshape(-1, grains.ndim, grains.ndim)[self._cells, 0, 0]
+        self._half_cell = 0.5 * grains.voxel_size_m / (grains.face_area_m2 * d00)  # c_s - c per unit flow
+        self._volume = grains.cell_volume_m3
+        self._scale = model.kinetics.exchange_current_A_m2 * float(np.mean(self._area)) / FARADAY
         self._cache: OrderedDict[float, tuple[SparseLU, np.ndarray]] = OrderedDict()
         self.flow, self.phi, self.voltage = flow, phi, voltage  # last step's; start the next Newton solve
         self.stats = DenseStats()
 
-    # -- state -------------------------------------------------------------------------------
-    def mean_x(self, c: np.ndarray | None = None) -> float:
-        return self.model.mean_x(self.c if c is None else c)
+    def mean_x(self) -> float:
+        return self.model.mean_x(self.c)
 
-    def li_mol(self, c: np.ndarray | None = None) -> float:
-        c = self.c if c is None else c
-        return float(c.sum()) * self.model.cell_volume_m3
+    def li_mol(self) -> float:
+        return float(self.c.sum()) * self._volume
 
     def commit(self, step: DenseStep) -> None:
         self.c, self.flow, self.phi, self.voltage = step.c, step.flow_mol_s, step.phi_V, step.voltage_V
         self.stats.steps += 1
 
-    # -- one implicit step ---------------------------------------------------------------------
     def solve_step(self, dt: float, current_A_m2: float) -> DenseStep | None:
         """Backward-Euler step of ``dt`` s at cell current density ``current_A_m2`` (+ discharge, - charge, 0 rest);
         None when Newton fails or the field leaves [0, c_max] (try a shorter step)."""
         cell = self.model
         lu, green = self._factor(dt)
-        volume = cell.cell_volume_m3
         base = lu.solve(self.c / dt)
         total = current_A_m2 * cell.collector_area_m2 / FARADAY
         solved = self._newton(base[self._cells], green, total)
@@ -100,7 +97,7 @@ class DenseSolver:
             return None
         flow, phi, x_s = solved
         source = np.zeros_like(self.c)
-        source[self._cells] = flow / volume
+        source[self._cells] = flow / self._volume
         c_new = lu.solve(self.c / dt + source)
         c_new[~cell.grains.solid.ravel()] = 0.0
         c_max = cell.c_max_mol_m3
@@ -120,10 +117,10 @@ class DenseSolver:
             self._cache.move_to_end(dt)
             return self._cache[dt]
         n = self.c.size
-        matrix = sparse.identity(n, format="csr") / dt - self.L / self.model.cell_volume_m3
+        matrix = sparse.identity(n, format="csr") / dt - self.L / self._volume
         lu = SparseLU(matrix)
         units = np.zeros((n, self._cells.size))
-        units[self._cells, np.arange(self._cells.size)] = 1.0 / self.model.cell_volume_m3
+        units[self._cells, np.arange(self._cells.size)] = 1.0 / self._volume
         green = lu.solve(units)[self._cells] + np.diag(self._half_cell)
         self._cache[dt] = (lu, green)
         if len(self._cache) > CACHE_SIZE:

@@ -60,7 +60,8 @@ class DenseStepping:
         current = _current(step)
         if step.until_lithiation is not None and current != 0:
             model = self.solver.model
-            rate = current * model.collector_area_m2 / (FARADAY * model.solid_volume_m3 * model.c_max_mol_m3)
+            volume = float(np.count_nonzero(model.grains.solid)) * model.grains.cell_volume_m3
+            rate = current * model.collector_area_m2 / (FARADAY * volume * model.c_max_mol_m3)
             limits += time_to_target(step, self.solver.mean_x(), rate)
         return max(min(limits), stepping.dt_min_s)
 
