@@ -27,6 +27,7 @@ from twifli_fv.errors import InputError
 from twifli_fv.model.anisotropy import c_axis
 
 VOIGT_PAIRS = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
+VOIGT_INDEX = np.array([[0, 5, 4], [5, 1, 3], [4, 3, 2]])  # the Voigt component of each tensor index pair
 VEGARD_C_AXIS = -0.050  # c-axis strain per unit x on lithiation (Reimers and Dahn 1992; module docstring)
 VEGARD_A_AXIS = 0.005  # a-axis strain per unit x
 
@@ -75,7 +76,7 @@ def crystal_frames(*, tilt_deg: np.ndarray, azimuth_deg: np.ndarray | float = 0.
 
 def rotate_stiffness(stiffness: np.ndarray, frames: np.ndarray) -> np.ndarray:
     """``C'_ijkl = R_ia R_jb R_kc R_ld C_abcd`` for each rotation in ``frames`` (..., 3, 3): (..., 6, 6)."""
-    tensor = _to_tensor(stiffness)
+    tensor = stiffness[VOIGT_INDEX[:, :, None, None], VOIGT_INDEX]  # C_ijkl
     rotated = np.einsum("...ia,...jb,...kc,...ld,abcd->...ijkl", frames, frames, frames, frames, tensor, optimize=True)
     first, second = zip(*VOIGT_PAIRS)
     return rotated[..., first, second, :, :][..., first, second]
@@ -96,9 +97,7 @@ def strain_to_voigt(tensor: np.ndarray) -> np.ndarray:
 
 def stress_invariants(stress: np.ndarray) -> dict[str, np.ndarray]:
     """Von Mises, hydrostatic (mean) and maximum principal stress of Voigt stresses (..., 6)."""
-    s = stress
-    tensor = np.stack([np.stack([s[..., 0], s[..., 5], s[..., 4]], -1), np.stack([s[..., 5], s[..., 1], s[..., 3]], -1),
-                       np.stack([s[..., 4], s[..., 3], s[..., 2]], -1)], -2)
+    s, tensor = stress, stress[..., VOIGT_INDEX]
     finite = np.isfinite(s).all(axis=-1)
     principal = np.full(s.shape[:-1], np.nan)
     principal[finite] = np.linalg.eigvalsh(tensor[finite])[..., -1]
@@ -107,12 +106,3 @@ def stress_invariants(stress: np.ndarray) -> dict[str, np.ndarray]:
     von_mises = np.sqrt(1.5 * (np.sum(deviatoric**2, axis=-1) + 2 * np.sum(s[..., 3:] ** 2, axis=-1)))
     return {"von_mises": von_mises, "hydrostatic": mean, "max_principal": principal}
 
-
-def _to_tensor(stiffness: np.ndarray) -> np.ndarray:
-    tensor = np.zeros((3, 3, 3, 3))
-    for i, (a, b) in enumerate(VOIGT_PAIRS):
-        for j, (c, d) in enumerate(VOIGT_PAIRS):
-            for p, q in {(a, b), (b, a)}:
-                for r, s in {(c, d), (d, c)}:
-                    tensor[p, q, r, s] = stiffness[i, j]
-    return tensor
