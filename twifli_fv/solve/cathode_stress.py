@@ -11,23 +11,22 @@ cathode touches the separator and void (the interfacial gap, traction-free) else
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from twifli_fv.image.grains import GrainMap
 from twifli_fv.mesh.q1 import node_shape
 from twifli_fv.model.mechanics import (
+    VEGARD_A_AXIS,
+    VEGARD_C_AXIS,
     chemical_strain,
     crystal_frames,
     isotropic_stiffness,
     rotate_stiffness,
     transversely_isotropic_stiffness,
 )
-from twifli_fv.solve.elasticity import ElasticProblem, ElasticSystem
-
-SEPARATOR_MODES = ("bonded", "free")
-
+from twifli_fv.solve.elasticity import ElasticProblem, ElasticSolution, ElasticSystem
 
 @dataclass(frozen=True)
 class CathodeMechanics:
@@ -35,24 +34,14 @@ class CathodeMechanics:
 
     E_Pa: float = 150e9
     poisson_ratio: float = 0.25
-    vegard_a_axis: float = 0.005
-    vegard_c_axis: float = -0.050
+    vegard_a_axis: float = VEGARD_A_AXIS
+    vegard_c_axis: float = VEGARD_C_AXIS
     layered_stiffness_Pa: tuple[float, float, float, float, float] | None = None  # C11, C12, C13, C33, C44
     separator: str = "bonded"
     se_E_Pa: float = 20e9
     se_poisson_ratio: float = 0.3
     se_layer_cells: int = 5
     rtol: float = 1e-8
-
-
-@dataclass(frozen=True)
-class CathodeStress:
-    """Voigt stress (Pa) per cathode voxel (shape + (6,), NaN in voids) and the solver's account."""
-
-    stress_Pa: np.ndarray
-    iterations: int
-    dropped_voxels: int
-    solver: str
 
 
 class CathodeStressSolver:
@@ -64,18 +53,16 @@ class CathodeStressSolver:
         self.grains, self.settings = grains, settings
         self.c_ref, self.c_max = c_ref_mol_m3, c_max_mol_m3
         frames = crystal_frames(tilt_deg=grains.tilt_deg, azimuth_deg=grains.azimuth_deg, ndim=grains.ndim)
-        se = isotropic_stiffness(E_Pa=settings.se_E_Pa, poisson_ratio=settings.se_poisson_ratio)
         if settings.layered_stiffness_Pa is None:
             grain_stiffness = isotropic_stiffness(E_Pa=settings.E_Pa, poisson_ratio=settings.poisson_ratio)[None]
-            grain_material = np.zeros(grains.tilt_deg.size, dtype=np.int64)
-        else:
-            names = ("C11_Pa", "C12_Pa", "C13_Pa", "C33_Pa", "C44_Pa")
-            grain_stiffness = rotate_stiffness(
-                transversely_isotropic_stiffness(**dict(zip(names, settings.layered_stiffness_Pa))), frames)
-            grain_material = np.arange(grains.tilt_deg.size)
+        else:  # one stiffness per grain, its crystal frame's
+            c11, c12, c13, c33, c44 = settings.layered_stiffness_Pa
+            grain_stiffness = rotate_stiffness(transversely_isotropic_stiffness(
+                C11_Pa=c11, C12_Pa=c12, C13_Pa=c13, C33_Pa=c33, C44_Pa=c44), frames)
+        se = isotropic_stiffness(E_Pa=settings.se_E_Pa, poisson_ratio=settings.se_poisson_ratio)
         self.stiffness = np.concatenate([grain_stiffness, se[None]])
         se_id = len(grain_stiffness)
-        material = np.where(grains.solid, grain_material[np.maximum(grains.grain, 0)], -1)
+        material = np.where(grains.solid, 0 if settings.layered_stiffness_Pa is None else grains.grain, -1)
         if settings.separator == "bonded":
             plane = grains.shape[1:]
             gap = np.where(np.asarray(contact, dtype=bool).reshape(plane), se_id, -1)[None]
@@ -90,13 +77,12 @@ class CathodeStressSolver:
         self.system = ElasticSystem(ElasticProblem(material, self.stiffness, grains.voxel_size_m, periodic, prescribed),
                                     rtol=settings.rtol, comm=comm)
 
-    def solve(self, c_mol_m3: np.ndarray) -> CathodeStress:
-        """Stresses for the concentration ``c_mol_m3`` (one value per cathode voxel)."""
+    def solve(self, c_mol_m3: np.ndarray) -> ElasticSolution:
+        """Stresses for the concentration ``c_mol_m3`` (one value per cathode voxel): ``stress_Pa`` of the cathode
+        (shape + (6,), NaN in voids), displacements of the whole body."""
         grains = self.grains
         x = (np.asarray(c_mol_m3, dtype=float).reshape(grains.shape) - self.c_ref) / self.c_max
         eigen = np.zeros((*self.material.shape, 6))
-        cathode = eigen[: grains.shape[0]]
-        cathode[grains.solid] = self.per_unit_x[grains.grain[grains.solid]] * x[grains.solid, None]
+        eigen[: grains.shape[0]][grains.solid] = self.per_unit_x[grains.grain[grains.solid]] * x[grains.solid, None]
         solution = self.system.solve(eigen)
-        return CathodeStress(solution.stress_Pa[: grains.shape[0]], solution.iterations, solution.dropped_voxels,
-                             solution.solver)
+        return replace(solution, stress_Pa=solution.stress_Pa[: grains.shape[0]])
