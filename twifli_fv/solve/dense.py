@@ -10,7 +10,6 @@ length and cached, with the PETSc LU factorisation of ``I / dt - L / V`` from
 
 from __future__ import annotations
 
-import logging
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -23,7 +22,6 @@ from twifli_fv.solve.anisotropic_diffusion import diffusion_matrix
 from twifli_fv.solve.sparse_lu import SparseLU
 from twifli_fv.solve.stepping import SolverStats
 
-log = logging.getLogger(__name__)
 CACHE_SIZE = 12  # factorised step lengths kept
 NEWTON_TOL = 1e-10  # on the flow residual, in units of the exchange flow of one contact cell
 EXPONENT_LIMIT = 80.0
@@ -131,14 +129,19 @@ class DenseSolver:
 
     def _rates(self, flow: np.ndarray, phi: float, base: np.ndarray, green: np.ndarray):  # noqa: ANN202
         """Residual pieces: x_s, the BV flow ``-A i / F`` and its derivatives in x and phi."""
-        kin, c_max = self.model.kinetics, self.model.c_max_mol_m3
-        x = (base + green @ flow) / c_max
-        eta = np.clip(phi - self.model.ocp(x), -EXPONENT_LIMIT / kin.f, EXPONENT_LIMIT / kin.f)
-        i0 = kin.exchange_current_A_m2
-        rate = -self._area * kin.current(i0, eta) / FARADAY
-        d_phi = -self._area * kin.d_current_d_eta(i0, eta) / FARADAY
-        d_x = -d_phi * self.model.ocp.derivative(x)
-        return x, rate, d_x, d_phi
+        kin, x = self.model.kinetics, (base + green @ flow) / self.model.c_max_mol_m3
+        eta = self._clipped(phi - self.model.ocp(x))
+        d_phi = -self._area * kin.d_current_d_eta(kin.exchange_current_A_m2, eta) / FARADAY
+        return x, self._bv_flow(eta), -d_phi * self.model.ocp.derivative(x), d_phi
+
+    def _clipped(self, eta: np.ndarray) -> np.ndarray:
+        limit = EXPONENT_LIMIT / self.model.kinetics.f
+        return np.clip(eta, -limit, limit)
+
+    def _bv_flow(self, eta: np.ndarray) -> np.ndarray:
+        """Li flow into each contact cell, ``-A i(eta) / F`` (mol s^-1)."""
+        kin = self.model.kinetics
+        return -self._area * kin.current(kin.exchange_current_A_m2, eta) / FARADAY
 
     def _newton(self, base: np.ndarray, green: np.ndarray, total: float):  # noqa: ANN202
         """Solve for (flows, phi): first from the last step's flow pattern (same direction), else from flows
@@ -146,11 +149,7 @@ class DenseSolver:
         starts = [total * self._area / np.sum(self._area)]
         if self.flow is not None and np.sum(self.flow) * total > 0:
             starts.insert(0, self.flow * (total / np.sum(self.flow)))
-        for flow in starts:
-            solved = self._newton_from(flow, base, green, total)
-            if solved is not None:
-                return solved
-        return None
+        return next((s for s in (self._newton_from(f, base, green, total) for f in starts) if s is not None), None)
 
     def _newton_from(self, flow: np.ndarray, base: np.ndarray, green: np.ndarray, total: float):  # noqa: ANN202
         n = base.size
@@ -200,14 +199,11 @@ class DenseSolver:
 
     def _fit_phi(self, flow: np.ndarray, base: np.ndarray, green: np.ndarray, total: float) -> float:
         """Phi that makes the BV flows sum to ``total`` with the surface x of ``flow`` (bisection)."""
-        kin = self.model.kinetics
         u = self.model.ocp((base + green @ flow) / self.model.c_max_mol_m3)  # x_s does not depend on phi
         low, high = float(np.min(u)) - 3.0, float(np.max(u)) + 3.0  # the BV flow falls as phi rises
-        limit = EXPONENT_LIMIT / kin.f
         for _ in range(80):
             mid = 0.5 * (low + high)
-            rate = -self._area * kin.current(kin.exchange_current_A_m2, np.clip(mid - u, -limit, limit)) / FARADAY
-            if np.sum(rate) > total:  # as _rates(flow, mid, ...)[1], without re-evaluating U(x) and dU/dx
+            if np.sum(self._bv_flow(self._clipped(mid - u))) > total:
                 low = mid
             else:
                 high = mid
