@@ -97,12 +97,9 @@ class DenseStepping:
                          "end_voltage_V": solver.voltage}
 
     def _grown(self, dt: float, change: float, voltage_change: float) -> float:
-        factor = GROWTH
-        if change > 0:
-            factor = min(factor, 0.9 * self.stepping.max_change / change)
-        if voltage_change > 0:
-            factor = min(factor, 0.9 * MAX_VOLTAGE_CHANGE_V / voltage_change)
-        return min(dt * max(factor, MIN_GROWTH), self.stepping.dt_max_s)
+        factors = [0.9 * limit / value for value, limit in ((change, self.stepping.max_change),
+                                                            (voltage_change, MAX_VOLTAGE_CHANGE_V)) if value > 0]
+        return min(dt * max(min([GROWTH, *factors]), MIN_GROWTH), self.stepping.dt_max_s)
 
 
 def _current(step: Step) -> float:
