@@ -126,8 +126,7 @@ class DenseRun(CaseRun):
         return list(np.linspace(0, end_s, 6))
 
     def write_outputs(self, out: Path, state: RunState, times_s: np.ndarray) -> None:
-        """``voltage.csv``, each step's energy (Wh per kg of LiCoO2, delivered or stored: the trapezoidal integral
-        of the voltage over the capacity), the voltage plot and the mechanics' plots and summary entries."""
+        """``voltage.csv``, each step's energy (Wh/kg LiCoO2: voltage integrated over capacity), plots, mechanics."""
         write_voltage_curve(out / "voltage.csv", self.rows)
         for n, step in enumerate(state.steps, 1):
             capacity, voltage = self._curve(n)

@@ -30,8 +30,7 @@ QUANTITIES = ("peak_tensile_stress_MPa", "peak_uneven_tensile_stress_MPa")  # su
 
 
 def mechanics_settings(case: Case, voxel_size_m: float) -> CathodeMechanics | None:
-    """The case's ``[mechanics]`` table (ranges, choices and defaults checked with the case) as settings, or None
-    when it is absent or not enabled."""
+    """The case's ``[mechanics]`` table (checked with the case) as settings; None when absent or not enabled."""
     get = partial(case.get, "mechanics")
     if not get("enabled"):
         return None
@@ -93,8 +92,7 @@ class MechanicsRecorder:
         return fields
 
     def finish(self, out: Path, *, plots: bool) -> dict:
-        """Plots (when ``plots``) and the summary entries: ``peak_tensile_stress_MPa``,
-        ``peak_uneven_tensile_stress_MPa`` and ``mechanics``."""
+        """Plots (when ``plots``) and the summary entries: the :data:`QUANTITIES` and ``mechanics``."""
         if not self.peaks:
             return {}
         settings, voxel_size_m = self.settings, self.grains.voxel_size_m

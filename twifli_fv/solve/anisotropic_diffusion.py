@@ -37,12 +37,9 @@ def diffusion_matrix(tensor: np.ndarray, solid: np.ndarray, voxel_size_m: float)
 
 
 def effective_diffusivity(tensor: np.ndarray, solid: np.ndarray, voxel_size_m: float) -> float:
-    """Through-thickness effective D (m^2 s^-1) of the map: ``Q H / (A dc)`` over the whole cross-section.
-
-    Steady state with c = 1 on the solid faces of the current-collector plane and c = 0 on those of
-    the separator plane (half-cell conductance ``2 D_00 / h``), as for tortuosity (SPEC sect. 4); solved by
-    PETSc's LU (:class:`~twifli_fv.solve.sparse_lu.SparseLU`).
-    """
+    """Through-thickness effective D (m^2 s^-1) of the map: ``Q H / (A dc)`` over the whole cross-section, in steady
+    state with c = 1 on the solid faces of the current-collector plane and c = 0 on those of the separator plane
+    (half-cell conductance ``2 D_00 / h``), as for tortuosity (SPEC sect. 4)."""
     shape, h = solid.shape, voxel_size_m
     area = h ** (solid.ndim - 1)
     half_cell = np.where(solid, 2 * area * tensor[..., 0, 0] / h, 0.0)  # conductance to a Dirichlet plane

@@ -45,8 +45,7 @@ class CathodeMechanics:
 
 
 class CathodeStressSolver:
-    """The cathode's elastic body assembled and preconditioned once per grain map; :meth:`solve` for each
-    concentration field."""
+    """The cathode's elastic body, assembled and preconditioned once per grain map; :meth:`solve` per field."""
 
     def __init__(self, *, grains: GrainMap, contact: np.ndarray, settings: CathodeMechanics, c_ref_mol_m3: float,
                  c_max_mol_m3: float, comm=None) -> None:  # noqa: ANN001 - PETSc.Comm; default all ranks
@@ -78,8 +77,7 @@ class CathodeStressSolver:
                                     rtol=settings.rtol, comm=comm)
 
     def solve(self, c_mol_m3: np.ndarray) -> ElasticSolution:
-        """Stresses for the concentration ``c_mol_m3`` (one value per cathode voxel): ``stress_Pa`` of the cathode
-        (shape + (6,), NaN in voids), displacements of the whole body."""
+        """Stresses for the concentration ``c_mol_m3`` (one value per cathode voxel); ``stress_Pa`` of the cathode."""
         grains = self.grains
         x = (np.asarray(c_mol_m3, dtype=float).reshape(grains.shape) - self.c_ref) / self.c_max
         eigen = np.zeros((*self.material.shape, 6))

@@ -22,7 +22,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from twifli_fv.mesh.q1 import PLANE_COMPONENTS, csr_layout, element_nodes, element_stiffness, node_shape, strain_operator
+from twifli_fv.mesh.q1 import (
+    PLANE_COMPONENTS,
+    csr_layout,
+    element_nodes,
+    element_stiffness,
+    node_shape,
+    strain_operator,
+)
 from twifli_fv.properties.connectivity import label_components
 from twifli_fv.solve.petsc_env import petsc, user_options, world
 
@@ -43,10 +50,6 @@ class ElasticProblem:
     prescribed_m: np.ndarray
     eigenstrain: np.ndarray | None = None
     forces_N: np.ndarray | None = None
-
-    @property
-    def node_shape(self) -> tuple[int, ...]:
-        return node_shape(self.material.shape, self.periodic)
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,8 @@ class ElasticSystem:
         self.x, self.b = self.matrix.createVecs()
         coordinates = self.matrix.createVecRight()
         start, stop = coordinates.getOwnershipRange()
-        position = np.stack(np.unravel_index(self.active, problem.node_shape), axis=-1) * h
+        self.nodes = node_shape(shape, problem.periodic)
+        position = np.stack(np.unravel_index(self.active, self.nodes), axis=-1) * h
         coordinates.setArray(position.reshape(-1)[start:stop])
         self.matrix.setNearNullSpace(PETSc.NullSpace().createRigidBody(coordinates))
         self.ksp = PETSc.KSP().create(comm=self.comm)
@@ -153,9 +157,9 @@ class ElasticSystem:
         strain[:, self.components] = u[self.dofs] @ self.centre.T / h
         stress = np.full((problem.material.size, 6), np.nan)
         stress[self.elements] = np.matmul(stiffness, (strain - eigen)[:, :, None])[..., 0]
-        displacement = np.full((int(np.prod(problem.node_shape)), ndim), np.nan)
+        displacement = np.full((int(np.prod(self.nodes)), ndim), np.nan)
         displacement[self.active] = u.reshape(-1, ndim)
-        return ElasticSolution(stress.reshape(*shape, 6), displacement.reshape(*problem.node_shape, ndim), iterations,
+        return ElasticSolution(stress.reshape(*shape, 6), displacement.reshape(*self.nodes, ndim), iterations,
                                int(np.count_nonzero(problem.material >= 0)) - len(self.elements), self.description)
 
 

@@ -23,8 +23,7 @@ OPTIONS_PREFIX = "dense_"
 
 
 class SparseLU:
-    """The LU factorisation of a square sparse ``matrix``; :meth:`solve` gives ``matrix^-1 b`` for one or more
-    columns."""
+    """The LU factorisation of a square sparse ``matrix``; :meth:`solve` gives ``matrix^-1 b`` (one or more columns)."""
 
     def __init__(self, matrix: sparse.spmatrix | sparse.sparray, *, prefix: str = OPTIONS_PREFIX) -> None:
         PETSc = petsc()
