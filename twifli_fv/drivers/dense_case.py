@@ -103,7 +103,7 @@ class DenseRun(CaseRun):
             "time_s": state.time_s, "step": state.step_index + 1,
             "current_density_mA_cm2": step.current_A_m2 / 10.0, "capacity_mAh_g": capacity,
             "voltage_V": step.voltage_V, "cathode_potential_V_vs_Li": step.voltage_V + model.counter_potential_V,
-            "ocp_V": step.ocp_V, "overpotential_V": step.overpotential_V, "ohmic_drop_V": step.ohmic_V,
+            "ocp_V": step.ocp_V, "overpotential_V": step.phi_V - step.ocp_V, "ohmic_drop_V": step.ohmic_V,
             "mean_x": self.solver.mean_x(), "surface_x_mean": float(np.mean(step.x_surface)),
         })
 

@@ -11,10 +11,9 @@ of ``x = c / c_max`` (Vegard coefficients),
 
     eps_ch = (Omega_a (I - n n) + Omega_c n n) (c - c_ref) / c_max
 
-(the issue-14 form ``eps_ch = Omega(theta) (c - c_ref) / c_max``). Li_xCoO2 between x = 1 and x = 0.5: c grows
-from about 14.05 to 14.40 Angstrom while a shrinks from about 2.816 to 2.809 Angstrom (Reimers and Dahn,
-J. Electrochem. Soc. 139 (1992) 2091), so lithiation shrinks the c axis (``Omega_c ~ -0.050``) and slightly
-stretches a (``Omega_a ~ +0.005``); these are the defaults of ``[mechanics] vegard_c_axis`` / ``vegard_a_axis``.
+Li_xCoO2 between x = 1 and x = 0.5: c grows from about 14.05 to 14.40 Angstrom while a shrinks from about 2.816
+to 2.809 Angstrom (Reimers and Dahn, J. Electrochem. Soc. 139 (1992) 2091), so lithiation shrinks the c axis
+(``Omega_c ~ -0.050``) and slightly stretches a (``Omega_a ~ +0.005``): the defaults of ``[mechanics]``.
 The stiffness of a grain is isotropic (``E``, ``nu``) by default or transversely isotropic about ``n``
 (``C11, C12, C13, C33, C44`` in the crystal frame, c axis = crystal axis 3), rotated into image axes.
 """
@@ -49,12 +48,8 @@ def transversely_isotropic_stiffness(*, C11_Pa: float, C12_Pa: float, C13_Pa: fl
                                      C44_Pa: float) -> np.ndarray:
     """The 6 x 6 Voigt stiffness in the crystal frame (axis 3 = c axis, isotropic in the a-b plane), Pa."""
     stiffness = np.zeros((6, 6))
-    stiffness[0, 0] = stiffness[1, 1] = C11_Pa
-    stiffness[0, 1] = stiffness[1, 0] = C12_Pa
-    stiffness[0, 2] = stiffness[2, 0] = stiffness[1, 2] = stiffness[2, 1] = C13_Pa
-    stiffness[2, 2] = C33_Pa
-    stiffness[3, 3] = stiffness[4, 4] = C44_Pa
-    stiffness[5, 5] = 0.5 * (C11_Pa - C12_Pa)
+    stiffness[:3, :3] = [[C11_Pa, C12_Pa, C13_Pa], [C12_Pa, C11_Pa, C13_Pa], [C13_Pa, C13_Pa, C33_Pa]]
+    stiffness[range(3, 6), range(3, 6)] = C44_Pa, C44_Pa, 0.5 * (C11_Pa - C12_Pa)
     if np.linalg.eigvalsh(stiffness)[0] <= 0:
         raise InputError("mechanics: the transversely isotropic constants C11..C44 are not positive definite")
     return stiffness

@@ -42,10 +42,6 @@ class DenseStep:
     ohmic_V: float
     x_surface: np.ndarray
 
-    @property
-    def overpotential_V(self) -> float:
-        return self.phi_V - self.ocp_V
-
 
 @dataclass
 class DenseStats(SolverStats):
@@ -115,8 +111,7 @@ class DenseSolver:
             self._cache.move_to_end(dt)
             return self._cache[dt]
         n = self.c.size
-        matrix = sparse.identity(n, format="csr") / dt - self.L / self._volume
-        lu = SparseLU(matrix)
+        lu = SparseLU(sparse.identity(n, format="csr") / dt - self.L / self._volume)
         units = np.zeros((n, self._cells.size))
         units[self._cells, np.arange(self._cells.size)] = 1.0 / self._volume
         green = lu.solve(units)[self._cells] + np.diag(self._half_cell)
