@@ -144,8 +144,8 @@ class DenseRun(CaseRun):
         return np.array([r["capacity_mAh_g"] for r in rows]), np.array([r["voltage_V"] for r in rows])
 
     def summary(self, state: RunState) -> dict:
-        case, cell, stats = self.case, self.model, self.solver.stats
-        grains, top = cell.grains, cell.reactive_top
+        case, cell, stats, kinetics = self.case, self.model, self.solver.stats, self.model.kinetics
+        grains, roughness = cell.grains, cell.area_factor[cell.reactive_top]
         moving = [s for s in state.steps if s["kind"] == "discharge"] or [s for s in state.steps if s["kind"] != "rest"]
         main = moving[-1] if moving else (state.steps[-1] if state.steps else {})
         mass_g_cm2 = cell.am_mass_kg / cell.collector_area_m2 * 0.1
@@ -165,13 +165,11 @@ class DenseRun(CaseRun):
                 "areal_capacity_mAh_cm2": mass_g_cm2 * case.get("material", "specific_capacity_mAh_g"),
             },
             "diffusion": self.diffusion,
-            "interface": {"contact_fraction": float(np.mean(top)),
-                          "roughness_area_factor": float(np.mean(cell.area_factor[top])),
-                          "active_area_ratio": float(np.sum(cell.area_factor[top] * grains.face_area_m2))
-                          / cell.collector_area_m2},
-            "kinetics": {"exchange_current_mA_cm2": cell.kinetics.exchange_current_A_m2 / 10.0,
-                         "alpha_a": cell.kinetics.alpha_a, "alpha_c": cell.kinetics.alpha_c,
-                         "temperature_K": cell.kinetics.temperature_K, "ocp": cell.ocp.name},
+            "interface": {"contact_fraction": float(np.mean(cell.reactive_top)),
+                          "roughness_area_factor": float(np.mean(roughness)),
+                          "active_area_ratio": float(np.sum(roughness * grains.face_area_m2)) / cell.collector_area_m2},
+            "kinetics": {"exchange_current_mA_cm2": kinetics.exchange_current_A_m2 / 10.0, "alpha_a": kinetics.alpha_a,
+                         "alpha_c": kinetics.alpha_c, "temperature_K": kinetics.temperature_K, "ocp": cell.ocp.name},
             "separator_resistance_ohm_cm2": cell.separator_resistance_ohm_m2 * 1e4,
             "counter_potential_V": cell.counter_potential_V,
             "c_max_mol_m3": cell.c_max_mol_m3,

@@ -2,13 +2,9 @@
 
 At every field frame of the dense run the Li concentration gives the stresses
 (:class:`~twifli_fv.solve.cathode_stress.CathodeStressSolver`; the reference state is the run's initial
-concentration, SPEC sect. 6); they go into the frame's ``.vti`` (MPa), the frame's tensile peak and its
-feature into a list, and at the end ``summary.json`` gains ``peak_tensile_stress_MPa`` (the largest maximum
-principal stress of the run, a number ``twifli sweep`` tabulates) and a ``mechanics`` block (hotspots at the
-frame of that peak, the peak next to each feature, the peak of every frame; the same for the stress of
-uneven lithiation alone, ``peak_uneven_tensile_stress_MPa``), and ``plots/stress_maps.png``
-shows x, sigma_x and sigma_y at chosen times (Fig. 5d-f). Keys, ranges and defaults are in
-:mod:`twifli_fv.case_keys` (LiCoO2's E and nu: the order of nanoindentation moduli; the SE: a sulfide).
+concentration, SPEC sect. 6), written into the frame's ``.vti`` (MPa); at the end ``summary.json`` gains the
+:data:`QUANTITIES` and a ``mechanics`` block and ``plots/stress_maps.png`` shows x, sigma_x and sigma_y (Fig. 5d-f).
+Outputs: README, "Chemo-mechanics"; keys, ranges and defaults: :mod:`twifli_fv.case_keys`.
 """
 
 from __future__ import annotations

@@ -5,15 +5,12 @@ image axes, ``(00, 11, 22, 12, 02, 01)``, with engineering shear strains (``gamm
 through the thickness (SPEC sect. 1). In 2D (plane strain) axis 2 is the out-of-plane direction.
 
 The crystal frame of a grain has its c axis (normal to the CoO2 layers) along the unit vector ``n`` of
-:func:`twifli_fv.model.anisotropy.c_axis` (rotated by the grain's tilt and, in 3D, azimuth). The lattice
-change on lithiation is anisotropic: with ``Omega_a``, ``Omega_c`` the a- and c-axis strains per unit change
-of ``x = c / c_max`` (Vegard coefficients),
+:func:`twifli_fv.model.anisotropy.c_axis`. With ``Omega_a``, ``Omega_c`` the a- and c-axis strains per unit
+change of ``x = c / c_max`` (Vegard coefficients; the defaults, -0.050 and +0.005, from the lattice constants of
+Reimers and Dahn, J. Electrochem. Soc. 139 (1992) 2091: README, "Chemo-mechanics"),
 
     eps_ch = (Omega_a (I - n n) + Omega_c n n) (c - c_ref) / c_max
 
-Li_xCoO2 between x = 1 and x = 0.5: c grows from about 14.05 to 14.40 Angstrom while a shrinks from about 2.816
-to 2.809 Angstrom (Reimers and Dahn, J. Electrochem. Soc. 139 (1992) 2091), so lithiation shrinks the c axis
-(``Omega_c ~ -0.050``) and slightly stretches a (``Omega_a ~ +0.005``): the defaults of ``[mechanics]``.
 The stiffness of a grain is isotropic (``E``, ``nu``) by default or transversely isotropic about ``n``
 (``C11, C12, C13, C33, C44`` in the crystal frame, c axis = crystal axis 3), rotated into image axes.
 """

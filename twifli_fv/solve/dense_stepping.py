@@ -57,11 +57,10 @@ class DenseStepping:
         limits = [dt, state.next_frame_s - state.time_s]
         if step.duration_s is not None:
             limits.append(step.duration_s - state.step_elapsed_s)
-        current = _current(step)
-        if step.until_lithiation is not None and current != 0:
+        if step.until_lithiation is not None:  # no time limit at rest (rate 0)
             model = self.solver.model
             volume = float(np.count_nonzero(model.grains.solid)) * model.grains.cell_volume_m3
-            rate = current * model.collector_area_m2 / (FARADAY * volume * model.c_max_mol_m3)
+            rate = _current(step) * model.collector_area_m2 / (FARADAY * volume * model.c_max_mol_m3)
             limits += time_to_target(step, self.solver.mean_x(), rate)
         return max(min(limits), stepping.dt_min_s)
 

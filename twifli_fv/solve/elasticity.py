@@ -5,13 +5,9 @@ per voxel (:mod:`twifli_fv.model.mechanics`); 2D is plane strain (``eps_zz = 0``
 Voids (material ``-1``) carry no elements, so their surfaces are traction-free; solid parts not joined
 through faces to a node with a prescribed displacement cannot be held and are left out (no stress, logged).
 Boundary conditions: prescribed displacements per node and component (NaN = free) and nodal forces; periodic
-axes wrap. One element matrix per material (:func:`twifli_fv.mesh.q1.element_stiffness`) is summed into the
-grid's CSR pattern on one rank, else scattered through PETSc's COO interface (each rank gives its share of
-voxels). Prescribed degrees of freedom keep a diagonal entry of the elements' scale (their rows and columns are
-otherwise zero; the right-hand side carries the lifted values), so the matrix stays symmetric positive definite
-with block size ``ndim``. CG with GAMG, given the rigid-body modes of the node coordinates as near-null space,
-stops at ``rtol`` of the right-hand side's norm; options under the prefix ``elasticity_`` (e.g.
-``PETSC_OPTIONS="-elasticity_ksp_rtol 1e-12"``). Stresses are evaluated at voxel centres.
+axes wrap. Assembly (the grid's CSR pattern on one rank, PETSc's COO interface on several), the lifted
+prescribed values that keep the matrix SPD and CG + GAMG (``rtol`` of the right-hand side's norm, options under
+``-elasticity_``): README, "Chemo-mechanics". Stresses are evaluated at voxel centres.
 """
 
 from __future__ import annotations
