@@ -4,7 +4,7 @@ At every field frame of the dense run the Li concentration gives the stresses
 (:class:`~twifli_fv.solve.cathode_stress.CathodeStressSolver`; the reference state is the run's initial
 concentration, SPEC sect. 6), written into the frame's ``.vti`` (MPa); at the end ``summary.json`` gains the
 :data:`QUANTITIES` and a ``mechanics`` block and ``plots/stress_maps.png`` shows x, sigma_x and sigma_y (Fig. 5d-f).
-Outputs: README, "Chemo-mechanics"; keys, ranges and defaults: :mod:`twifli_fv.case_keys`.
+Outputs: README, "Chemo-mechanics"; keys, ranges and defaults (the SE's those of a sulfide): :mod:`twifli_fv.case_keys`.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ OPTIONS_PREFIX = "dense_"
 class SparseLU:
     """The LU factorisation of a square sparse ``matrix``; :meth:`solve` gives ``matrix^-1 b`` (one or more columns)."""
 
-    def __init__(self, matrix: sparse.spmatrix | sparse.sparray, *, prefix: str = OPTIONS_PREFIX) -> None:
+    def __init__(self, matrix: sparse.spmatrix | sparse.sparray) -> None:
         PETSc = petsc()
         csr = sparse.csr_matrix(matrix, dtype=PETSc.ScalarType, copy=True)
         if csr.shape[0] != csr.shape[1]:
@@ -38,7 +38,7 @@ class SparseLU:
         comm = PETSc.COMM_SELF
         self.matrix = aij_matrix(self._csr, sizes=(self.size, self.size), comm=comm)
         self.ksp = PETSc.KSP().create(comm=comm)
-        self.ksp.setOptionsPrefix(prefix)
+        self.ksp.setOptionsPrefix(OPTIONS_PREFIX)
         self.ksp.setOperators(self.matrix)
         self.ksp.setType("preonly")
         pc = self.ksp.getPC()
