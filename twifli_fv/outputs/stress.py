@@ -3,9 +3,8 @@
 Names follow the VTK axes of :mod:`twifli_fv.outputs.vtk`: in 2D x in-plane (image axis 1) and y through the
 thickness (axis 0), z out of plane (plane strain); in 3D x, y in-plane (axes 2, 1) and z through the thickness.
 A hotspot is a cell with a large tensile maximum principal stress; its feature is what lies within
-``FEATURE_REACH`` voxels: a crack tip (the ends of an elongated void), the edge of a contact zone at the
-separator, the interfacial void (a non-contact gap above the cell), a void edge (pore or crack flank), a
-grain boundary, else the grain interior (first match in that order).
+``FEATURE_REACH`` voxels, first match of: crack tip, contact edge, interfacial void, void edge (pore or crack
+flank), grain boundary, else grain interior (README, "Chemo-mechanics").
 """
 
 from __future__ import annotations

@@ -1,12 +1,10 @@
 """Stresses in a dense cathode from its Li concentration (paper 2, Fig. 5c-f; SPEC sect. 6), one-way coupled.
 
-The elastic body is the grain map (axis 0 through the thickness, row 0 on the current collector; in-plane
-axes periodic) with each grain's stiffness and chemical strain ``Omega(theta) (c - c_ref) / c_max``
-(:mod:`twifli_fv.model.mechanics`); pores and cracks are voids. The current-collector face is held
-(zero displacement). On the separator side, ``separator = "free"`` leaves the whole surface traction-free;
-``"bonded"`` adds an elastic solid-electrolyte layer (``E``, ``nu``, ``se_layer_cells`` voxels thick, free on
-top) bonded to the cathode over the contact zones only: a one-voxel row above the cathode is SE where the
-cathode touches the separator and void (the interfacial gap, traction-free) elsewhere.
+The elastic body is the grain map (in-plane axes periodic) with each grain's stiffness and chemical strain
+(:mod:`twifli_fv.model.mechanics`); pores and cracks are voids; the current-collector face is held. On the
+separator side, ``"free"`` leaves the surface traction-free; ``"bonded"`` adds an SE layer (``se_layer_cells``
+thick, free on top) joined to the cathode by a one-voxel row that is SE at the contacts and void (the
+interfacial gap) elsewhere (README, "Chemo-mechanics", "Boundaries").
 """
 
 from __future__ import annotations
