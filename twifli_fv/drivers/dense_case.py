@@ -16,7 +16,7 @@ import numpy as np
 
 from twifli_fv.case import Case
 from twifli_fv.drivers.case_run import CaseRun
-from twifli_fv.drivers.dense_mechanics import QUANTITIES, MechanicsRecorder, mechanics_for
+from twifli_fv.drivers.dense_mechanics import QUANTITIES, MechanicsRecorder, mechanics_settings
 from twifli_fv.errors import InputError
 from twifli_fv.image.contact import contact_mask, given_contact_mask
 from twifli_fv.image.grains import GrainMap, generate_grains, read_grains
@@ -34,6 +34,8 @@ from twifli_fv.solve.dense_stepping import DENSE_STEPPING, DenseStepping
 from twifli_fv.solve.stepping import Attempt, RunState
 
 LCO_MOLAR_MASS_G_MOL = 97.87
+GENERATED_GRAIN_KEYS = ("grain_width_um", "tilt_mean_deg", "tilt_spread_deg", "pore_fraction", "pore_radius_um",
+                        "crack_count", "crack_length_um", "crack_angle_deg", "seed")
 
 
 @dataclass
@@ -82,9 +84,10 @@ class DenseRun(CaseRun):
             self.rows = [{k: (int(v) if k == "step" else float(v)) for k, v in zip(columns, row)}
                          for row in arrays.pop("voltage")]
         self.stepper = DenseStepping(solver, stepping)
-        self.mechanics = mechanics_for(self)
+        settings = mechanics_settings(case, self.model.grains.voxel_size_m)
+        if settings is not None:
+            self.mechanics = MechanicsRecorder(case, model=self.model, c_initial=self.c_initial, settings=settings)
 
-    # -- what the recorder asks ------------------------------------------------------------------
     def profile_field(self) -> np.ndarray:
         return self.solver.c.reshape(self.model.grains.shape) / self.model.c_max_mol_m3
 
@@ -93,21 +96,22 @@ class DenseRun(CaseRun):
 
     def at_step(self, state: RunState, attempt: Attempt) -> None:
         """One row of the voltage curve per kept time step."""
-        model, step = self.model, attempt.detail
-        protocol = self.steps[state.step_index]
-        capacity = abs(protocol.current_density_A_m2) * state.step_elapsed_s / 3.6 / (model.am_mass_kg * 1e3 / model.collector_area_m2)
+        model, step, protocol = self.model, attempt.detail, self.steps[state.step_index]
+        loading_g_m2 = model.am_mass_kg * 1e3 / model.collector_area_m2
+        capacity = abs(protocol.current_density_A_m2) * state.step_elapsed_s / 3.6 / loading_g_m2
         self.rows.append({
             "time_s": state.time_s, "step": state.step_index + 1,
             "current_density_mA_cm2": step.current_A_m2 / 10.0, "capacity_mAh_g": capacity,
             "voltage_V": step.voltage_V, "cathode_potential_V_vs_Li": step.voltage_V + model.counter_potential_V,
-            "ocp_V": step.ocp_V, "overpotential_V": step.overpotential_V, "ohmic_drop_V": step.ohmic_V,
+            "ocp_V": step.ocp_V, "overpotential_V": step.phi_V - step.ocp_V, "ohmic_drop_V": step.ohmic_V,
             "mean_x": self.solver.mean_x(), "surface_x_mean": float(np.mean(step.x_surface)),
         })
 
     def field_data(self, state: RunState) -> dict[str, np.ndarray]:
         grains, c = self.model.grains, self.solver.c
         return {"x": np.where(grains.solid, c.reshape(grains.shape) / self.model.c_max_mol_m3, np.nan), "c": c,
-                "grain": grains.grain, "tilt_deg": grains.cell_tilt_deg(), "D_through_m2_s": self.model.tensor[..., 0, 0],
+                "grain": grains.grain, "tilt_deg": grains.cell_tilt_deg(),
+                "D_through_m2_s": self.model.tensor[..., 0, 0],
                 **(self.mechanics.frame_fields(c, state.time_s) if self.mechanics else {})}
 
     def checkpoint_arrays(self) -> dict[str, np.ndarray]:
@@ -122,30 +126,26 @@ class DenseRun(CaseRun):
         return list(np.linspace(0, end_s, 6))
 
     def write_outputs(self, out: Path, state: RunState, times_s: np.ndarray) -> None:
+        """``voltage.csv``, each step's energy (Wh/kg LiCoO2: voltage integrated over capacity), plots, mechanics."""
         write_voltage_curve(out / "voltage.csv", self.rows)
-        for step, energy in zip(state.steps, self._energies(len(state.steps))):
-            step["energy_Wh_kg"] = energy
+        for n, step in enumerate(state.steps, 1):
+            capacity, voltage = self._curve(n)
+            q, v = np.concatenate([[0.0], capacity]), np.concatenate([voltage[:1], voltage])  # mAh/g = Ah/kg
+            step["energy_Wh_kg"] = float(np.sum(0.5 * (v[1:] + v[:-1]) * np.diff(q)))
         if self.plots:
-            curves = {f"{n}: {s.text}": (np.array([r["capacity_mAh_g"] for r in self.rows if r["step"] == n]),
-                                         np.array([r["voltage_V"] for r in self.rows if r["step"] == n]))
-                      for n, s in enumerate(self.steps, 1) if s.kind != "rest"}
+            curves = {f"{n}: {s.text}": self._curve(n) for n, s in enumerate(self.steps, 1) if s.kind != "rest"}
             plot_voltage_curves(out / "plots" / "voltage.png", curves, title=self.title)
         if self.mechanics:
             self.mechanics_summary = self.mechanics.finish(out, plots=self.plots)
 
-    def _energies(self, count: int) -> list[float]:
-        """Energy delivered (discharge) or stored (charge) per kg of LiCoO2 in each step, from the voltage curve."""
-        result = []
-        for n in range(1, count + 1):
-            rows = [r for r in self.rows if r["step"] == n]
-            q = np.array([0.0] + [r["capacity_mAh_g"] for r in rows])  # mAh/g = Ah/kg
-            v = np.array([rows[0]["voltage_V"]] + [r["voltage_V"] for r in rows]) if rows else np.zeros(1)
-            result.append(float(np.sum(0.5 * (v[1:] + v[:-1]) * np.diff(q))) if rows else 0.0)
-        return result
+    def _curve(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Capacity (mAh/g) and voltage of the kept time steps of protocol step ``n`` (from 1)."""
+        rows = [r for r in self.rows if r["step"] == n]
+        return np.array([r["capacity_mAh_g"] for r in rows]), np.array([r["voltage_V"] for r in rows])
 
     def summary(self, state: RunState) -> dict:
-        prepared, case, cell, solver = self, self.case, self.model, self.solver
-        grains = cell.grains
+        case, cell, stats, kinetics = self.case, self.model, self.solver.stats, self.model.kinetics
+        grains, roughness = cell.grains, cell.area_factor[cell.reactive_top]
         moving = [s for s in state.steps if s["kind"] == "discharge"] or [s for s in state.steps if s["kind"] != "rest"]
         main = moving[-1] if moving else (state.steps[-1] if state.steps else {})
         mass_g_cm2 = cell.am_mass_kg / cell.collector_area_m2 * 0.1
@@ -154,9 +154,7 @@ class DenseRun(CaseRun):
             "case": case.directory.name,
             "model": "dense",
             "inputs": case.settings,
-            "capacity_mAh_g": main.get("capacity_mAh_g"),
-            "energy_Wh_kg": main.get("energy_Wh_kg"),
-            "end_reason": main.get("end_reason"),
+            **{key: main.get(key) for key in ("capacity_mAh_g", "energy_Wh_kg", "end_reason")},
             "capacity_note": "of the last discharge step (else the last charge), per g of LiCoO2; energy from the "
                              "cell voltage against the counter electrode",
             "geometry": {
@@ -166,38 +164,33 @@ class DenseRun(CaseRun):
                 "am_loading_mg_cm2": mass_g_cm2 * 1e3,
                 "areal_capacity_mAh_cm2": mass_g_cm2 * case.get("material", "specific_capacity_mAh_g"),
             },
-            "diffusion": prepared.diffusion,
-            "interface": {"contact_fraction": cell.contact_fraction,
-                          "roughness_area_factor": float(np.mean(cell.area_factor[cell.reactive_top])),
-                          "active_area_ratio": cell.active_area_ratio},
-            "kinetics": {"exchange_current_mA_cm2": cell.kinetics.exchange_current_A_m2 / 10.0,
-                         "alpha_a": cell.kinetics.alpha_a, "alpha_c": cell.kinetics.alpha_c,
-                         "temperature_K": cell.kinetics.temperature_K, "ocp": cell.ocp.name},
+            "diffusion": self.diffusion,
+            "interface": {"contact_fraction": float(np.mean(cell.reactive_top)),
+                          "roughness_area_factor": float(np.mean(roughness)),
+                          "active_area_ratio": float(np.sum(roughness * grains.face_area_m2)) / cell.collector_area_m2},
+            "kinetics": {"exchange_current_mA_cm2": kinetics.exchange_current_A_m2 / 10.0, "alpha_a": kinetics.alpha_a,
+                         "alpha_c": kinetics.alpha_c, "temperature_K": kinetics.temperature_K, "ocp": cell.ocp.name},
             "separator_resistance_ohm_cm2": cell.separator_resistance_ohm_m2 * 1e4,
             "counter_potential_V": cell.counter_potential_V,
             "c_max_mol_m3": cell.c_max_mol_m3,
-            "initial_stoichiometry": float(prepared.c_initial[grains.solid.ravel()].mean() / cell.c_max_mol_m3),
-            "one_c_current_density_mA_cm2": prepared.one_c_A_m2 / 10.0,
-            "solver": {"time_steps": solver.stats.steps, "rejected_steps": solver.stats.rejected,
-                       "newton_iterations": solver.stats.newton_iterations, "max_newton": solver.stats.max_newton,
-                       "factorisations": solver.stats.factorisations,
+            "initial_stoichiometry": cell.mean_x(self.c_initial),
+            "one_c_current_density_mA_cm2": self.one_c_A_m2 / 10.0,
+            "solver": {"time_steps": stats.steps, "rejected_steps": stats.rejected,
+                       "newton_iterations": stats.newton_iterations, "max_newton": stats.max_newton,
+                       "factorisations": stats.factorisations,
                        "note": "counts cover this invocation only when the run was resumed"},
             "steps": state.steps,
             "end_time_s": state.time_s,
         }
 
 
-
 def prepare_dense(case: Case) -> DenseRun:
     """Everything a dense run needs, checked, before any output is touched."""
-    toml = case.directory / case.file
-    grains = _grain_map(case)
-    plane = grains.shape[1:]
-    voxel_um = grains.voxel_size_m * 1e6
+    toml, grains = case.directory / case.file, _grain_map(case)
     seed = int(case.get("grains", "seed"))
     contact = _contact(case, grains, seed)
-    rms = case.get("interface", "roughness_rms_um")
-    area = surface_area_factor(plane_shape=plane, voxel_size_um=voxel_um, rms_um=rms,
+    area = surface_area_factor(plane_shape=grains.shape[1:], voxel_size_um=grains.voxel_size_m * 1e6,
+                               rms_um=case.get("interface", "roughness_rms_um"),
                                correlation_um=case.positive("interface", "roughness_correlation_um"), seed=seed)
     d_fast = case.positive("material", "D_fast_cm2_s") * CM2_S
     d_slow = case.positive("material", "D_slow_cm2_s") * CM2_S
@@ -215,10 +208,9 @@ def prepare_dense(case: Case) -> DenseRun:
     capacity = case.positive("material", "specific_capacity_mAh_g")
     window = capacity * 3.6 * density * 1e3 / FARADAY  # mol m^-3 cycled between charged and discharged
     if window >= c_max:
-        raise InputError(f"{toml}: specific_capacity_mAh_g {capacity:g} needs more Li than c_max_mol_m3 {c_max:g} holds")
-    x0 = case.get("material", "initial_stoichiometry", 1.0 - window / c_max)
-    if not 0 <= x0 <= 1:
-        raise InputError(f"{toml}: [material] initial_stoichiometry must lie in [0, 1], got {x0!r}")
+        raise InputError(f"{toml}: specific_capacity_mAh_g {capacity:g} needs more Li than c_max_mol_m3 "
+                         f"{c_max:g} holds")
+    x0 = case.get("material", "initial_stoichiometry", 1.0 - window / c_max)  # its range is the schema's
     separator = case.positive("cell", "separator_thickness_um") * 1e-6 / (
         case.positive("cell", "separator_conductivity_mS_cm") * 0.1)
     kinetics = ButlerVolmer(exchange_current_A_m2=case.positive("kinetics", "exchange_current_mA_cm2") * 10.0,
@@ -228,16 +220,13 @@ def prepare_dense(case: Case) -> DenseRun:
                      kinetics=kinetics, separator_resistance_ohm_m2=separator,
                      counter_potential_V=case.get("cell", "counter_potential_V"), am_density_kg_m3=density)
     one_c = capacity * 3.6 * cell.am_mass_kg * 1e3 / 3600.0 / cell.collector_area_m2
-    c_rate = case.get("protocol", "c_rate")
-    steps = [s.resolved(one_c_A_m2=one_c) for s in parse_protocol(case.get("protocol", "steps"), default_c_rate=c_rate)]
-    diffusion = {
-        "D_fast_cm2_s": d_fast * scale / CM2_S, "D_slow_cm2_s": d_slow * scale / CM2_S,
-        "D_eff_cm2_s": d_map * scale / CM2_S,
-        "D_eff_source": "given (tensors scaled to it)" if target is not None else "from D_fast, D_slow and the map",
-        "tensor_scale": scale,
-    }
-    return DenseRun(case=case, model=cell, steps=steps, c_initial=np.where(grains.solid, x0 * c_max, 0.0).ravel(),
-                    one_c_A_m2=one_c, diffusion=diffusion)
+    protocol = parse_protocol(case.get("protocol", "steps"), default_c_rate=case.get("protocol", "c_rate"))
+    diffusion = {"D_fast_cm2_s": d_fast * scale / CM2_S, "D_slow_cm2_s": d_slow * scale / CM2_S,
+                 "D_eff_cm2_s": d_map * scale / CM2_S,
+                 "D_eff_source": "given (tensors scaled to it)" if target else "from D_fast, D_slow and the map",
+                 "tensor_scale": scale}
+    return DenseRun(case=case, model=cell, steps=[s.resolved(one_c_A_m2=one_c) for s in protocol],
+                    c_initial=np.where(grains.solid, x0 * c_max, 0.0).ravel(), one_c_A_m2=one_c, diffusion=diffusion)
 
 
 def _grain_map(case: Case) -> GrainMap:
@@ -251,32 +240,24 @@ def _grain_map(case: Case) -> GrainMap:
         orientations = case.path("grains", "orientation_csv")
         if orientations is None:
             raise InputError(f"{toml}: [grains] image_file needs [grains] orientation_csv (label, tilt_deg)")
-        collector = case.get("grains", "collector_at")
         return read_grains(image, voxel_size_um=voxel, orientation_csv=orientations,
                            void_labels=case.get("grains", "void_labels", []),
-                           thickness_axis=case.get("grains", "thickness_axis"), collector_at_end=collector == "end")
+                           thickness_axis=case.get("grains", "thickness_axis"),
+                           collector_at_end=case.get("grains", "collector_at") == "end")
     if thickness is None:
         raise InputError(f"{toml}: missing key 'cell.thickness_um' (or give [grains] image_file)")
-    width = case.positive("cell", "width_um")
-    depth = case.positive("cell", "depth_um")
-    rows, columns = max(2, round(thickness / voxel)), max(1, round(width / voxel))
-    shape = (rows, columns) if depth is None else (rows, columns, max(1, round(depth / voxel)))
-    return generate_grains(
-        shape=shape, voxel_size_um=voxel,
-        **{key: case.get("grains", key) for key in ("grain_width_um", "tilt_mean_deg", "tilt_spread_deg",
-                                                      "pore_fraction", "pore_radius_um", "crack_count",
-                                                      "crack_length_um", "crack_angle_deg", "seed")},
-    )
+    plane = [case.positive("cell", key) for key in ("width_um", "depth_um")]  # depth: 3D only
+    shape = (max(2, round(thickness / voxel)),) + tuple(max(1, round(n / voxel)) for n in plane if n is not None)
+    return generate_grains(shape=shape, voxel_size_um=voxel, **{k: case.get("grains", k) for k in GENERATED_GRAIN_KEYS})
 
 
 def _contact(case: Case, grains: GrainMap, seed: int) -> np.ndarray:
-    toml = case.directory / case.file
-    given = case.get("interface", "non_contact_um")
-    fraction = case.get("interface", "contact_fraction")
-    if given is not None:
-        if "contact_fraction" in case.settings.get("interface", {}) or grains.ndim != 2:
-            raise InputError(f"{toml}: [interface] non_contact_um (2D only) replaces contact_fraction; give one")
-        return given_contact_mask(width_cells=grains.shape[1], voxel_size_um=grains.voxel_size_m * 1e6,
-                                  non_contact_um=given)
-    return contact_mask(plane_shape=grains.shape[1:], voxel_size_um=grains.voxel_size_m * 1e6,
-                        contact_fraction=fraction, gap_width_um=case.positive("interface", "gap_width_um"), seed=seed)
+    given, voxel_um = case.get("interface", "non_contact_um"), grains.voxel_size_m * 1e6
+    if given is None:
+        return contact_mask(plane_shape=grains.shape[1:], voxel_size_um=voxel_um,
+                            contact_fraction=case.get("interface", "contact_fraction"),
+                            gap_width_um=case.positive("interface", "gap_width_um"), seed=seed)
+    if case.given("interface", "contact_fraction") or grains.ndim != 2:
+        toml = case.directory / case.file
+        raise InputError(f"{toml}: [interface] non_contact_um (2D only) replaces contact_fraction; give one")
+    return given_contact_mask(width_cells=grains.shape[1], voxel_size_um=voxel_um, non_contact_um=given)

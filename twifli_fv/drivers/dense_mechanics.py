@@ -2,62 +2,46 @@
 
 At every field frame of the dense run the Li concentration gives the stresses
 (:class:`~twifli_fv.solve.cathode_stress.CathodeStressSolver`; the reference state is the run's initial
-concentration, SPEC sect. 6); they go into the frame's ``.vti`` (MPa), the frame's tensile peak and its
-feature into a list, and at the end ``summary.json`` gains ``peak_tensile_stress_MPa`` (the largest maximum
-principal stress of the run, a number ``twifli sweep`` tabulates) and a ``mechanics`` block (hotspots at the
-frame of that peak, the peak next to each feature, the peak of every frame; the same for the stress of
-uneven lithiation alone, ``peak_uneven_tensile_stress_MPa``), and ``plots/stress_maps.png``
-shows x, sigma_x and sigma_y at chosen times (Fig. 5d-f). Keys and defaults are in :data:`DEFAULTS`.
+concentration, SPEC sect. 6), written into the frame's ``.vti`` (MPa); at the end ``summary.json`` gains the
+:data:`QUANTITIES` and a ``mechanics`` block and ``plots/stress_maps.png`` shows x, sigma_x and sigma_y (Fig. 5d-f).
+Outputs: README, "Chemo-mechanics"; keys, ranges and defaults (the SE's those of a sulfide): :mod:`twifli_fv.case_keys`.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from twifli_fv.case import Case
 from twifli_fv.errors import InputError
-from twifli_fv.image.grains import GrainMap
-from twifli_fv.model.mechanics import VEGARD_A_AXIS, VEGARD_C_AXIS
+from twifli_fv.model.dense import DenseModel
 from twifli_fv.outputs.stress import feature_map, hotspots, peak_by_feature, plot_stress_maps, stress_fields
 from twifli_fv.solve.cathode_stress import CathodeMechanics, CathodeStressSolver
 
 GPA = 1e9
-DEFAULTS = {  # LiCoO2 (isotropic E, nu: order of nanoindentation moduli, README "Chemo-mechanics"); SE: a sulfide
-    "enabled": False, "E_GPa": 150.0, "poisson_ratio": 0.25, "vegard_c_axis": VEGARD_C_AXIS,
-    "vegard_a_axis": VEGARD_A_AXIS, "stiffness": "isotropic", "separator": "bonded", "se_E_GPa": 20.0,
-    "se_poisson_ratio": 0.3, "se_layer_um": 5.0, "hotspots": 5, "plot_times_h": None, "linear_tol": 1e-8,
-}
 LAYERED_KEYS = ("C11_GPa", "C12_GPa", "C13_GPa", "C33_GPa", "C44_GPa")
+QUANTITIES = ("peak_tensile_stress_MPa", "peak_uneven_tensile_stress_MPa")  # summary numbers a sweep can map
 
 
 def mechanics_settings(case: Case, voxel_size_m: float) -> CathodeMechanics | None:
-    """The case's ``[mechanics]`` table checked into settings, or None when it is absent or not enabled."""
-    toml = case.directory / case.file
-
-    def get(key: str):  # noqa: ANN202
-        return case.get("mechanics", key, DEFAULTS.get(key))
-
+    """The case's ``[mechanics]`` table (checked with the case) as settings; None when absent or not enabled."""
+    get = partial(case.get, "mechanics")
     if not get("enabled"):
         return None
-    layered = None  # ranges and choices are checked with the case (twifli_fv.case_keys)
+    layered = None
     if get("stiffness") == "transversely_isotropic":
         missing = [k for k in LAYERED_KEYS if get(k) is None]
         if missing:
-            raise InputError(f"{toml}: [mechanics] stiffness = 'transversely_isotropic' needs {', '.join(missing)}")
-        layered = tuple(case.positive("mechanics", k) * GPA for k in LAYERED_KEYS)
+            raise InputError(f"{case.directory / case.file}: [mechanics] stiffness = 'transversely_isotropic' needs "
+                             f"{', '.join(missing)}")
+        layered = tuple(get(k) * GPA for k in LAYERED_KEYS)
     return CathodeMechanics(
-        E_Pa=case.positive("mechanics", "E_GPa", DEFAULTS["E_GPa"]) * GPA, poisson_ratio=get("poisson_ratio"),
-        vegard_a_axis=get("vegard_a_axis"), vegard_c_axis=get("vegard_c_axis"), layered_stiffness_Pa=layered,
-        separator=get("separator"), se_E_Pa=case.positive("mechanics", "se_E_GPa", DEFAULTS["se_E_GPa"]) * GPA,
-        se_poisson_ratio=get("se_poisson_ratio"),
-        se_layer_cells=max(1, round(case.positive("mechanics", "se_layer_um", DEFAULTS["se_layer_um"]) * 1e-6 / voxel_size_m)),
-        rtol=case.positive("mechanics", "linear_tol", DEFAULTS["linear_tol"]),
-    )
-
-
-QUANTITIES = ("peak_tensile_stress_MPa", "peak_uneven_tensile_stress_MPa")  # summary numbers a sweep can map
+        E_Pa=get("E_GPa") * GPA, poisson_ratio=get("poisson_ratio"), vegard_a_axis=get("vegard_a_axis"),
+        vegard_c_axis=get("vegard_c_axis"), layered_stiffness_Pa=layered, separator=get("separator"),
+        se_E_Pa=get("se_E_GPa") * GPA, se_poisson_ratio=get("se_poisson_ratio"),
+        se_layer_cells=max(1, round(get("se_layer_um") * 1e-6 / voxel_size_m)), rtol=get("linear_tol"))
 
 
 class MechanicsRecorder:
@@ -68,15 +52,12 @@ class MechanicsRecorder:
     stress of a uniform lithiation to the frame's mean, the same at every C-rate for the same capacity).
     """
 
-    def __init__(self, case: Case, *, grains: GrainMap, contact: np.ndarray, c_initial: np.ndarray,
-                 c_max_mol_m3: float, settings: CathodeMechanics) -> None:
-        solid = grains.solid.ravel()
-        self.case, self.grains, self.settings = case, grains, settings
-        self.c_ref = float(np.mean(c_initial[solid]))
-        self.solver = CathodeStressSolver(grains=grains, contact=contact, settings=settings,
-                                          c_ref_mol_m3=self.c_ref, c_max_mol_m3=c_max_mol_m3)
-        self.features = feature_map(grains, contact)
-        self.c_max = c_max_mol_m3
+    def __init__(self, case: Case, *, model: DenseModel, c_initial: np.ndarray, settings: CathodeMechanics) -> None:
+        self.case, self.grains, self.settings, self.c_max = case, model.grains, settings, model.c_max_mol_m3
+        self.c_ref = float(np.mean(c_initial[self.grains.solid.ravel()]))
+        self.solver = CathodeStressSolver(grains=self.grains, contact=model.contact, settings=settings,
+                                          c_ref_mol_m3=self.c_ref, c_max_mol_m3=self.c_max)
+        self.features = feature_map(self.grains, model.contact)
         self.frames: list[dict] = []
         self.maps: list[tuple[float, np.ndarray, np.ndarray, np.ndarray]] = []
         self.peaks: dict[str, tuple[float, float, np.ndarray]] = {}  # part -> (MPa, time_s, stress)
@@ -85,48 +66,45 @@ class MechanicsRecorder:
 
     def frame_fields(self, c_mol_m3: np.ndarray, time_s: float) -> dict[str, np.ndarray]:
         """Stress cell data (MPa) for the ``.vti`` of the frame at ``time_s``; records its tensile peaks."""
+        solid = self.grains.solid
         c = np.asarray(c_mol_m3, dtype=float).reshape(self.grains.shape)
-        uneven = c - np.mean(c[self.grains.solid]) + self.c_ref
-        frame: dict = {"time_s": time_s, "mean_x": float(np.mean(c[self.grains.solid]) / self.c_max)}
-        for part, field in (("", c), ("uneven_", uneven)):
+        frame: dict = {"time_s": time_s, "mean_x": float(np.mean(c[solid]) / self.c_max)}
+        fields: dict[str, np.ndarray] = {}
+        for part, field in (("", c), ("uneven_", c - np.mean(c[solid]) + self.c_ref)):
             result = self.solver.solve(field)
             self.iterations += result.iterations
             self.solver_name = result.solver
-            principal = stress_fields(result.stress_Pa)["max_principal_MPa"]
-            where = int(np.nanargmax(principal))
-            peak = float(principal.flat[where])
+            stress = stress_fields(result.stress_Pa)
+            where = int(np.nanargmax(stress["max_principal_MPa"]))
+            peak = float(stress["max_principal_MPa"].flat[where])
             frame |= {f"peak_{part}tensile_stress_MPa": peak, f"{part}feature": str(self.features.flat[where])}
             if part not in self.peaks or peak > self.peaks[part][0]:
                 self.peaks[part] = (peak, time_s, result.stress_Pa)
-            if not part:
-                fields = stress_fields(result.stress_Pa)
-            else:
-                fields["max_principal_uneven_MPa"] = principal
+            fields |= {"max_principal_uneven_MPa": stress["max_principal_MPa"]} if part else stress
         self.frames.append(frame)
-        x = np.where(self.grains.solid, c / self.c_max, np.nan)
+        x = np.where(solid, c / self.c_max, np.nan)
         middle = (slice(None), slice(None)) + ((self.grains.shape[-1] // 2,) if self.grains.ndim == 3 else ())
         self.maps.append((time_s, x[middle], fields["sigma_xx_MPa"][middle], fields["sigma_yy_MPa"][middle]))
         return fields
 
     def finish(self, out: Path, *, plots: bool) -> dict:
-        """Plots (when ``plots``) and the summary entries: ``peak_tensile_stress_MPa``,
-        ``peak_uneven_tensile_stress_MPa`` and ``mechanics``."""
+        """Plots (when ``plots``) and the summary entries: the :data:`QUANTITIES` and ``mechanics``."""
         if not self.peaks:
             return {}
-        settings = self.settings
+        settings, voxel_size_m = self.settings, self.grains.voxel_size_m
         if plots:
             wanted = self.case.get("mechanics", "plot_times_h")
             times = np.array([m[0] for m in self.maps])
             chosen = (sorted({int(np.argmin(np.abs(times - 3600 * t))) for t in wanted}) if wanted
                       else sorted(set(np.linspace(0, len(times) - 1, min(4, len(times))).round().astype(int))))
+            title = f"{self.case.directory.name}: x, sigma_x, sigma_y (tension positive)"
             plot_stress_maps(out / "plots" / "stress_maps.png", [self.maps[i] for i in chosen],
-                             voxel_size_m=self.grains.voxel_size_m,
-                             title=f"{self.case.directory.name}: x, sigma_x, sigma_y (tension positive)")
-        count = self.case.get("mechanics", "hotspots", DEFAULTS["hotspots"])
+                             voxel_size_m=voxel_size_m, title=title)
+        count = self.case.get("mechanics", "hotspots")
         report = {}
         for part, (peak, when, stress) in self.peaks.items():
             report[f"{part}peak_time_s"] = when
-            report[f"{part}hotspots"] = hotspots(stress, self.features, voxel_size_m=self.grains.voxel_size_m, count=count)
+            report[f"{part}hotspots"] = hotspots(stress, self.features, voxel_size_m=voxel_size_m, count=count)
             report[f"{part}peak_by_feature_MPa"] = peak_by_feature(stress, self.features)
         return {
             QUANTITIES[0]: self.peaks[""][0],
@@ -145,13 +123,3 @@ class MechanicsRecorder:
                         "alone); hotspots at the frame of each peak; frames of this invocation only when resumed",
             },
         }
-
-
-def mechanics_for(prepared) -> MechanicsRecorder | None:  # noqa: ANN001 - dense_case.DenseRun
-    """The recorder of a prepared dense run whose case enables ``[mechanics]``, else None."""
-    cell = prepared.model
-    settings = mechanics_settings(prepared.case, cell.grains.voxel_size_m)
-    if settings is None:
-        return None
-    return MechanicsRecorder(prepared.case, grains=cell.grains, contact=cell.contact, c_initial=prepared.c_initial,
-                             c_max_mol_m3=cell.c_max_mol_m3, settings=settings)

@@ -5,7 +5,7 @@ degrees of freedom are ``node * ndim + component``. Strains are Voigt vectors of
 :mod:`twifli_fv.model.mechanics`): in 2D (plane strain) the in-plane components ``(00, 11, 01)``, in 3D all six.
 A periodic axis of ``n`` voxels has ``n`` node layers (the last wraps onto the first), else ``n + 1``.
 The element stiffness ``K_e = int B^T D B dV`` uses 2^ndim Gauss points; as ``D`` enters linearly,
-``K_e = h^(ndim-2) sum_IJ D_IJ G_IJ`` with the grid-independent ``G_IJ`` of :func:`stiffness_basis`.
+``K_e = h^(ndim-2) sum_IJ D_IJ G_IJ`` with grid-independent ``G_IJ``.
 """
 
 from __future__ import annotations
@@ -38,22 +38,13 @@ def strain_operator(point: np.ndarray) -> np.ndarray:
     return operator
 
 
-def gauss_operators(ndim: int) -> np.ndarray:
-    """``B`` at the 2^ndim Gauss points of the unit voxel: (points, components, nodes * ndim)."""
-    g = 0.5 / np.sqrt(3.0)
-    return np.array([strain_operator(0.5 + g * (2 * np.array(p) - 1)) for p in corners(ndim)])
-
-
-def stiffness_basis(ndim: int) -> np.ndarray:
-    """``G_IJ = mean over Gauss points of B_I^T B_J``: (components, components, dofs, dofs)."""
-    b = gauss_operators(ndim)
-    return np.einsum("gia,gjb->ijab", b, b) / b.shape[0]
-
-
 def element_stiffness(plane_stiffness: np.ndarray, spacing_m: float) -> np.ndarray:
     """Element matrices (..., dofs, dofs) of the in-element stiffness blocks (..., components, components)."""
     ndim = 2 if plane_stiffness.shape[-1] == 3 else 3
-    return spacing_m ** (ndim - 2) * np.einsum("...ij,ijab->...ab", plane_stiffness, stiffness_basis(ndim))
+    gauss = 0.5 + 0.5 / np.sqrt(3.0) * (2 * corners(ndim) - 1)
+    b = np.array([strain_operator(point) for point in gauss])  # (points, components, dofs)
+    basis = np.einsum("gia,gjb->ijab", b, b) / b.shape[0]  # G_IJ: the mean over the Gauss points of B_I^T B_J
+    return spacing_m ** (ndim - 2) * np.einsum("...ij,ijab->...ab", plane_stiffness, basis)
 
 
 def node_shape(shape: tuple[int, ...], periodic: tuple[bool, ...]) -> tuple[int, ...]:
@@ -62,21 +53,10 @@ def node_shape(shape: tuple[int, ...], periodic: tuple[bool, ...]) -> tuple[int,
 
 def element_nodes(shape: tuple[int, ...], periodic: tuple[bool, ...], elements: np.ndarray) -> np.ndarray:
     """Flat node-grid indices (elements, 2^ndim) of the voxels with flat indices ``elements``."""
-    nodes = node_shape(shape, periodic)
-    position = np.stack(np.unravel_index(elements, shape), axis=-1)  # (elements, ndim)
-    result = []
-    for offset in corners(len(shape)):
-        corner = position + offset
-        for axis, (n, p) in enumerate(zip(shape, periodic)):
-            if p:
-                corner[:, axis] %= n
-        result.append(np.ravel_multi_index(tuple(corner.T), nodes))
-    return np.stack(result, axis=1)
-
-
-def neighbour_offsets(ndim: int) -> np.ndarray:
-    """The 3^ndim node offsets {-1, 0, 1}^ndim in lexicographic order (increasing flat index, away from seams)."""
-    return np.array(list(itertools.product((-1, 0, 1), repeat=ndim)))
+    position, grid = np.unravel_index(elements, shape), node_shape(shape, periodic)
+    modes = tuple("wrap" if p else "raise" for p in periodic)  # the far corner of a periodic axis is its first node
+    return np.stack([np.ravel_multi_index(tuple(p + o for p, o in zip(position, offset)), grid, mode=modes)
+                     for offset in corners(len(shape))], axis=1)
 
 
 def csr_layout(shape: tuple[int, ...], periodic: tuple[bool, ...], nodes: np.ndarray,
@@ -86,26 +66,21 @@ def csr_layout(shape: tuple[int, ...], periodic: tuple[bool, ...], nodes: np.nda
     ``nodes`` (elements, 2^ndim) are flat node-grid indices, ``active`` the sorted flat indices of the nodes
     with a degree of freedom (numbered in that order). Returns ``indptr``, ``indices`` (columns in offset
     order, unsorted only across a periodic seam) and ``position`` (elements, dofs, dofs): the entry of each
-    element matrix value. Every row holds its node's active neighbours (``neighbour_offsets``); periodic
+    element matrix value. Every row holds its node's active neighbours (offsets {-1, 0, 1}^ndim); periodic
     axes need at least 3 voxels (else two offsets meet the same node).
     """
     ndim = len(shape)
     grid = node_shape(shape, periodic)
     number = np.full(int(np.prod(grid)), -1, dtype=np.int64)
     number[active] = np.arange(active.size)
-    offsets = neighbour_offsets(ndim)
+    offsets = np.array(list(itertools.product((-1, 0, 1), repeat=ndim)))  # increasing flat index, away from seams
     where = np.stack(np.unravel_index(active, grid), axis=-1)  # (active, ndim)
     neighbour = np.full((active.size, len(offsets)), -1, dtype=np.int64)
+    modes = tuple("wrap" if wrap else "clip" for wrap in periodic)
     for k, offset in enumerate(offsets):
         target = where + offset
-        inside = np.ones(active.size, dtype=bool)
-        for axis, (n, wrap) in enumerate(zip(grid, periodic)):
-            if wrap:
-                target[:, axis] %= n
-            else:
-                inside &= (target[:, axis] >= 0) & (target[:, axis] < n)
-        flat = np.ravel_multi_index(tuple(np.where(inside[:, None], target, 0).T), grid)
-        neighbour[:, k] = np.where(inside, number[flat], -1)
+        inside = np.all(((target >= 0) & (target < grid)) | periodic, axis=1)
+        neighbour[:, k] = np.where(inside, number[np.ravel_multi_index(tuple(target.T), grid, mode=modes)], -1)
     present = neighbour >= 0
     small = np.int32 if active.size * ndim * len(offsets) * ndim < 2**31 else np.int64  # halves the traffic
     slot = (np.cumsum(present, axis=1, dtype=small) - present).astype(small)  # rank of each neighbour in its row

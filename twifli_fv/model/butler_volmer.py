@@ -4,11 +4,8 @@ Current density positive when anodic (delithiation, charge)::
 
     i = i0(x) [exp(alpha_a f eta) - exp(-alpha_c f eta)],   f = F / (R T),   eta = phi_s - phi_e - U(x)
 
-with a constant exchange current density ``i0`` per true contact area. (The Doyle-Newman form
-``i0 ~ sqrt(x (1 - x))`` is not used: on the flat parts of the LiCoO2 OCP its fall with x makes
-extraction at x > 1/2, or insertion below, self-amplifying, and neighbouring contacts of a dense
-cathode then pump Li between each other; with a constant i0 the rate falls monotonically as the
-surface fills, and the OCP knee ends the discharge.) Small ``|eta|``: ``i ~ i0 (alpha_a + alpha_c) f eta``
+with a constant exchange current density ``i0`` per true contact area (not Doyle-Newman's
+``i0 ~ sqrt(x (1 - x))``, README "Kinetics and voltage"). Small ``|eta|``: ``i ~ i0 (alpha_a + alpha_c) f eta``
 (linear limit); large: ``i ~ i0 exp(alpha_a f eta)`` (anodic Tafel) or ``-i0 exp(-alpha_c f |eta|)`` (cathodic).
 """
 

@@ -46,52 +46,16 @@ class DenseModel:
             raise InputError("dense cell: no solid cathode cell touches the separator (check contact and pores)")
 
     @property
-    def voxel_size_m(self) -> float:
-        return self.grains.voxel_size_m
-
-    @property
-    def cell_volume_m3(self) -> float:
-        return self.voxel_size_m**self.grains.ndim
-
-    @property
-    def face_area_m2(self) -> float:
-        return self.voxel_size_m ** (self.grains.ndim - 1)
-
-    @property
     def collector_area_m2(self) -> float:
-        """Projected area (m^2; m per m of depth in 2D)."""
-        return float(np.prod(self.grains.shape[1:])) * self.face_area_m2
-
-    @property
-    def solid_volume_m3(self) -> float:
-        return float(np.count_nonzero(self.grains.solid)) * self.cell_volume_m3
+        return self.grains.collector_area_m2
 
     @property
     def am_mass_kg(self) -> float:
-        return self.solid_volume_m3 * self.am_density_kg_m3
+        return float(np.count_nonzero(self.grains.solid)) * self.grains.cell_volume_m3 * self.am_density_kg_m3
 
     @property
     def reactive_top(self) -> np.ndarray:
         return self.contact & self.grains.solid[-1]
-
-    @property
-    def contact_cells(self) -> np.ndarray:
-        """Flat indices of the top-row cells that react."""
-        top = np.arange(self.grains.grain.size).reshape(self.grains.shape)[-1]
-        return top[self.reactive_top]
-
-    @property
-    def reactive_area_m2(self) -> np.ndarray:
-        return self.area_factor[self.reactive_top] * self.face_area_m2
-
-    @property
-    def contact_fraction(self) -> float:
-        return float(np.mean(self.reactive_top))
-
-    @property
-    def active_area_ratio(self) -> float:
-        """Reactive area / projected area of the interface (contact fraction times roughness gain)."""
-        return float(np.sum(self.reactive_area_m2)) / self.collector_area_m2
 
     def mean_x(self, c: np.ndarray) -> float:
         """Mean x = c / c_max over the solid cells (the dense model's state of lithiation)."""

@@ -5,16 +5,12 @@ image axes, ``(00, 11, 22, 12, 02, 01)``, with engineering shear strains (``gamm
 through the thickness (SPEC sect. 1). In 2D (plane strain) axis 2 is the out-of-plane direction.
 
 The crystal frame of a grain has its c axis (normal to the CoO2 layers) along the unit vector ``n`` of
-:func:`twifli_fv.model.anisotropy.c_axis` (rotated by the grain's tilt and, in 3D, azimuth). The lattice
-change on lithiation is anisotropic: with ``Omega_a``, ``Omega_c`` the a- and c-axis strains per unit change
-of ``x = c / c_max`` (Vegard coefficients),
+:func:`twifli_fv.model.anisotropy.c_axis`. With ``Omega_a``, ``Omega_c`` the a- and c-axis strains per unit
+change of ``x = c / c_max`` (Vegard coefficients; the defaults, -0.050 and +0.005, from the lattice constants of
+Reimers and Dahn, J. Electrochem. Soc. 139 (1992) 2091: README, "Chemo-mechanics"),
 
     eps_ch = (Omega_a (I - n n) + Omega_c n n) (c - c_ref) / c_max
 
-(the issue-14 form ``eps_ch = Omega(theta) (c - c_ref) / c_max``). Li_xCoO2 between x = 1 and x = 0.5: c grows
-from about 14.05 to 14.40 Angstrom while a shrinks from about 2.816 to 2.809 Angstrom (Reimers and Dahn,
-J. Electrochem. Soc. 139 (1992) 2091), so lithiation shrinks the c axis (``Omega_c ~ -0.050``) and slightly
-stretches a (``Omega_a ~ +0.005``); these are the defaults of ``[mechanics] vegard_c_axis`` / ``vegard_a_axis``.
 The stiffness of a grain is isotropic (``E``, ``nu``) by default or transversely isotropic about ``n``
 (``C11, C12, C13, C33, C44`` in the crystal frame, c axis = crystal axis 3), rotated into image axes.
 """
@@ -27,6 +23,7 @@ from twifli_fv.errors import InputError
 from twifli_fv.model.anisotropy import c_axis
 
 VOIGT_PAIRS = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
+VOIGT_INDEX = np.array([[0, 5, 4], [5, 1, 3], [4, 3, 2]])  # the Voigt component of each tensor index pair
 VEGARD_C_AXIS = -0.050  # c-axis strain per unit x on lithiation (Reimers and Dahn 1992; module docstring)
 VEGARD_A_AXIS = 0.005  # a-axis strain per unit x
 
@@ -48,12 +45,8 @@ def transversely_isotropic_stiffness(*, C11_Pa: float, C12_Pa: float, C13_Pa: fl
                                      C44_Pa: float) -> np.ndarray:
     """The 6 x 6 Voigt stiffness in the crystal frame (axis 3 = c axis, isotropic in the a-b plane), Pa."""
     stiffness = np.zeros((6, 6))
-    stiffness[0, 0] = stiffness[1, 1] = C11_Pa
-    stiffness[0, 1] = stiffness[1, 0] = C12_Pa
-    stiffness[0, 2] = stiffness[2, 0] = stiffness[1, 2] = stiffness[2, 1] = C13_Pa
-    stiffness[2, 2] = C33_Pa
-    stiffness[3, 3] = stiffness[4, 4] = C44_Pa
-    stiffness[5, 5] = 0.5 * (C11_Pa - C12_Pa)
+    stiffness[:3, :3] = [[C11_Pa, C12_Pa, C13_Pa], [C12_Pa, C11_Pa, C13_Pa], [C13_Pa, C13_Pa, C33_Pa]]
+    stiffness[range(3, 6), range(3, 6)] = C44_Pa, C44_Pa, 0.5 * (C11_Pa - C12_Pa)
     if np.linalg.eigvalsh(stiffness)[0] <= 0:
         raise InputError("mechanics: the transversely isotropic constants C11..C44 are not positive definite")
     return stiffness
@@ -75,7 +68,7 @@ def crystal_frames(*, tilt_deg: np.ndarray, azimuth_deg: np.ndarray | float = 0.
 
 def rotate_stiffness(stiffness: np.ndarray, frames: np.ndarray) -> np.ndarray:
     """``C'_ijkl = R_ia R_jb R_kc R_ld C_abcd`` for each rotation in ``frames`` (..., 3, 3): (..., 6, 6)."""
-    tensor = _to_tensor(stiffness)
+    tensor = stiffness[VOIGT_INDEX[:, :, None, None], VOIGT_INDEX]  # C_ijkl
     rotated = np.einsum("...ia,...jb,...kc,...ld,abcd->...ijkl", frames, frames, frames, frames, tensor, optimize=True)
     first, second = zip(*VOIGT_PAIRS)
     return rotated[..., first, second, :, :][..., first, second]
@@ -96,9 +89,7 @@ def strain_to_voigt(tensor: np.ndarray) -> np.ndarray:
 
 def stress_invariants(stress: np.ndarray) -> dict[str, np.ndarray]:
     """Von Mises, hydrostatic (mean) and maximum principal stress of Voigt stresses (..., 6)."""
-    s = stress
-    tensor = np.stack([np.stack([s[..., 0], s[..., 5], s[..., 4]], -1), np.stack([s[..., 5], s[..., 1], s[..., 3]], -1),
-                       np.stack([s[..., 4], s[..., 3], s[..., 2]], -1)], -2)
+    s, tensor = stress, stress[..., VOIGT_INDEX]
     finite = np.isfinite(s).all(axis=-1)
     principal = np.full(s.shape[:-1], np.nan)
     principal[finite] = np.linalg.eigvalsh(tensor[finite])[..., -1]
@@ -107,12 +98,3 @@ def stress_invariants(stress: np.ndarray) -> dict[str, np.ndarray]:
     von_mises = np.sqrt(1.5 * (np.sum(deviatoric**2, axis=-1) + 2 * np.sum(s[..., 3:] ** 2, axis=-1)))
     return {"von_mises": von_mises, "hydrostatic": mean, "max_principal": principal}
 
-
-def _to_tensor(stiffness: np.ndarray) -> np.ndarray:
-    tensor = np.zeros((3, 3, 3, 3))
-    for i, (a, b) in enumerate(VOIGT_PAIRS):
-        for j, (c, d) in enumerate(VOIGT_PAIRS):
-            for p, q in {(a, b), (b, a)}:
-                for r, s in {(c, d), (d, c)}:
-                    tensor[p, q, r, s] = stiffness[i, j]
-    return tensor

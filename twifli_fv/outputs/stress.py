@@ -3,9 +3,8 @@
 Names follow the VTK axes of :mod:`twifli_fv.outputs.vtk`: in 2D x in-plane (image axis 1) and y through the
 thickness (axis 0), z out of plane (plane strain); in 3D x, y in-plane (axes 2, 1) and z through the thickness.
 A hotspot is a cell with a large tensile maximum principal stress; its feature is what lies within
-``FEATURE_REACH`` voxels: a crack tip (the ends of an elongated void), the edge of a contact zone at the
-separator, the interfacial void (a non-contact gap above the cell), a void edge (pore or crack flank), a
-grain boundary, else the grain interior (first match in that order).
+``FEATURE_REACH`` voxels, first match of: crack tip, contact edge, interfacial void, void edge (pore or crack
+flank), grain boundary, else grain interior (README, "Chemo-mechanics").
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ from scipy import ndimage
 
 from twifli_fv.image.grains import GrainMap
 from twifli_fv.model.mechanics import stress_invariants
+from twifli_fv.outputs.plots import pyplot, save_figure
 from twifli_fv.properties.connectivity import label_components
 
 FEATURE_REACH = 2.0  # voxels
@@ -34,23 +34,20 @@ def stress_fields(stress_Pa: np.ndarray) -> dict[str, np.ndarray]:
 
 def feature_map(grains: GrainMap, contact: np.ndarray) -> np.ndarray:
     """The feature name (str array of the grain map's shape) each cathode cell sits next to (module docstring)."""
-    void = ~grains.solid
-    near = _near(grains.shape)
-    crack_tips = near(_crack_tips(void))
-    top = np.zeros(grains.shape, dtype=bool)
+    void, top = ~grains.solid, np.zeros(grains.shape, dtype=bool)
     top[-1] = True
     plane = np.asarray(contact, dtype=bool).reshape(grains.shape[1:])
-    edges = plane ^ ndimage.binary_erosion(plane, border_value=1) | ~plane ^ ndimage.binary_erosion(~plane, border_value=1)
-    contact_edge = near(top & edges[None])
-    gap = near(top & ~plane[None])
+    edges = (plane ^ ndimage.binary_erosion(plane, border_value=1)) | (
+        ~plane ^ ndimage.binary_erosion(~plane, border_value=1))
     boundary = np.zeros(grains.shape, dtype=bool)
     for axis in range(grains.ndim):
         step = grains.grain != np.roll(grains.grain, 1, axis=axis)
         boundary |= step | np.roll(step, -1, axis=axis)
     boundary &= grains.solid
     labels = np.full(grains.shape, "grain interior", dtype=object)
-    for mask, name in ((boundary, "grain boundary"), (near(void), "void edge"), (gap, "interfacial void"),
-                       (contact_edge, "contact edge"), (crack_tips, "crack tip")):
+    for mask, name in ((boundary, "grain boundary"), (_near(void), "void edge"),
+                       (_near(top & ~plane[None]), "interfacial void"), (_near(top & edges[None]), "contact edge"),
+                       (_near(_crack_tips(void)), "crack tip")):
         labels[mask] = name
     return labels
 
@@ -88,8 +85,6 @@ def peak_by_feature(stress_Pa: np.ndarray, features: np.ndarray) -> dict[str, fl
 def plot_stress_maps(path: Path, maps: list[tuple[float, np.ndarray, np.ndarray, np.ndarray]], *, voxel_size_m: float,
                      title: str) -> None:
     """Fig. 5d-f: rows x = c / c_max, sigma_x, sigma_y (MPa); one column per (time_s, x, sigma_xx, sigma_yy) map."""
-    from twifli_fv.outputs.plots import pyplot, save_figure
-
     plt = pyplot()
     rows = (("x = c / c_max", "viridis", 1), ("sigma_x (MPa)", "RdBu_r", 2), ("sigma_y (MPa)", "RdBu_r", 3))
     height, width = maps[0][1].shape
@@ -115,12 +110,11 @@ def plot_stress_maps(path: Path, maps: list[tuple[float, np.ndarray, np.ndarray,
     save_figure(figure, path)
 
 
-def _near(shape: tuple[int, ...]):  # noqa: ANN202
-    def near(mask: np.ndarray) -> np.ndarray:
-        if not mask.any():
-            return np.zeros(shape, dtype=bool)
-        return ndimage.distance_transform_edt(~mask) <= FEATURE_REACH
-    return near
+def _near(mask: np.ndarray) -> np.ndarray:
+    """Cells within ``FEATURE_REACH`` voxels of ``mask``."""
+    if not mask.any():
+        return np.zeros(mask.shape, dtype=bool)
+    return ndimage.distance_transform_edt(~mask) <= FEATURE_REACH
 
 
 def _crack_tips(void: np.ndarray) -> np.ndarray:

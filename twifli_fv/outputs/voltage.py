@@ -18,17 +18,13 @@ def write_voltage_curve(path: str | Path, rows: list[dict]) -> Path:
     return write_csv(path, COLUMNS, [{k: f"{v:.8g}" if isinstance(v, float) else v for k, v in r.items()} for r in rows])
 
 
-def plot_voltage_curves(path: str | Path, curves: dict[str, tuple[np.ndarray, np.ndarray]], *, title: str = "",
-                        cutoff_V: float | None = None, ylabel: str = "cell voltage (V)") -> Path:
-    """Voltage against capacity (mAh/g), one line per label."""
-    plt = pyplot()
-    figure, ax = plt.subplots(figsize=(5.5, 3.8))
+def plot_voltage_curves(path: str | Path, curves: dict[str, tuple[np.ndarray, np.ndarray]], *, title: str = "") -> Path:
+    """Cell voltage against capacity (mAh/g), one line per label."""
+    figure, ax = pyplot().subplots(figsize=(5.5, 3.8))
     for label, (capacity, voltage) in curves.items():
         ax.plot(capacity, voltage, label=label)
-    if cutoff_V is not None:
-        ax.axhline(cutoff_V, color="grey", lw=0.8, ls=":")
     ax.set_xlabel("capacity (mAh g$^{-1}$ LiCoO$_2$)")
-    ax.set_ylabel(ylabel)
+    ax.set_ylabel("cell voltage (V)")
     ax.set_title(title, fontsize=10)
     if len(curves) > 1:
         ax.legend(fontsize=8)

@@ -7,13 +7,10 @@ Per face between two solid cells P, E along axis a (face area ``A = h^(d-1)``)::
 ``D_aa,h`` is the harmonic mean of the two cells' components along the face normal (flux
 continuity across grain boundaries). Faces touching a pore or crack carry nothing; in-plane axes
 are periodic, axis 0 (thickness) is closed. The off-diagonal components ``D_ab`` of tilted grains
-are left out: a 9-point version with them (gradients averaged from the neighbours) was tried, but
-with |D_xy| >> D_xx (strongly anisotropic LiCoO2 tilted by a few degrees) its symmetric part is
-indefinite, so at large D dt the contacts pump Li between each other; FiPy's anisotropic
-DiffusionTerm has the same cross terms, explicitly. The two-point operator is symmetric, negative
-semi-definite and monotone (an M-matrix), conserves Li exactly, and still gives the exact
-through-thickness D of a tilted grain spanning a periodic domain (``D_00``); what it misses is the
-sideways drift of Li inside a tilted grain.
+are left out (README, "Transport": with them the operator is not dissipative when |D_xy| >> D_xx). The
+two-point operator is symmetric, negative semi-definite and monotone (an M-matrix), conserves Li
+exactly and gives the exact through-thickness D of a tilted grain spanning a periodic domain
+(``D_00``); it misses the sideways drift of Li inside a tilted grain.
 """
 
 from __future__ import annotations
@@ -27,10 +24,7 @@ from twifli_fv.solve.sparse_lu import SparseLU
 
 
 def diffusion_matrix(tensor: np.ndarray, solid: np.ndarray, voxel_size_m: float) -> sparse.csr_matrix:
-    """``L`` (m^3 s^-1) with ``V dc/dt = L c``: net diffusive inflow of each cell; ``tensor`` is (*shape, d, d).
-
-    A two-point operator (:func:`~twifli_fv.solve.fv.two_point_operator`) with ``g = A D_aa,h / h`` per face.
-    """
+    """``L`` (m^3 s^-1) with ``V dc/dt = L c``: net diffusive inflow of each cell; ``tensor`` is (*shape, d, d)."""
     ndim, h = solid.ndim, voxel_size_m
     flat = tensor.reshape(solid.size, ndim, ndim)
     faces = []
@@ -43,19 +37,16 @@ def diffusion_matrix(tensor: np.ndarray, solid: np.ndarray, voxel_size_m: float)
 
 
 def effective_diffusivity(tensor: np.ndarray, solid: np.ndarray, voxel_size_m: float) -> float:
-    """Through-thickness effective D (m^2 s^-1) of the map: ``Q H / (A dc)`` over the whole cross-section.
-
-    Steady state with c = 1 on the solid faces of the current-collector plane and c = 0 on those of
-    the separator plane (half-cell conductance ``2 D_00 / h``), as for tortuosity (SPEC sect. 4); solved by
-    PETSc's LU (:class:`~twifli_fv.solve.sparse_lu.SparseLU`).
-    """
+    """Through-thickness effective D (m^2 s^-1) of the map: ``Q H / (A dc)`` over the whole cross-section, in steady
+    state with c = 1 on the solid faces of the current-collector plane and c = 0 on those of the separator plane
+    (half-cell conductance ``2 D_00 / h``), as for tortuosity (SPEC sect. 4)."""
     shape, h = solid.shape, voxel_size_m
     area = h ** (solid.ndim - 1)
     half_cell = np.where(solid, 2 * area * tensor[..., 0, 0] / h, 0.0)  # conductance to a Dirichlet plane
     bottom, top = np.zeros(shape), np.zeros(shape)
     bottom[0], top[-1] = half_cell[0], half_cell[-1]
-    bottom, top = bottom.ravel(), top.ravel()
-    matrix = -diffusion_matrix(tensor, solid, voxel_size_m) + sparse.diags(bottom + top)
+    bottom = bottom.ravel()
+    matrix = -diffusion_matrix(tensor, solid, voxel_size_m) + sparse.diags(bottom + top.ravel())
     scale = float(np.max(np.abs(matrix.diagonal()))) or 1.0
     # pores (and solid islands touching neither plane) get a tiny diagonal: c = 0 there, nothing else moves
     matrix = matrix + sparse.diags(np.where(solid.ravel(), 1e-12, 1.0) * scale)

@@ -1,33 +1,30 @@
 """Stresses in a dense cathode from its Li concentration (paper 2, Fig. 5c-f; SPEC sect. 6), one-way coupled.
 
-The elastic body is the grain map (axis 0 through the thickness, row 0 on the current collector; in-plane
-axes periodic) with each grain's stiffness and chemical strain ``Omega(theta) (c - c_ref) / c_max``
-(:mod:`twifli_fv.model.mechanics`); pores and cracks are voids. The current-collector face is held
-(zero displacement). On the separator side, ``separator = "free"`` leaves the whole surface traction-free;
-``"bonded"`` adds an elastic solid-electrolyte layer (``E``, ``nu``, ``se_layer_cells`` voxels thick, free on
-top) bonded to the cathode over the contact zones only: a one-voxel row above the cathode is SE where the
-cathode touches the separator and void (the interfacial gap, traction-free) elsewhere.
+The elastic body is the grain map (in-plane axes periodic) with each grain's stiffness and chemical strain
+(:mod:`twifli_fv.model.mechanics`); pores and cracks are voids; the current-collector face is held. On the
+separator side, ``"free"`` leaves the surface traction-free; ``"bonded"`` adds an SE layer (``se_layer_cells``
+thick, free on top) joined to the cathode by a one-voxel row that is SE at the contacts and void (the
+interfacial gap) elsewhere (README, "Chemo-mechanics", "Boundaries").
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from twifli_fv.image.grains import GrainMap
 from twifli_fv.mesh.q1 import node_shape
 from twifli_fv.model.mechanics import (
+    VEGARD_A_AXIS,
+    VEGARD_C_AXIS,
     chemical_strain,
     crystal_frames,
     isotropic_stiffness,
     rotate_stiffness,
     transversely_isotropic_stiffness,
 )
-from twifli_fv.solve.elasticity import ElasticProblem, ElasticSystem
-
-SEPARATOR_MODES = ("bonded", "free")
-
+from twifli_fv.solve.elasticity import ElasticProblem, ElasticSolution, ElasticSystem
 
 @dataclass(frozen=True)
 class CathodeMechanics:
@@ -35,8 +32,8 @@ class CathodeMechanics:
 
     E_Pa: float = 150e9
     poisson_ratio: float = 0.25
-    vegard_a_axis: float = 0.005
-    vegard_c_axis: float = -0.050
+    vegard_a_axis: float = VEGARD_A_AXIS
+    vegard_c_axis: float = VEGARD_C_AXIS
     layered_stiffness_Pa: tuple[float, float, float, float, float] | None = None  # C11, C12, C13, C33, C44
     separator: str = "bonded"
     se_E_Pa: float = 20e9
@@ -45,37 +42,24 @@ class CathodeMechanics:
     rtol: float = 1e-8
 
 
-@dataclass(frozen=True)
-class CathodeStress:
-    """Voigt stress (Pa) per cathode voxel (shape + (6,), NaN in voids) and the solver's account."""
-
-    stress_Pa: np.ndarray
-    iterations: int
-    dropped_voxels: int
-    solver: str
-
-
 class CathodeStressSolver:
-    """The cathode's elastic body assembled and preconditioned once per grain map; :meth:`solve` for each
-    concentration field."""
+    """The cathode's elastic body, assembled and preconditioned once per grain map; :meth:`solve` per field."""
 
     def __init__(self, *, grains: GrainMap, contact: np.ndarray, settings: CathodeMechanics, c_ref_mol_m3: float,
                  c_max_mol_m3: float, comm=None) -> None:  # noqa: ANN001 - PETSc.Comm; default all ranks
         self.grains, self.settings = grains, settings
         self.c_ref, self.c_max = c_ref_mol_m3, c_max_mol_m3
         frames = crystal_frames(tilt_deg=grains.tilt_deg, azimuth_deg=grains.azimuth_deg, ndim=grains.ndim)
-        se = isotropic_stiffness(E_Pa=settings.se_E_Pa, poisson_ratio=settings.se_poisson_ratio)
         if settings.layered_stiffness_Pa is None:
             grain_stiffness = isotropic_stiffness(E_Pa=settings.E_Pa, poisson_ratio=settings.poisson_ratio)[None]
-            grain_material = np.zeros(grains.tilt_deg.size, dtype=np.int64)
-        else:
-            names = ("C11_Pa", "C12_Pa", "C13_Pa", "C33_Pa", "C44_Pa")
-            grain_stiffness = rotate_stiffness(
-                transversely_isotropic_stiffness(**dict(zip(names, settings.layered_stiffness_Pa))), frames)
-            grain_material = np.arange(grains.tilt_deg.size)
+        else:  # one stiffness per grain, its crystal frame's
+            c11, c12, c13, c33, c44 = settings.layered_stiffness_Pa
+            grain_stiffness = rotate_stiffness(transversely_isotropic_stiffness(
+                C11_Pa=c11, C12_Pa=c12, C13_Pa=c13, C33_Pa=c33, C44_Pa=c44), frames)
+        se = isotropic_stiffness(E_Pa=settings.se_E_Pa, poisson_ratio=settings.se_poisson_ratio)
         self.stiffness = np.concatenate([grain_stiffness, se[None]])
         se_id = len(grain_stiffness)
-        material = np.where(grains.solid, grain_material[np.maximum(grains.grain, 0)], -1)
+        material = np.where(grains.solid, 0 if settings.layered_stiffness_Pa is None else grains.grain, -1)
         if settings.separator == "bonded":
             plane = grains.shape[1:]
             gap = np.where(np.asarray(contact, dtype=bool).reshape(plane), se_id, -1)[None]
@@ -90,13 +74,11 @@ class CathodeStressSolver:
         self.system = ElasticSystem(ElasticProblem(material, self.stiffness, grains.voxel_size_m, periodic, prescribed),
                                     rtol=settings.rtol, comm=comm)
 
-    def solve(self, c_mol_m3: np.ndarray) -> CathodeStress:
-        """Stresses for the concentration ``c_mol_m3`` (one value per cathode voxel)."""
+    def solve(self, c_mol_m3: np.ndarray) -> ElasticSolution:
+        """Stresses for the concentration ``c_mol_m3`` (one value per cathode voxel); ``stress_Pa`` of the cathode."""
         grains = self.grains
         x = (np.asarray(c_mol_m3, dtype=float).reshape(grains.shape) - self.c_ref) / self.c_max
         eigen = np.zeros((*self.material.shape, 6))
-        cathode = eigen[: grains.shape[0]]
-        cathode[grains.solid] = self.per_unit_x[grains.grain[grains.solid]] * x[grains.solid, None]
+        eigen[: grains.shape[0]][grains.solid] = self.per_unit_x[grains.grain[grains.solid]] * x[grains.solid, None]
         solution = self.system.solve(eigen)
-        return CathodeStress(solution.stress_Pa[: grains.shape[0]], solution.iterations, solution.dropped_voxels,
-                             solution.solver)
+        return replace(solution, stress_Pa=solution.stress_Pa[: grains.shape[0]])

@@ -10,7 +10,6 @@ length and cached, with the PETSc LU factorisation of ``I / dt - L / V`` from
 
 from __future__ import annotations
 
-import logging
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -23,7 +22,6 @@ from twifli_fv.solve.anisotropic_diffusion import diffusion_matrix
 from twifli_fv.solve.sparse_lu import SparseLU
 from twifli_fv.solve.stepping import SolverStats
 
-log = logging.getLogger(__name__)
 CACHE_SIZE = 12  # factorised step lengths kept
 NEWTON_TOL = 1e-10  # on the flow residual, in units of the exchange flow of one contact cell
 EXPONENT_LIMIT = 80.0
@@ -44,10 +42,6 @@ class DenseStep:
     ohmic_V: float
     x_surface: np.ndarray
 
-    @property
-    def overpotential_V(self) -> float:
-        return self.phi_V - self.ocp_V
-
 
 @dataclass
 class DenseStats(SolverStats):
@@ -61,37 +55,34 @@ class DenseSolver:
 
     def __init__(self, model: DenseModel, c_initial: np.ndarray, *, flow: np.ndarray | None = None,
                  phi: float | None = None, voltage: float | None = None) -> None:
-        self.model = cell = model
-        self.c = np.where(cell.grains.solid.ravel(), np.asarray(c_initial, float).ravel(), 0.0)
-        self.L = diffusion_matrix(cell.tensor, cell.grains.solid, cell.voxel_size_m)
-        self._cells = cell.contact_cells
-        self._area = cell.reactive_area_m2
-        d00 = cell.tensor.reshape(-1, cell.grains.ndim, cell.grains.ndim)[self._cells, 0, 0]
-        self._half_cell = 0.5 * cell.voxel_size_m / (cell.face_area_m2 * d00)  # c_s - c per unit flow
-        self._scale = cell.kinetics.exchange_current_A_m2 * float(np.mean(self._area)) / FARADAY
+        self.model, grains = model, model.grains
+        self.c = np.where(grains.solid.ravel(), np.asarray(c_initial, float).ravel(), 0.0)
+        self.L = diffusion_matrix(model.tensor, grains.solid, grains.voxel_size_m)
+        self._cells = np.arange(grains.grain.size).reshape(grains.shape)[-1][model.reactive_top]  # flat indices
+        self._area = model.area_factor[model.reactive_top] * grains.face_area_m2
+        d00 = model.tensor.reshape(-1, grains.ndim, grains.ndim)[self._cells, 0, 0]
+        self._half_cell = 0.5 * grains.voxel_size_m / (grains.face_area_m2 * d00)  # c_s - c per unit flow
+        self._volume = grains.cell_volume_m3
+        self._scale = model.kinetics.exchange_current_A_m2 * float(np.mean(self._area)) / FARADAY
         self._cache: OrderedDict[float, tuple[SparseLU, np.ndarray]] = OrderedDict()
         self.flow, self.phi, self.voltage = flow, phi, voltage  # last step's; start the next Newton solve
         self.stats = DenseStats()
 
-    # -- state -------------------------------------------------------------------------------
-    def mean_x(self, c: np.ndarray | None = None) -> float:
-        return self.model.mean_x(self.c if c is None else c)
+    def mean_x(self) -> float:
+        return self.model.mean_x(self.c)
 
-    def li_mol(self, c: np.ndarray | None = None) -> float:
-        c = self.c if c is None else c
-        return float(c.sum()) * self.model.cell_volume_m3
+    def li_mol(self) -> float:
+        return float(self.c.sum()) * self._volume
 
     def commit(self, step: DenseStep) -> None:
         self.c, self.flow, self.phi, self.voltage = step.c, step.flow_mol_s, step.phi_V, step.voltage_V
         self.stats.steps += 1
 
-    # -- one implicit step ---------------------------------------------------------------------
     def solve_step(self, dt: float, current_A_m2: float) -> DenseStep | None:
         """Backward-Euler step of ``dt`` s at cell current density ``current_A_m2`` (+ discharge, - charge, 0 rest);
         None when Newton fails or the field leaves [0, c_max] (try a shorter step)."""
         cell = self.model
         lu, green = self._factor(dt)
-        volume = cell.cell_volume_m3
         base = lu.solve(self.c / dt)
         total = current_A_m2 * cell.collector_area_m2 / FARADAY
         solved = self._newton(base[self._cells], green, total)
@@ -100,7 +91,7 @@ class DenseSolver:
             return None
         flow, phi, x_s = solved
         source = np.zeros_like(self.c)
-        source[self._cells] = flow / volume
+        source[self._cells] = flow / self._volume
         c_new = lu.solve(self.c / dt + source)
         c_new[~cell.grains.solid.ravel()] = 0.0
         c_max = cell.c_max_mol_m3
@@ -120,10 +111,9 @@ class DenseSolver:
             self._cache.move_to_end(dt)
             return self._cache[dt]
         n = self.c.size
-        matrix = sparse.identity(n, format="csr") / dt - self.L / self.model.cell_volume_m3
-        lu = SparseLU(matrix)
+        lu = SparseLU(sparse.identity(n, format="csr") / dt - self.L / self._volume)
         units = np.zeros((n, self._cells.size))
-        units[self._cells, np.arange(self._cells.size)] = 1.0 / self.model.cell_volume_m3
+        units[self._cells, np.arange(self._cells.size)] = 1.0 / self._volume
         green = lu.solve(units)[self._cells] + np.diag(self._half_cell)
         self._cache[dt] = (lu, green)
         if len(self._cache) > CACHE_SIZE:
@@ -134,14 +124,19 @@ class DenseSolver:
 
     def _rates(self, flow: np.ndarray, phi: float, base: np.ndarray, green: np.ndarray):  # noqa: ANN202
         """Residual pieces: x_s, the BV flow ``-A i / F`` and its derivatives in x and phi."""
-        kin, c_max = self.model.kinetics, self.model.c_max_mol_m3
-        x = (base + green @ flow) / c_max
-        eta = np.clip(phi - self.model.ocp(x), -EXPONENT_LIMIT / kin.f, EXPONENT_LIMIT / kin.f)
-        i0 = kin.exchange_current_A_m2
-        rate = -self._area * kin.current(i0, eta) / FARADAY
-        d_phi = -self._area * kin.d_current_d_eta(i0, eta) / FARADAY
-        d_x = -d_phi * self.model.ocp.derivative(x)
-        return x, rate, d_x, d_phi
+        kin, x = self.model.kinetics, (base + green @ flow) / self.model.c_max_mol_m3
+        eta = self._clipped(phi - self.model.ocp(x))
+        d_phi = -self._area * kin.d_current_d_eta(kin.exchange_current_A_m2, eta) / FARADAY
+        return x, self._bv_flow(eta), -d_phi * self.model.ocp.derivative(x), d_phi
+
+    def _clipped(self, eta: np.ndarray) -> np.ndarray:
+        limit = EXPONENT_LIMIT / self.model.kinetics.f
+        return np.clip(eta, -limit, limit)
+
+    def _bv_flow(self, eta: np.ndarray) -> np.ndarray:
+        """Li flow into each contact cell, ``-A i(eta) / F`` (mol s^-1)."""
+        kin = self.model.kinetics
+        return -self._area * kin.current(kin.exchange_current_A_m2, eta) / FARADAY
 
     def _newton(self, base: np.ndarray, green: np.ndarray, total: float):  # noqa: ANN202
         """Solve for (flows, phi): first from the last step's flow pattern (same direction), else from flows
@@ -149,11 +144,7 @@ class DenseSolver:
         starts = [total * self._area / np.sum(self._area)]
         if self.flow is not None and np.sum(self.flow) * total > 0:
             starts.insert(0, self.flow * (total / np.sum(self.flow)))
-        for flow in starts:
-            solved = self._newton_from(flow, base, green, total)
-            if solved is not None:
-                return solved
-        return None
+        return next((s for s in (self._newton_from(f, base, green, total) for f in starts) if s is not None), None)
 
     def _newton_from(self, flow: np.ndarray, base: np.ndarray, green: np.ndarray, total: float):  # noqa: ANN202
         n = base.size
@@ -203,14 +194,11 @@ class DenseSolver:
 
     def _fit_phi(self, flow: np.ndarray, base: np.ndarray, green: np.ndarray, total: float) -> float:
         """Phi that makes the BV flows sum to ``total`` with the surface x of ``flow`` (bisection)."""
-        kin = self.model.kinetics
         u = self.model.ocp((base + green @ flow) / self.model.c_max_mol_m3)  # x_s does not depend on phi
         low, high = float(np.min(u)) - 3.0, float(np.max(u)) + 3.0  # the BV flow falls as phi rises
-        limit = EXPONENT_LIMIT / kin.f
         for _ in range(80):
             mid = 0.5 * (low + high)
-            rate = -self._area * kin.current(kin.exchange_current_A_m2, np.clip(mid - u, -limit, limit)) / FARADAY
-            if np.sum(rate) > total:  # as _rates(flow, mid, ...)[1], without re-evaluating U(x) and dU/dx
+            if np.sum(self._bv_flow(self._clipped(mid - u))) > total:
                 low = mid
             else:
                 high = mid

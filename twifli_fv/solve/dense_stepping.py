@@ -57,10 +57,10 @@ class DenseStepping:
         limits = [dt, state.next_frame_s - state.time_s]
         if step.duration_s is not None:
             limits.append(step.duration_s - state.step_elapsed_s)
-        current = _current(step)
-        if step.until_lithiation is not None and current != 0:
+        if step.until_lithiation is not None:  # no time limit at rest (rate 0)
             model = self.solver.model
-            rate = current * model.collector_area_m2 / (FARADAY * model.solid_volume_m3 * model.c_max_mol_m3)
+            volume = float(np.count_nonzero(model.grains.solid)) * model.grains.cell_volume_m3
+            rate = _current(step) * model.collector_area_m2 / (FARADAY * volume * model.c_max_mol_m3)
             limits += time_to_target(step, self.solver.mean_x(), rate)
         return max(min(limits), stepping.dt_min_s)
 
@@ -96,12 +96,9 @@ class DenseStepping:
                          "end_voltage_V": solver.voltage}
 
     def _grown(self, dt: float, change: float, voltage_change: float) -> float:
-        factor = GROWTH
-        if change > 0:
-            factor = min(factor, 0.9 * self.stepping.max_change / change)
-        if voltage_change > 0:
-            factor = min(factor, 0.9 * MAX_VOLTAGE_CHANGE_V / voltage_change)
-        return min(dt * max(factor, MIN_GROWTH), self.stepping.dt_max_s)
+        factors = [0.9 * limit / value for value, limit in ((change, self.stepping.max_change),
+                                                            (voltage_change, MAX_VOLTAGE_CHANGE_V)) if value > 0]
+        return min(dt * max(min([GROWTH, *factors]), MIN_GROWTH), self.stepping.dt_max_s)
 
 
 def _current(step: Step) -> float:

@@ -5,14 +5,9 @@ per voxel (:mod:`twifli_fv.model.mechanics`); 2D is plane strain (``eps_zz = 0``
 Voids (material ``-1``) carry no elements, so their surfaces are traction-free; solid parts not joined
 through faces to a node with a prescribed displacement cannot be held and are left out (no stress, logged).
 Boundary conditions: prescribed displacements per node and component (NaN = free) and nodal forces; periodic
-axes wrap. One element matrix per material is computed once (:func:`twifli_fv.mesh.q1.element_stiffness`)
-and scattered with each voxel's degrees of freedom through PETSc's COO interface (each rank gives its
-share of voxels; PETSc routes entries to the owning rank). Prescribed degrees of freedom keep a diagonal
-entry of the elements' scale (their rows and columns are otherwise zero; the right-hand side carries the
-lifted values), so the matrix stays symmetric positive definite with block size ``ndim``. CG with
-PETSc's algebraic multigrid (GAMG), given the rigid-body modes of the node coordinates as near-null space
-(``MatNullSpaceCreateRigidBody``), stops at ``rtol`` of the right-hand side's norm; options under the prefix
-``elasticity_`` (e.g. ``PETSC_OPTIONS="-elasticity_ksp_rtol 1e-12"``). Stresses are evaluated at voxel centres.
+axes wrap. Assembly (the grid's CSR pattern on one rank, PETSc's COO interface on several), the lifted
+prescribed values that keep the matrix SPD and CG + GAMG (``rtol`` of the right-hand side's norm, options under
+``-elasticity_``): README, "Chemo-mechanics". Stresses are evaluated at voxel centres.
 """
 
 from __future__ import annotations
@@ -52,10 +47,6 @@ class ElasticProblem:
     eigenstrain: np.ndarray | None = None
     forces_N: np.ndarray | None = None
 
-    @property
-    def node_shape(self) -> tuple[int, ...]:
-        return node_shape(self.material.shape, self.periodic)
-
 
 @dataclass(frozen=True)
 class ElasticSolution:
@@ -82,8 +73,7 @@ class ElasticSystem:
         self.problem, self.comm = problem, comm or world()
         shape, ndim, h = problem.material.shape, problem.material.ndim, problem.spacing_m
         self.components = list(PLANE_COMPONENTS[ndim])
-        self.keep = _held(problem)
-        self.elements = elements = np.flatnonzero(self.keep)
+        self.elements = elements = np.flatnonzero(_held(problem))
         nodes = element_nodes(shape, problem.periodic, elements)
         self.active, local = np.unique(nodes, return_inverse=True)
         self.dofs = (local.reshape(nodes.shape)[:, :, None] * ndim + np.arange(ndim)).reshape(len(elements), -1)
@@ -100,13 +90,12 @@ class ElasticSystem:
         self.rhs = np.zeros(size)  # this rank's share of the prescribed values and forces
         held = fixed[local]
         touching = np.flatnonzero(held.any(axis=1))  # elements with a prescribed dof: lift its value into the rhs
-        if touching.size:
-            sub, sub_held = block[touching], held[touching]
-            lifted = np.einsum("tij,tj->ti", sub, np.where(sub_held, self.values[local[touching]], 0.0))
-            self.rhs -= np.bincount(local[touching].reshape(-1), weights=np.where(sub_held, 0.0, lifted).reshape(-1),
-                                    minlength=size)
-            sub[sub_held[:, :, None] | sub_held[:, None, :]] = 0.0
-            block[touching] = sub
+        sub, sub_held = block[touching], held[touching]
+        lifted = np.einsum("tij,tj->ti", sub, np.where(sub_held, self.values[local[touching]], 0.0))
+        self.rhs -= np.bincount(local[touching].reshape(-1), weights=np.where(sub_held, 0.0, lifted).reshape(-1),
+                                minlength=size)
+        sub[sub_held[:, :, None] | sub_held[:, None, :]] = 0.0
+        block[touching] = sub
         scale = float(np.mean(np.abs(np.diagonal(matrices, axis1=1, axis2=2))))
         pinned = np.flatnonzero(fixed) if me == 0 else np.zeros(0, dtype=np.int64)
         self.rhs[pinned] += scale * self.values[pinned]
@@ -121,7 +110,8 @@ class ElasticSystem:
         self.x, self.b = self.matrix.createVecs()
         coordinates = self.matrix.createVecRight()
         start, stop = coordinates.getOwnershipRange()
-        position = np.stack(np.unravel_index(self.active, problem.node_shape), axis=-1) * h
+        self.nodes = node_shape(shape, problem.periodic)
+        position = np.stack(np.unravel_index(self.active, self.nodes), axis=-1) * h
         coordinates.setArray(position.reshape(-1)[start:stop])
         self.matrix.setNearNullSpace(PETSc.NullSpace().createRigidBody(coordinates))
         self.ksp = PETSc.KSP().create(comm=self.comm)
@@ -161,11 +151,11 @@ class ElasticSystem:
         u[self.fixed] = self.values[self.fixed]
         strain = np.zeros((len(self.elements), 6))
         strain[:, self.components] = u[self.dofs] @ self.centre.T / h
-        stress = np.full((self.keep.size, 6), np.nan)
+        stress = np.full((problem.material.size, 6), np.nan)
         stress[self.elements] = np.matmul(stiffness, (strain - eigen)[:, :, None])[..., 0]
-        displacement = np.full((int(np.prod(problem.node_shape)), ndim), np.nan)
+        displacement = np.full((int(np.prod(self.nodes)), ndim), np.nan)
         displacement[self.active] = u.reshape(-1, ndim)
-        return ElasticSolution(stress.reshape(*shape, 6), displacement.reshape(*problem.node_shape, ndim), iterations,
+        return ElasticSolution(stress.reshape(*shape, 6), displacement.reshape(*self.nodes, ndim), iterations,
                                int(np.count_nonzero(problem.material >= 0)) - len(self.elements), self.description)
 
 
@@ -227,20 +217,16 @@ def face_nodes(problem_shape: tuple[int, ...], periodic: tuple[bool, ...], *, ax
     return mask
 
 
-
 def face_traction(problem_shape: tuple[int, ...], periodic: tuple[bool, ...], *, axis: int, side: int,
                   traction_Pa: np.ndarray, spacing_m: float) -> np.ndarray:
     """Nodal forces (node grid + (ndim,), N; per metre of depth in 2D) of a uniform traction on a face of the box:
     each voxel face's share ``t h^(ndim-1)`` split equally between its 2^(ndim-1) corners (Q1's consistent load)."""
     ndim = len(problem_shape)
-    faces = np.ones([n for a, n in enumerate(problem_shape) if a != axis])
-    weight = np.zeros(tuple(n if p else n + 1 for a, (n, p) in enumerate(zip(problem_shape, periodic)) if a != axis))
-    for offset in np.ndindex(*(2,) * (ndim - 1)):
-        index = tuple(np.arange(n) + o for n, o in zip(faces.shape, offset))
-        index = tuple(i % w for i, w in zip(index, weight.shape))
-        np.add.at(weight, np.ix_(*index), faces / 2 ** (ndim - 1))
+    weight = np.ones(())  # per face node: the product over the face's axes of half its adjacent voxel edges
+    for a, (n, wrap) in enumerate(zip(problem_shape, periodic)):
+        if a != axis:
+            weight = np.multiply.outer(weight, np.ones(n) if wrap else np.concatenate([[0.5], np.ones(n - 1), [0.5]]))
     forces = np.zeros((*node_shape(problem_shape, periodic), ndim))
-    face = [slice(None)] * ndim
-    face[axis] = 0 if side == 0 else -1
-    forces[tuple(face)] = weight[..., None] * np.asarray(traction_Pa, dtype=float) * spacing_m ** (ndim - 1)
+    load = weight[..., None] * np.asarray(traction_Pa, dtype=float) * spacing_m ** (ndim - 1)
+    forces[face_nodes(problem_shape, periodic, axis=axis, side=side)] = load.reshape(-1, ndim)
     return forces

@@ -2,15 +2,12 @@
 ``I / dt - L / V`` (:mod:`twifli_fv.solve.dense`) and the steady through-thickness problem of its effective D
 (:func:`twifli_fv.solve.anisotropic_diffusion.effective_diffusivity`).
 
-The matrix is assembled in SciPy and handed to PETSc as a sequential AIJ matrix on ``COMM_SELF``
-(``MatCreateSeqAIJWithArrays``, the CSR arrays used in place); a ``preonly`` KSP with an ``lu`` PC factorises
-it once (PETSc's native LU, nested-dissection ordering, no pivoting: both matrices are diagonally dominant
-M-matrices, every diagonal entry stored). Only an exactly zero pivot counts as zero: PETSc's zero-pivot test
-is absolute (``|pivot| <= 2.2e-14`` by default), and in SI units the matrix of the effective D has pivots
-near 1e-16 m^3 s^-1. Every solve is then one pair of triangular solves. Several right-hand sides are solved one
-column at a time: for the dense model's 100 contact columns on 2200 cells that took 8 ms against 13 ms for
-``KSPMatSolve`` with dense PETSc matrices (``MatMatSolve`` on the factor). PETSc options tune it under the
-prefix ``dense_`` (e.g. ``PETSC_OPTIONS="-dense_pc_factor_mat_ordering_type rcm"``).
+The SciPy matrix becomes a sequential AIJ matrix on ``COMM_SELF`` (its CSR arrays used in place); a ``preonly``
+KSP with an ``lu`` PC factorises it once (PETSc's native LU, nested-dissection ordering, no pivoting: both
+matrices are diagonally dominant M-matrices, every diagonal entry stored). Only an exactly zero pivot counts as
+zero: PETSc's zero-pivot test is absolute (``|pivot| <= 2.2e-14``), and in SI units the matrix of the effective
+D has pivots near 1e-16 m^3 s^-1. Several right-hand sides are solved one column at a time (faster here than
+``KSPMatSolve``). PETSc options under the prefix ``dense_`` (e.g. ``-dense_pc_factor_mat_ordering_type rcm``).
 """
 
 from __future__ import annotations
@@ -26,10 +23,9 @@ OPTIONS_PREFIX = "dense_"
 
 
 class SparseLU:
-    """The LU factorisation of a square sparse ``matrix``; :meth:`solve` gives ``matrix^-1 b`` for one or more
-    columns."""
+    """The LU factorisation of a square sparse ``matrix``; :meth:`solve` gives ``matrix^-1 b`` (one or more columns)."""
 
-    def __init__(self, matrix: sparse.spmatrix | sparse.sparray, *, prefix: str = OPTIONS_PREFIX) -> None:
+    def __init__(self, matrix: sparse.spmatrix | sparse.sparray) -> None:
         PETSc = petsc()
         csr = sparse.csr_matrix(matrix, dtype=PETSc.ScalarType, copy=True)
         if csr.shape[0] != csr.shape[1]:
@@ -42,7 +38,7 @@ class SparseLU:
         comm = PETSc.COMM_SELF
         self.matrix = aij_matrix(self._csr, sizes=(self.size, self.size), comm=comm)
         self.ksp = PETSc.KSP().create(comm=comm)
-        self.ksp.setOptionsPrefix(prefix)
+        self.ksp.setOptionsPrefix(OPTIONS_PREFIX)
         self.ksp.setOperators(self.matrix)
         self.ksp.setType("preonly")
         pc = self.ksp.getPC()
