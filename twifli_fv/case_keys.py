@@ -203,12 +203,10 @@ CASE_KEYS: dict[str, dict[str, Key]] = {
 def keys_text(table: str | None = None) -> str:
     """The keys of one table (or all) as aligned text, one key per line: ``twifli keys``."""
     lines = [_row("key", "unit", "type", "default", "allowed", "meaning")]
-    for name, keys in CASE_KEYS.items():
-        if table is not None and name != table:
-            continue
+    for name in CASE_KEYS if table is None else [table]:
         lines.append(f"[{name}]")
         lines += [_row(key, spec.unit or "-", spec.type_name, _defaults(spec) or "-", spec.allowed or "-", spec.meaning)
-                  for key, spec in keys.items()]
+                  for key, spec in CASE_KEYS[name].items()]
     return "\n".join(lines)
 
 
