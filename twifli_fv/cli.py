@@ -24,7 +24,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _configure_logging(args.verbose)
     try:
-        return int(args.command(args) or 0)
+        args.command(args)
+        return 0
     except InputError as exc:
         return _fail(str(exc), 2)  # every rank meets the same mistake; said once
     except NumericalError as exc:
@@ -99,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace) -> None:
     from twifli_fv.drivers.run import run_case
 
     summary = run_case(args.case, resume=args.resume, progress=not args.no_progress and launcher_rank() == 0)
@@ -110,10 +111,9 @@ def _run(args: argparse.Namespace) -> int:
                   f"mean {'c/c_max' if dense else 'c/c_sat'} {step['mean_c_norm_end']:.4f}"
                   + (f", {step['capacity_mAh_g']:.1f} mAh/g" if dense else "") + f", {step['end_reason']}")
         print(f"outputs in {Path(args.case) / 'output'}")
-    return 0
 
 
-def _compare(args: argparse.Namespace) -> int:
+def _compare(args: argparse.Namespace) -> None:
     from twifli_fv.drivers.compare import comparison_dir, run_compare
 
     result = run_compare(args.case, args.experiment)
@@ -126,18 +126,16 @@ def _compare(args: argparse.Namespace) -> int:
         print(f"end of charge at {row['time_s'] / 3600:.2f} h: mean depletion run {weighted}"
               f"{row['run_row_mean']:.3f} row mean; experiment {row['experiment']:.3f} row mean")
     print(f"wrote {out / 'comparison.json'} and {out / 'comparison.png'}")
-    return 0
 
 
-def _export(args: argparse.Namespace) -> int:
+def _export(args: argparse.Namespace) -> None:
     from twifli_fv.outputs.export import export_frame, frame_file
 
     source = frame_file(Path(args.case) / "output", args.frame)
     print(f"wrote {export_frame(source, args.output)} from {source}")
-    return 0
 
 
-def _gitt(args: argparse.Namespace) -> int:
+def _gitt(args: argparse.Namespace) -> None:
     from twifli_fv.drivers.gitt import run_gitt
 
     out = Path(args.output_dir) if args.output_dir else Path(args.data).parent / "gitt"
@@ -148,10 +146,9 @@ def _gitt(args: argparse.Namespace) -> int:
     for warning in fit.get("warnings", []):
         print(f"warning: {warning}")
     print(f"wrote {out / 'gitt.csv'}, {out / 'gitt_fit.json'} and {out / 'gitt.png'}")
-    return 0
 
 
-def _radiography(args: argparse.Namespace) -> int:
+def _radiography(args: argparse.Namespace) -> None:
     from twifli_fv.drivers.radiography import run_radiography
 
     out = Path(args.output_dir) if args.output_dir else Path(args.config).parent / "radiography"
@@ -159,16 +156,14 @@ def _radiography(args: argparse.Namespace) -> int:
     print(f"{summary['frames']} frames: mean relative Li {summary['mean_c_norm_first']:.4f} -> "
           f"{summary['mean_c_norm_last']:.4f}; {summary['excluded_pixels']} pixels without usable transmission")
     print(f"wrote {out / 'profiles.csv'}, {out / 'radiography_map.png'} and {out / 'radiography.json'}")
-    return 0
 
 
-def _keys(args: argparse.Namespace) -> int:
+def _keys(args: argparse.Namespace) -> None:
     from twifli_fv.case_keys import CASE_KEYS, keys_markdown, keys_text
 
     if args.table is not None and args.table not in CASE_KEYS:
         raise InputError(f"unknown table [{args.table}]{did_you_mean(args.table, list(CASE_KEYS))}")
     print(keys_markdown() if args.markdown else keys_text(args.table))
-    return 0
 
 
 Argument = tuple[tuple[str, ...], dict[str, Any]]
@@ -199,7 +194,7 @@ def _image_arguments(*, voxel_required: bool) -> tuple[Argument, ...]:
     )
 
 
-Command = tuple[Callable[[argparse.Namespace], int], str, tuple[Argument, ...]]
+Command = tuple[Callable[[argparse.Namespace], None], str, tuple[Argument, ...]]
 COMMANDS: dict[str, Command] = {  # name: (handler, help line, arguments)
     "describe": (cli_image.describe, "microstructure report: fractions, percolation, interfaces, particles",
                  _image_arguments(voxel_required=True)),

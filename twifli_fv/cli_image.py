@@ -33,13 +33,13 @@ def _sizes(text: str, *, example: str) -> tuple[int, ...]:
 # --- commands ---------------------------------------------------------------------------------
 
 
-def describe(args: argparse.Namespace) -> int:
+def describe(args: argparse.Namespace) -> None:
     from twifli_fv.properties.microstructure import describe
 
     report = describe(load(args), periodic=not args.no_flux)
     if args.json:
         print(json.dumps(report.to_dict()))
-        return 0
+        return
     print(f"image {args.image}: shape {report.shape}, voxel {report.voxel_size_um:g} um, in-plane "
           f"{'periodic' if report.periodic else 'no-flux'}")
     print(f"{'phase':<11}{'fraction':>10}{'percolating':>13}{'components':>12}")
@@ -47,10 +47,9 @@ def describe(args: argparse.Namespace) -> int:
         print(f"{name:<11}{stats.volume_fraction:>10.4f}{stats.percolating_fraction:>13.4f}{stats.components:>12d}")
     print(f"AM particles (connected components): {report.am_particles}")
     print("specific interface area (um^-1): " + ", ".join(f"{k} {v:.4f}" for k, v in report.specific_area_per_um.items()))
-    return 0
 
 
-def tortuosity(args: argparse.Namespace) -> int:
+def tortuosity(args: argparse.Namespace) -> None:
     from twifli_fv.cli import launcher_rank
     from twifli_fv.solve.petsc_env import ranks
     from twifli_fv.solve.tortuosity import tortuosity_factors
@@ -60,21 +59,20 @@ def tortuosity(args: argparse.Namespace) -> int:
         raise InputError(f"--axis {args.axis}: the image has axes 0..{image.ndim - 1}")
     results = tortuosity_factors(image, axis=args.axis, periodic=not args.no_flux)
     if launcher_rank() != 0:
-        return 0
+        return
     if args.json:
         keys = ("volume_fraction", "percolating_fraction", "D_eff", "tau")
         print(json.dumps({name: {k: getattr(r, k) for k in keys} for name, r in results.items()}))
-        return 0
+        return
     print(f"tortuosity along axis {args.axis} ({'no-flux' if args.no_flux else 'periodic'} side walls), {args.image}")
     print(f"{'phase':<11}{'fraction':>10}{'percolating':>13}{'D_eff':>10}{'tau':>10}{'CG its':>8}")
     for name, r in results.items():
         tau = f"{r.tau:10.4f}" if r.percolates else f"{'-':>10}"  # JSON null: no number, not inf
         note = "" if r.percolates else "  does not percolate (tau null in --json)"
         print(f"{name:<11}{r.volume_fraction:>10.4f}{r.percolating_fraction:>13.4f}{r.D_eff:>10.4f}{tau}{r.iterations:>8d}{note}")
-    return 0
 
 
-def generate(args: argparse.Namespace) -> int:
+def generate(args: argparse.Namespace) -> None:
     from twifli_fv.image.generate import LABEL_MAP, generate_composite
     from twifli_fv.outputs.images import write_labels
 
@@ -84,4 +82,3 @@ def generate(args: argparse.Namespace) -> int:
     )
     path = write_labels(args.output, labels)
     log.info("wrote %s: shape %s, labels %s, voxel %g um", path, labels.shape, LABEL_MAP, args.voxel_size_um)
-    return 0

@@ -9,7 +9,7 @@ from pathlib import Path
 from twifli_fv.errors import InputError
 
 
-def sweep(args: argparse.Namespace) -> int:
+def sweep(args: argparse.Namespace) -> None:
     from twifli_fv.drivers.sweep import run_sweep
     from twifli_fv.drivers.sweep_grid import parse_vary
 
@@ -21,10 +21,9 @@ def sweep(args: argparse.Namespace) -> int:
         first = result.failed[0]
         raise InputError(f"{result.csv}: {len(result.failed)} of {len(result.rows)} points failed "
                          f"(first {first['point']}: {first['error']})")
-    return 0
 
 
-def fit(args: argparse.Namespace) -> int:
+def fit(args: argparse.Namespace) -> None:
     from twifli_fv.case import load_case
     from twifli_fv.drivers.fit import parse_free, run_fit
 
@@ -37,10 +36,9 @@ def fit(args: argparse.Namespace) -> int:
         print(f"{entry['key']} = {entry['value']:.6g}" + (f" +- {error:.3g}" if error is not None else ""))
     print(f"residual rms {result.report['residual']['rms']:.4g} {result.report['unit']}; "
           f"{result.report['evaluations']} runs: {result.directory / 'fit.json'}")
-    return 0
 
 
-def energy_density(args: argparse.Namespace) -> int:
+def energy_density(args: argparse.Namespace) -> None:
     from twifli_fv.drivers.energy_density import run_energy_density
 
     config = Path(args.config)
@@ -56,4 +54,3 @@ def energy_density(args: argparse.Namespace) -> int:
     if gain:
         print(f"dense over the best composite: {gain['gravimetric']:+.1f} % Wh/kg, {gain['volumetric']:+.1f} % Wh/L")
     print(f"wrote {out / 'energy_density.json'}, {out / 'energy_density.csv'} and {out / 'energy_density.png'}")
-    return 0

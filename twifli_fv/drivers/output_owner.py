@@ -26,7 +26,8 @@ FRESH_LOCK_S = 10.0  # an unreadable lock younger than this is being written, no
 
 
 class OutputOwner:
-    """Claim ``out`` (:meth:`claim`), then :meth:`release` it after the run, telling whether writing failed."""
+    """Claim ``out`` (:meth:`claim`), then leave it (``with``) once the run ends: an :class:`OSError` means writing
+    failed."""
 
     def __init__(self, out: Path) -> None:
         self.out, self.lock = out, out / LOCK
@@ -53,8 +54,12 @@ class OutputOwner:
                     entry.rename(aside / entry.name)
                 self.previous = aside
 
-    def release(self, *, write_failed: bool) -> None:
+    def __enter__(self) -> OutputOwner:
+        return self
+
+    def __exit__(self, kind: type | None, exc: BaseException | None, traceback: object) -> None:
         """Drop the previous output (or, when writing failed, the new one, restoring the previous) and unlock."""
+        write_failed = isinstance(exc, OSError)
         try:
             if write_failed and self.previous is not None:
                 for entry in self.out.iterdir():

@@ -9,6 +9,7 @@ is the same for every model.
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from pathlib import Path
 
 from twifli_fv.case import Case, load_case
@@ -53,15 +54,8 @@ def run_case(directory: str | Path, *, resume: bool = False, progress: bool = Tr
     every.together(lambda: owner and owner.claim(fresh=not resume), errors=(InputError,))
     recorder = Recorder(out, run, fields_every_s=case.positive("output", "fields_interval_s"),
                         fingerprint=digest, writes=writes)
-    write_failed = False
-    try:
+    with owner or nullcontext():
         return _run(case, run, recorder, resume=resume, progress=progress and writes)
-    except OSError:
-        write_failed = True
-        raise
-    finally:
-        if owner is not None:
-            owner.release(write_failed=write_failed)
 
 
 def _run(case: Case, run, recorder: Recorder, *, resume: bool, progress: bool) -> dict:  # noqa: ANN001
