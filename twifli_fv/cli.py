@@ -20,8 +20,7 @@ log = logging.getLogger("twifli_fv")
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``twifli`` console script."""
-    parser = _parser()
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
     _configure_logging(args.verbose)
     try:
         args.command(args)

@@ -1,11 +1,7 @@
 """A run owns its output folder: a lock file, the clean-up of a killed run, and the previous output kept safe.
 
-``output/.lock`` holds the PID and host of the run writing the folder; a second ``twifli run`` on the same
-case is refused in one line, a lock left by a dead process (same host) is taken over with a notice. At the
-start, hidden partial files of a killed run (``.NAME.partial-PID.ext``, :func:`~twifli_fv.outputs.files.atomic_path`)
-are removed. A fresh run sets the previous output aside (``output/.previous/``) and deletes it only once it
-has its own result; if writing fails (permission, read-only file system, disk full) the new, partial output is
-removed and the previous one put back.
+``output/.lock`` holds the PID and host of the run writing the folder (the README's "A run owns CASE/output/");
+hidden partial files are those of :func:`~twifli_fv.outputs.files.atomic_path`.
 """
 
 from __future__ import annotations
@@ -26,8 +22,7 @@ FRESH_LOCK_S = 10.0  # an unreadable lock younger than this is being written, no
 
 
 class OutputOwner:
-    """Claim ``out`` (:meth:`claim`), then leave it (``with``) once the run ends: an :class:`OSError` means writing
-    failed."""
+    """Claim ``out`` (:meth:`claim`), then leave it (``with``): after an :class:`OSError`, writing failed."""
 
     def __init__(self, out: Path) -> None:
         self.out, self.lock = out, out / LOCK
