@@ -7,7 +7,7 @@ is an error that names it (and the nearest known key), so a typo never falls bac
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -109,8 +109,8 @@ def load_case(directory: str | Path) -> Case:
             if key not in allowed:
                 raise InputError(f"{path}: '{table}.{key}' is not used by model.kind = {kind!r}")
     _check_required(path, case.settings, KIND_REQUIRED[kind])
-    defaults = {(table, key): spec.default_for(kind) for table, keys in CASE_KEYS.items() for key, spec in keys.items()}
-    return Case(directory=case.directory, settings=case.settings, file=case.file, defaults=defaults)
+    return replace(case, defaults={(table, key): spec.default_for(kind)
+                                   for table, keys in CASE_KEYS.items() for key, spec in keys.items()})
 
 
 def load_config(path: str | Path, *, schema: dict, required: dict, keys: dict | None = None) -> Case:
