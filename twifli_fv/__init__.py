@@ -20,11 +20,7 @@ __version__ = "0.1.0"
 
 
 def tortuosity(image: SegmentedImage, **kwargs):  # noqa: ANN201 - re-export, typed at the source
-    """Tortuosity factors of every phase and of the electronic network (SPEC sect. 4).
-
-    Thin re-export of :func:`twifli_fv.solve.tortuosity.tortuosity_factors`, imported lazily so
-    that ``import twifli_fv`` stays light.
-    """
+    """Tortuosity factors of every phase and of the electronic network (SPEC sect. 4), imported lazily."""
     from twifli_fv.solve.tortuosity import tortuosity_factors
 
     return tortuosity_factors(image, **kwargs)

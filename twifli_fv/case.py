@@ -7,16 +7,17 @@ is an error that names it (and the nearest known key), so a typo never falls bac
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import tomllib
 
-from twifli_fv.case_keys import CASE_KEYS, Key
+from twifli_fv.case_keys import CASE_KEYS, NUM, Key
 from twifli_fv.errors import InputError, did_you_mean
 
-SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {  # the types of CASE_KEYS (sweep axes read it)
+Schema = dict[str, dict[str, type | tuple[type, ...]]]  # table -> key -> allowed types
+SCHEMA: Schema = {  # the types of CASE_KEYS (sweep axes read it)
     table: {key: spec.kinds for key, spec in keys.items()} for table, keys in CASE_KEYS.items()
 }
 REQUIRED = {"image": ("file", "labels", "voxel_size_um"), "material": ("c_sat_mol_m3",), "protocol": ("steps",)}
@@ -32,34 +33,31 @@ MODEL_KINDS: dict[str, dict[str, tuple[str, ...] | None]] = {  # [model] kind ->
 }
 KIND_REQUIRED = {"twifli": REQUIRED, "dense": {"protocol": ("steps",)}}
 
-Number = (int, float)
-GITT_SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {  # `twifli gitt --config gitt.toml`
+GITT_SCHEMA: Schema = {  # `twifli gitt --config gitt.toml`
     "sample": {
-        "active_mass_mg": Number, "molar_mass_g_mol": Number, "density_g_cm3": Number,
-        "molar_volume_cm3_mol": Number, "electrode_area_cm2": Number, "particle_radius_um": Number,
-        "c_initial_mol_m3": Number, "c_max_guess_mol_m3": Number, "charge_current_positive": bool,
+        "active_mass_mg": NUM, "molar_mass_g_mol": NUM, "density_g_cm3": NUM,
+        "molar_volume_cm3_mol": NUM, "electrode_area_cm2": NUM, "particle_radius_um": NUM,
+        "c_initial_mol_m3": NUM, "c_max_guess_mol_m3": NUM, "charge_current_positive": bool,
     },
-    "analysis": {"current_threshold_A": Number, "short_time_ratio_max": Number, "fit_form": str,
-                 "pulse_fraction_max": Number},
+    "analysis": {"current_threshold_A": NUM, "short_time_ratio_max": NUM, "fit_form": str, "pulse_fraction_max": NUM},
 }
 GITT_REQUIRED = {"sample": ("active_mass_mg", "molar_mass_g_mol", "c_max_guess_mol_m3")}
-RADIOGRAPHY_SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {  # `twifli radiography --config ...`
+RADIOGRAPHY_SCHEMA: Schema = {  # `twifli radiography --config ...`
     "images": {"frames": (str, list), "times_csv": str, "times_s": list, "pristine": str, "open_beam": str,
                "dark": str},
-    "region": {"cathode_rows": list, "columns": list, "pixel_size_um": Number, "collector_at": str},
-    "attenuation": {"li_fraction": Number},
+    "region": {"cathode_rows": list, "columns": list, "pixel_size_um": NUM, "collector_at": str},
+    "attenuation": {"li_fraction": NUM},
 }
 RADIOGRAPHY_REQUIRED = {"images": ("frames", "pristine"), "region": ("cathode_rows", "pixel_size_um")}
-NumberOrList = (int, float, list)  # a list: one composite per entry (paper 2, Fig 7: 60-90 wt% CAM)
-ENERGY_DENSITY_SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {  # `twifli energy-density --config ...`
-    "active_material": {"name": str, "specific_capacity_mAh_g": Number, "density_g_cm3": Number,
-                        "average_voltage_V": Number},
-    "dense": {"porosity": Number, "delivered_capacity_mAh_g": Number, "average_voltage_V": Number},
-    "composite": {"am_mass_fraction": NumberOrList, "se_mass_fraction": NumberOrList,
-                  "carbon_mass_fraction": NumberOrList, "binder_mass_fraction": NumberOrList,
-                  "se_density_g_cm3": Number, "carbon_density_g_cm3": Number, "binder_density_g_cm3": Number,
-                  "porosity": Number, "delivered_capacity_mAh_g": NumberOrList, "average_voltage_V": Number},
-    "electrode": {"am_loading_mg_cm2": Number, "thickness_um": Number, "areal_capacity_mAh_cm2": Number},
+NUM_OR_LIST = (int, float, list)  # a list: one composite per entry (paper 2, Fig 7: 60-90 wt% CAM)
+ENERGY_DENSITY_SCHEMA: Schema = {  # `twifli energy-density --config ...`
+    "active_material": {"name": str, "specific_capacity_mAh_g": NUM, "density_g_cm3": NUM, "average_voltage_V": NUM},
+    "dense": {"porosity": NUM, "delivered_capacity_mAh_g": NUM, "average_voltage_V": NUM},
+    "composite": {"am_mass_fraction": NUM_OR_LIST, "se_mass_fraction": NUM_OR_LIST,
+                  "carbon_mass_fraction": NUM_OR_LIST, "binder_mass_fraction": NUM_OR_LIST,
+                  "se_density_g_cm3": NUM, "carbon_density_g_cm3": NUM, "binder_density_g_cm3": NUM,
+                  "porosity": NUM, "delivered_capacity_mAh_g": NUM_OR_LIST, "average_voltage_V": NUM},
+    "electrode": {"am_loading_mg_cm2": NUM, "thickness_um": NUM, "areal_capacity_mAh_cm2": NUM},
 }
 ENERGY_DENSITY_REQUIRED = {"active_material": ("specific_capacity_mAh_g", "density_g_cm3", "average_voltage_V")}
 
@@ -104,17 +102,15 @@ def load_case(directory: str | Path) -> Case:
     if not path.is_file():
         raise InputError(f"{path}: no case file here (a case directory holds case.toml and its inputs)")
     case = load_config(path, schema=SCHEMA, required={}, keys=CASE_KEYS)
-    kind = case.get("model", "kind", "twifli")
-    if kind not in MODEL_KINDS:
-        raise InputError(f"{path}: model.kind {kind!r}: use one of {', '.join(MODEL_KINDS)}")
+    kind = case.get("model", "kind", "twifli")  # one of MODEL_KINDS: the schema checked it
     for table, values in case.settings.items():
         allowed = MODEL_KINDS[kind].get(table, ())
         for key in values if allowed is not None else ():
             if key not in allowed:
                 raise InputError(f"{path}: '{table}.{key}' is not used by model.kind = {kind!r}")
     _check_required(path, case.settings, KIND_REQUIRED[kind])
-    defaults = {(table, key): spec.default_for(kind) for table, keys in CASE_KEYS.items() for key, spec in keys.items()}
-    return Case(directory=case.directory, settings=case.settings, file=case.file, defaults=defaults)
+    return replace(case, defaults={(table, key): spec.default_for(kind)
+                                   for table, keys in CASE_KEYS.items() for key, spec in keys.items()})
 
 
 def load_config(path: str | Path, *, schema: dict, required: dict, keys: dict | None = None) -> Case:
@@ -152,7 +148,7 @@ def _check_value(path: Path, table: str, key: str, value: Any, spec: Key | None)
         problem = spec.problem(value)
         if problem:
             raise InputError(f"{path}: [{table}] {key} = {value!r}: {problem} ({spec.meaning})")
-    elif not all(math.isfinite(v) for v in (value if isinstance(value, list) else [value]) if isinstance(v, Number)):
+    elif not all(math.isfinite(v) for v in (value if isinstance(value, list) else [value]) if isinstance(v, NUM)):
         raise InputError(f"{path}: [{table}] {key} = {value!r}: numbers must be finite")
 
 

@@ -72,6 +72,7 @@ _STEP_UM = dict(low=1e-3, high=1e3)  # a voxel: 1 nm to 1 mm
 _LENGTH_UM = dict(low=0.0, high=1e5, above=True)  # a cell dimension: up to 10 cm
 _D = dict(low=1e-20, high=1e-2)  # any solid diffusivity, cm^2/s
 _C = dict(low=1.0, high=1e6)  # mol/m^3
+ROW = "  {:<25} {:<8} {:<15} {:<22} {:<24} {}"  # a line of `twifli keys`: key, unit, type, default, allowed, meaning
 
 CASE_KEYS: dict[str, dict[str, Key]] = {
     "image": {
@@ -202,18 +203,12 @@ CASE_KEYS: dict[str, dict[str, Key]] = {
 
 def keys_text(table: str | None = None) -> str:
     """The keys of one table (or all) as aligned text, one key per line: ``twifli keys``."""
-    lines = [_row("key", "unit", "type", "default", "allowed", "meaning")]
-    for name, keys in CASE_KEYS.items():
-        if table is not None and name != table:
-            continue
+    lines = [ROW.format("key", "unit", "type", "default", "allowed", "meaning")]
+    for name in CASE_KEYS if table is None else [table]:
         lines.append(f"[{name}]")
-        lines += [_row(key, spec.unit or "-", spec.type_name, _defaults(spec) or "-", spec.allowed or "-", spec.meaning)
-                  for key, spec in keys.items()]
+        lines += [ROW.format(key, spec.unit or "-", spec.type_name, _defaults(spec) or "-", spec.allowed or "-",
+                             spec.meaning) for key, spec in CASE_KEYS[name].items()]
     return "\n".join(lines)
-
-
-def _row(key: str, unit: str, kind: str, default: str, allowed: str, meaning: str) -> str:
-    return f"  {key:<25} {unit:<8} {kind:<15} {default:<22} {allowed:<24} {meaning}"
 
 
 def keys_markdown() -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 from twifli_fv.errors import InputError
 
 
-def sweep(args: argparse.Namespace) -> int:
+def sweep(args: argparse.Namespace) -> None:
     from twifli_fv.drivers.sweep import run_sweep
     from twifli_fv.drivers.sweep_grid import parse_vary
 
@@ -21,22 +21,9 @@ def sweep(args: argparse.Namespace) -> int:
         first = result.failed[0]
         raise InputError(f"{result.csv}: {len(result.failed)} of {len(result.rows)} points failed "
                          f"(first {first['point']}: {first['error']})")
-    return 0
 
 
-def sweep_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("case", help="base case directory holding case.toml")
-    parser.add_argument("--vary", action="append", required=True, metavar="KEY=VALUES",
-                        help="a case key and its values: table.key=v1,v2,... or a bare key naming one case key; "
-                             "ranges start:stop:N or start:stop:Nlog (repeat for a grid)")
-    parser.add_argument("--name", help="sweep folder CASE/sweeps/NAME (default: the varied keys)")
-    parser.add_argument("--jobs", type=int, default=1, help="points run at once, one process each (default 1)")
-    parser.add_argument("--resume", action="store_true", help="continue interrupted points from their checkpoints")
-    parser.add_argument("--quantity", help="summary number to map (default capacity_mAh_g, else end_mean_depletion)")
-    parser.add_argument("--no-plots", action="store_true", help="no contour map / curve")
-
-
-def fit(args: argparse.Namespace) -> int:
+def fit(args: argparse.Namespace) -> None:
     from twifli_fv.case import load_case
     from twifli_fv.drivers.fit import parse_free, run_fit
 
@@ -49,23 +36,9 @@ def fit(args: argparse.Namespace) -> int:
         print(f"{entry['key']} = {entry['value']:.6g}" + (f" +- {error:.3g}" if error is not None else ""))
     print(f"residual rms {result.report['residual']['rms']:.4g} {result.report['unit']}; "
           f"{result.report['evaluations']} runs: {result.directory / 'fit.json'}")
-    return 0
 
 
-def fit_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("case", help="case directory holding case.toml (the values not fitted)")
-    parser.add_argument("--data", required=True, help="CSV: c_rate, capacity_mAh_g[, case keys] | c_rate, "
-                        "capacity_mAh_g, voltage_V | time_s, step, y_um, c_norm")
-    parser.add_argument("--free", action="append", required=True, metavar="KEY[=LO:HI],...",
-                        help="case keys to fit, as in sweep's --vary; bounds default to the case value /10..x10")
-    parser.add_argument("--name", help="fit folder CASE/fits/NAME (default: the data file's name)")
-    parser.add_argument("--jobs", type=int, default=1, help="model runs at once, one process each (default 1)")
-    parser.add_argument("--resume", action="store_true", help="continue interrupted runs from their checkpoints")
-    parser.add_argument("--max-evaluations", type=int, default=30, help="optimizer steps at most (default 30)")
-    parser.add_argument("--no-plots", action="store_true", help="no fit.png")
-
-
-def energy_density(args: argparse.Namespace) -> int:
+def energy_density(args: argparse.Namespace) -> None:
     from twifli_fv.drivers.energy_density import run_energy_density
 
     config = Path(args.config)
@@ -81,9 +54,3 @@ def energy_density(args: argparse.Namespace) -> int:
     if gain:
         print(f"dense over the best composite: {gain['gravimetric']:+.1f} % Wh/kg, {gain['volumetric']:+.1f} % Wh/L")
     print(f"wrote {out / 'energy_density.json'}, {out / 'energy_density.csv'} and {out / 'energy_density.png'}")
-    return 0
-
-
-def energy_density_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", required=True, help="cell.toml: [active_material], [dense] and/or [composite]")
-    parser.add_argument("-o", "--output-dir", help="where to write (default: energy_density/CONFIG_NAME in the current folder)")

@@ -8,6 +8,7 @@ compared with the memory available (``MemAvailable``, or the cgroup limit when l
 from __future__ import annotations
 
 import os
+from contextlib import suppress
 from pathlib import Path
 
 from twifli_fv.errors import InputError
@@ -20,18 +21,12 @@ GENERATE_BYTES_PER_VOXEL = 40  # the generator's float64 noise fields and label 
 def available_bytes() -> float:
     """Memory this process may still use: ``MemAvailable`` of /proc/meminfo, capped by a cgroup limit."""
     limits = []
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                limits.append(int(line.split()[1]) * 1024)
-    except OSError:
-        pass
-    try:
+    with suppress(OSError):
+        meminfo = Path("/proc/meminfo").read_text().splitlines()
+        limits += [int(line.split()[1]) * 1024 for line in meminfo if line.startswith("MemAvailable:")]
+    with suppress(OSError):
         limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
-        if limit.isdigit():
-            limits.append(int(limit))
-    except OSError:
-        pass
+        limits += [int(limit)] if limit.isdigit() else []
     if not limits:
         try:
             limits.append(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
@@ -49,8 +44,8 @@ def check_memory(needed_bytes: float, *, what: str, change: str) -> None:
 
 
 def _size(count: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if count < 1024 or unit == "PiB":
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if count < 1024:
             return f"{count:.3g} {unit}"
         count /= 1024
-    return f"{count:.3g} EiB"
+    return f"{count:.3g} PiB"

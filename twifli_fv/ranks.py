@@ -19,14 +19,8 @@ class Ranks:
 
     def __init__(self, mpi: Any = None) -> None:  # noqa: ANN401 - mpi4py.MPI.Comm, never imported here
         self.mpi = mpi if mpi is not None and mpi.Get_size() > 1 else None
-
-    @property
-    def size(self) -> int:
-        return 1 if self.mpi is None else self.mpi.Get_size()
-
-    @property
-    def rank(self) -> int:
-        return 0 if self.mpi is None else self.mpi.Get_rank()
+        self.size: int = 1 if self.mpi is None else self.mpi.Get_size()
+        self.rank: int = 0 if self.mpi is None else self.mpi.Get_rank()
 
     def sum(self, value: Any) -> Any:  # noqa: ANN401 - a number or a numpy array
         """``value`` summed over the ranks (element-wise for arrays), on every rank."""

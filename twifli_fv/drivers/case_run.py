@@ -23,11 +23,6 @@ class CaseRun:
     def solver(self):  # noqa: ANN201 - the model's solver
         return self.stepper.solver
 
-    @property
-    def ranks(self) -> Ranks:
-        """The processes the run is spread over (one unless the model divides its grid)."""
-        return ONE
-
     def at_step(self, state, attempt) -> None:  # noqa: ANN001 - RunState, Attempt
         """What a model records per kept time step (nothing, unless it says; the progress bar is the driver's)."""
 

@@ -19,8 +19,11 @@ INPUT_FILES = (("image", "file"), ("tortuosity", "image_file"), ("material", "ta
 RESUMABLE_TABLES = ("solver",)
 
 
-def fingerprint(case: Case, grid: bytes) -> dict:
-    """Digests of the case (without ``[solver]``), of the grid the run was built on and of each input file."""
+def fingerprint(case: Case, grid: bytes, *, ranks: Ranks) -> dict:
+    """Digests of the case (without ``[solver]``), of the grid the run was built on and of each input file.
+
+    Each rank holds its own slab of the grid: their digests are combined in rank order, so every rank of a
+    distributed run compares the same fingerprint."""
     settings = {table: values for table, values in case.settings.items() if table not in RESUMABLE_TABLES}
     inputs = {}
     for table, key in INPUT_FILES:
@@ -28,16 +31,9 @@ def fingerprint(case: Case, grid: bytes) -> dict:
         if path is not None and path.is_file():
             with path.open("rb") as handle:  # in chunks: an image may be larger than a rank's memory share
                 inputs[str(path)] = hashlib.file_digest(handle, "sha256").hexdigest()
+    grids = ranks.gather(_sha(grid))
     return {"format": CHECKPOINT_FORMAT, "case": _sha(json.dumps(settings, sort_keys=True).encode()),
-            "grid": _sha(grid), "inputs": inputs}
-
-
-def over_ranks(digest: dict, *, ranks: Ranks) -> dict:
-    """``digest`` with the grid digests of every rank (each holds its own slab of the grid) combined in rank order,
-    so every rank of a distributed run compares the same fingerprint; unchanged on one process."""
-    if ranks.size == 1:
-        return digest
-    return {**digest, "grid": _sha(json.dumps(ranks.gather(digest["grid"])).encode())}
+            "grid": grids[0] if ranks.size == 1 else _sha(json.dumps(grids).encode()), "inputs": inputs}
 
 
 def difference(saved: object, now: dict) -> str | None:

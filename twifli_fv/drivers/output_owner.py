@@ -1,11 +1,7 @@
 """A run owns its output folder: a lock file, the clean-up of a killed run, and the previous output kept safe.
 
-``output/.lock`` holds the PID and host of the run writing the folder; a second ``twifli run`` on the same
-case is refused in one line, a lock left by a dead process (same host) is taken over with a notice. At the
-start, hidden partial files of a killed run (``.NAME.partial-PID.ext``, :func:`~twifli_fv.outputs.files.atomic_path`)
-are removed. A fresh run sets the previous output aside (``output/.previous/``) and deletes it only once it
-has its own result; if writing fails (permission, read-only file system, disk full) the new, partial output is
-removed and the previous one put back.
+``output/.lock`` holds the PID and host of the run writing the folder (the README's "A run owns CASE/output/");
+hidden partial files are those of :func:`~twifli_fv.outputs.files.atomic_path`.
 """
 
 from __future__ import annotations
@@ -26,7 +22,7 @@ FRESH_LOCK_S = 10.0  # an unreadable lock younger than this is being written, no
 
 
 class OutputOwner:
-    """Claim ``out`` (:meth:`claim`), then :meth:`release` it after the run, telling whether writing failed."""
+    """Claim ``out`` (:meth:`claim`), then leave it (``with``): after an :class:`OSError`, writing failed."""
 
     def __init__(self, out: Path) -> None:
         self.out, self.lock = out, out / LOCK
@@ -53,8 +49,12 @@ class OutputOwner:
                     entry.rename(aside / entry.name)
                 self.previous = aside
 
-    def release(self, *, write_failed: bool) -> None:
+    def __enter__(self) -> OutputOwner:
+        return self
+
+    def __exit__(self, kind: type | None, exc: BaseException | None, traceback: object) -> None:
         """Drop the previous output (or, when writing failed, the new one, restoring the previous) and unlock."""
+        write_failed = isinstance(exc, OSError)
         try:
             if write_failed and self.previous is not None:
                 for entry in self.out.iterdir():

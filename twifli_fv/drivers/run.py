@@ -9,11 +9,12 @@ is the same for every model.
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from pathlib import Path
 
 from twifli_fv.case import Case, load_case
 from twifli_fv.drivers.dense_case import prepare_dense
-from twifli_fv.drivers.fingerprint import difference, fingerprint, over_ranks
+from twifli_fv.drivers.fingerprint import difference, fingerprint
 from twifli_fv.drivers.output_owner import OutputOwner
 from twifli_fv.drivers.twifli_case import prepare_twifli
 from twifli_fv.errors import InputError, NumericalError
@@ -48,20 +49,13 @@ def run_case(directory: str | Path, *, resume: bool = False, progress: bool = Tr
     out = case.output
     every = ranks()
     writes = every.rank == 0  # under mpiexec every rank runs the case; rank 0 writes and shows progress
-    digest = over_ranks(fingerprint(case, run.fingerprint_data), ranks=run.ranks)
+    digest = fingerprint(case, run.fingerprint_data, ranks=run.ranks)
     owner = OutputOwner(out) if writes else None
     every.together(lambda: owner and owner.claim(fresh=not resume), errors=(InputError,))
     recorder = Recorder(out, run, fields_every_s=case.positive("output", "fields_interval_s"),
                         fingerprint=digest, writes=writes)
-    write_failed = False
-    try:
+    with owner or nullcontext():
         return _run(case, run, recorder, resume=resume, progress=progress and writes)
-    except OSError:
-        write_failed = True
-        raise
-    finally:
-        if owner is not None:
-            owner.release(write_failed=write_failed)
 
 
 def _run(case: Case, run, recorder: Recorder, *, resume: bool, progress: bool) -> dict:  # noqa: ANN001

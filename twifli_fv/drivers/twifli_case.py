@@ -53,7 +53,7 @@ class TwifliRun(CaseRun):
 
     @property
     def fingerprint_data(self) -> bytes:
-        """This rank's own planes (:func:`~twifli_fv.drivers.fingerprint.over_ranks` combines the ranks')."""
+        """This rank's own planes (:func:`~twifli_fv.drivers.fingerprint.fingerprint` combines the ranks')."""
         return self.grid.owned_phases.tobytes()
 
     @property
