@@ -23,10 +23,9 @@ import logging
 import numpy as np
 
 from twifli_fv.errors import InputError, NumericalError
-from twifli_fv.image.halo import with_halo
 from twifli_fv.image.phases import Phase
 from twifli_fv.image.segmented import SegmentedImage
-from twifli_fv.image.slab import Slab, split_planes
+from twifli_fv.image.slab import Slab, split_planes, with_halo
 from twifli_fv.mesh.faces import in_plane_axes
 from twifli_fv.properties.connectivity import percolating
 from twifli_fv.properties.microstructure import ELECTRONIC
