@@ -20,10 +20,10 @@ import numpy as np
 
 from twifli_fv.image.voxels import VoxelGrid
 from twifli_fv.outputs.checkpoint import Checkpoint, save_checkpoint
-from twifli_fv.outputs.fields import frame_name, write_frame, write_pvd
 from twifli_fv.outputs.files import write_json
 from twifli_fv.outputs.plots import plot_map, plot_profiles
 from twifli_fv.outputs.profiles import row_average, write_profiles
+from twifli_fv.outputs.vtk import frame_name, write_frame, write_pvd
 from twifli_fv.ranks import Ranks
 
 CHECKPOINT_EVERY_S = 30.0  # wall time between checkpoints (also one with every field frame)

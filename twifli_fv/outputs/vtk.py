@@ -1,4 +1,4 @@
-"""VTK image data (``.vti``) of voxel data, for ParaView and PyVista (``pyvista.read``).
+"""VTK image data (``.vti``) of voxel data and time series of them, for ParaView and PyVista (``pyvista.read``).
 
 Coordinates match the FiPy mesh, in metres: x (and y in 3D) in-plane, the thickness along y in 2D and z in 3D. The
 grid is XML ImageData: origin 0, spacing the voxel size, point extent ``0 nx 0 ny 0 nz`` (``nz = 0`` in 2D); VTK
@@ -7,9 +7,10 @@ orders cells with x fastest, the C order of an image indexed [thickness, ..., x]
 constants (e.g. the phase codes ``phase_AM = 1``) are one-tuple arrays of a ``<FieldData>`` block, which ParaView
 lists as field data and PyVista reads as ``grid.field_data``.
 
-Under ``mpiexec`` a frame is parallel image data: each rank writes the planes it owns as a piece (a ``.vti`` whose
-extent along the thickness covers only those planes) and rank 0 a ``.pvti`` (PImageData) listing the arrays and the
-pieces, which ParaView and PyVista open as one grid.
+A field frame is one ``.vti``, listed with its time in a ``.pvd`` collection. Under ``mpiexec`` it is parallel image
+data, as ParaView writes it: each rank writes the planes it owns as a piece ``frame_XXXX/frame_XXXX_R.vti`` (its
+extent along the thickness covers only those planes), then rank 0 ``frame_XXXX.pvti`` (PImageData) listing the arrays
+and the pieces, so no rank ever holds the whole field and the frame still opens as one grid.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 
 from twifli_fv.image.slab import Slab
+from twifli_fv.image.voxels import VoxelGrid
 from twifli_fv.outputs.files import atomic_path
+from twifli_fv.ranks import ONE, Ranks
 
 _BLOCK_BYTES = 1 << 15  # uncompressed bytes per compressed block (VTK's default)
 _ZLIB_LEVEL = 1  # fastest; zlib's default level 6 takes ~2x the time for files ~2 % smaller
@@ -79,6 +82,47 @@ def write_pvti(path: str | Path, shape: tuple[int, ...], voxel_size_m: float, ar
             f"{_field_data(field_data or {})}"
             f"    <PCellData>\n{declared}    </PCellData>\n{listed}  </PImageData>\n</VTKFile>\n"
         )
+    return Path(path)
+
+
+def frame_name(index: int, *, ranks: Ranks = ONE) -> str:
+    """File name of field frame ``index`` (relative to ``fields/``): ``.vti``, or ``.pvti`` on several ranks."""
+    return f"frame_{index:04d}.{'vti' if ranks.size == 1 else 'pvti'}"
+
+
+def write_frame(directory: Path, index: int, *, grid: VoxelGrid, cell_data: dict[str, np.ndarray],
+                field_data: dict[str, int], ranks: Ranks = ONE) -> str:
+    """Field frame ``index`` of ``cell_data`` (this rank's own cells) in ``directory``; its file name.
+
+    Collective on several ranks: a piece that fails to be written on any rank fails the frame on every rank, and
+    the ``.pvti`` is written only once every piece is complete.
+    """
+    name = frame_name(index, ranks=ranks)
+    if ranks.size == 1:
+        write_vti(directory / name, grid.shape, grid.voxel_size_m, cell_data, field_data=field_data)
+        return name
+    slab = getattr(grid, "slab", None) or Slab.whole(grid.shape)
+    piece = f"{Path(name).stem}/{Path(name).stem}_{ranks.rank}.vti"
+    ranks.together(lambda: write_vti(directory / piece, grid.shape, grid.voxel_size_m, cell_data,
+                                     field_data=field_data, slab=slab))
+    pieces = ranks.gather((slab, piece))
+    arrays = {key: np.asarray(values).dtype for key, values in cell_data.items()}
+    ranks.together(lambda: ranks.rank == 0 and write_pvti(directory / name, grid.shape, grid.voxel_size_m, arrays,
+                                                          pieces, field_data=field_data))
+    return name
+
+
+def write_pvd(path: str | Path, frames: list[tuple[float, str]]) -> Path:
+    """ParaView collection of ``(time_s, .vti or .pvti file name relative to the pvd)``."""
+    entries = "\n".join(
+        f'    <DataSet timestep="{time:.6g}" group="" part="0" file={quoteattr(name)}/>' for time, name in frames
+    )
+    text = (
+        '<?xml version="1.0"?>\n<VTKFile type="Collection" version="0.1" byte_order="LittleEndian">\n'
+        f"  <Collection>\n{entries}\n  </Collection>\n</VTKFile>\n"
+    )
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
     return Path(path)
 
 

@@ -31,21 +31,16 @@ def label_components(mask: np.ndarray, *, wrap_axes: tuple[int, ...] = ()) -> tu
     return relabel[labels], int(merged.max()) + 1
 
 
-def percolating(
-    mask: np.ndarray, *, axis: int = 0, wrap_axes: tuple[int, ...] = (), ranks: Ranks = ONE
-) -> np.ndarray:
-    """True on the cells of ``mask`` whose component touches both end planes of ``axis``.
+def percolating(mask: np.ndarray, *, wrap_axes: tuple[int, ...] = (), ranks: Ranks = ONE) -> np.ndarray:
+    """True on the cells of ``mask`` whose component touches both end planes of axis 0 (through the thickness).
 
-    Under several ``ranks``, ``mask`` is this rank's own planes of a slab (:mod:`twifli_fv.image.slab`), ``axis`` is 0
-    and the ends are the whole grid's first plane (rank 0's) and last plane (the last rank's): the components of each
-    slab are joined across the slab boundaries (:func:`slab_ends`, :func:`percolating_labels`); one process is one slab.
+    Under several ``ranks``, ``mask`` is this rank's own planes of a slab (:mod:`twifli_fv.image.slab`) and the ends
+    are the whole grid's first plane (rank 0's) and last plane (the last rank's): the components of each slab are
+    joined across the slab boundaries (:func:`slab_ends`, :func:`percolating_labels`); one process is one slab.
     """
     labels, count = label_components(mask, wrap_axes=wrap_axes)
-    if axis != 0 and ranks.size > 1:
-        raise ValueError(f"slabs are cut along axis 0; percolation along axis {axis} needs the whole grid")
-    along = np.moveaxis(labels, axis, 0)
-    below, _ = ranks.exchange(down=None, up=along[-1])
-    ends = slab_ends(along, count, below=below, first=ranks.rank == 0, last=ranks.rank == ranks.size - 1)
+    below, _ = ranks.exchange(down=None, up=labels[-1])
+    ends = slab_ends(labels, count, below=below, first=ranks.rank == 0, last=ranks.rank == ranks.size - 1)
     return percolating_labels(ranks.gather(ends), ranks.rank)[labels]  # a lookup table per label: faster than np.isin
 
 

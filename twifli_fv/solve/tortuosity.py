@@ -101,7 +101,7 @@ def tortuosity_factor(
     wrap = tuple(a + 1 if a < axis else a for a in in_plane_axes(ndim, periodic=periodic, transport_axis=axis))
     wrap = tuple(a for a in wrap if slab.shape[a] >= 3)  # shorter axes would couple a cell to itself or twice
     owned = mask[slab.owned]
-    through = percolating(owned, axis=0, wrap_axes=wrap, ranks=ranks)
+    through = percolating(owned, wrap_axes=wrap, ranks=ranks)
     phase, count = (int(ranks.sum(np.count_nonzero(a))) for a in (owned, through))
     eps = phase / int(np.prod(slab.shape))
     if count == 0:
