@@ -32,10 +32,6 @@ class SegmentedImage(VoxelGrid):
     slab: Slab | None = None  # set when ``phases`` holds only one rank's planes (and halo) of the grid ``slab.shape``
 
     @property
-    def voxels(self) -> np.ndarray:
-        return self.phases
-
-    @property
     def shape(self) -> tuple[int, ...]:
         """The whole grid's shape (also under ``mpiexec``, where ``phases`` holds one slab)."""
         return self.phases.shape if self.slab is None else self.slab.shape

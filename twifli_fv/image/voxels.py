@@ -11,22 +11,18 @@ import numpy as np
 
 class VoxelGrid:
     """Base of the per-voxel maps (:class:`~twifli_fv.image.segmented.SegmentedImage`,
-    :class:`~twifli_fv.image.grains.GrainMap`): a subclass holds its array as :attr:`voxels` and the
+    :class:`~twifli_fv.image.grains.GrainMap`): a subclass gives the grid's :attr:`shape` and the
     voxel edge as ``voxel_size_m``."""
 
     voxel_size_m: float
 
     @property
-    def voxels(self) -> np.ndarray:
+    def shape(self) -> tuple[int, ...]:
         raise NotImplementedError
 
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self.voxels.shape
-
-    @property
     def ndim(self) -> int:
-        return self.voxels.ndim
+        return len(self.shape)
 
     @property
     def thickness_m(self) -> float:
