@@ -45,10 +45,8 @@ class ImageFile:
 
 
 def open_labels(path: str | Path, *, shape: tuple[int, ...] | None = None, dtype: str | None = None) -> ImageFile:
-    """A 2D or 3D label image (a multi-page TIFF stacks pages on axis 0), its voxels not read yet.
-
-    ``shape`` and ``dtype`` (e.g. ``"uint8"``, ``"<u2"``) are required for ``.raw`` files and ignored otherwise.
-    """
+    """A 2D or 3D label image (a multi-page TIFF stacks pages on axis 0), its voxels not read yet; ``shape`` and
+    ``dtype`` (e.g. ``"uint8"``, ``"<u2"``) are required for ``.raw`` files and ignored otherwise."""
     image = open_image(path, shape=shape, dtype=dtype)
     if len(image.shape) not in (2, 3):
         raise InputError(f"{image.path}: image has {len(image.shape)} dimensions (shape {image.shape}); need 2D or 3D")

@@ -88,11 +88,9 @@ def parse_crop(text: str, ndim: int, *, source: str) -> tuple[slice, ...]:
         raise InputError(f"{source}: crop {text!r} has {len(parts)} ranges but the image is {ndim}D")
     region = []
     for part in parts:
-        bounds = part.split(":")
         try:
-            if len(bounds) != 2:
-                raise ValueError
-            region.append(slice(*(int(b) if b.strip() else None for b in bounds)))
+            start, stop = part.split(":")  # a ValueError unless there is exactly one colon
+            region.append(slice(*(int(b) if b.strip() else None for b in (start, stop))))
         except ValueError:
             raise InputError(f"{source}: crop range {part!r} is not of the form start:stop") from None
     return tuple(region)

@@ -1,8 +1,4 @@
-"""A segmented cathode image: phase codes on a voxel grid, oriented as SPEC sect. 1 says.
-
-Axis 0 is the through-thickness direction ``y``; row 0 touches the current collector (``y = 0``)
-and the last row the separator (``y = H``). Every loader normalises to this orientation.
-"""
+"""A segmented cathode image: phase codes on a voxel grid, oriented as SPEC sect. 1 says (:mod:`.voxels`)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,9 @@
 """Face neighbours on a voxel grid: the one place that knows which cells share a face (SPEC sect. 1).
 
-Two cells share a face when they differ by one along one axis. Axis 0 runs through the thickness and
-never wraps; the in-plane axes wrap around (periodic) unless the caller says ``periodic=False``, so a
-wrapped axis of length 1 pairs a cell with itself and one of length 2 pairs two cells twice, as FiPy's
-periodic grids do. Every face has area ``h^(d-1)`` and centre distance ``h``. The finite-volume
-operators (TWIF-Li, tortuosity, anisotropic diffusion) and the interface counts are all built on these.
+Two cells share a face when they differ by one along one axis. Axis 0 runs through the thickness and never wraps;
+the in-plane axes wrap around (periodic) unless the caller says ``periodic=False``, so a wrapped axis of length 1
+pairs a cell with itself and one of length 2 pairs two cells twice, as FiPy's periodic grids do. Every face has area
+``h^(d-1)`` and centre distance ``h``. The finite-volume operators and the interface counts are all built on these.
 """
 
 from __future__ import annotations
@@ -14,9 +13,7 @@ import numpy as np
 
 def in_plane_axes(ndim: int, *, periodic: bool, transport_axis: int = 0) -> tuple[int, ...]:
     """The axes that wrap around: in-plane axes (not the thickness axis 0) other than the transport axis."""
-    if not periodic:
-        return ()
-    return tuple(a for a in range(1, ndim) if a != transport_axis % ndim)
+    return tuple(a for a in range(1, ndim) if a != transport_axis % ndim) if periodic else ()
 
 
 def shifted(grid: np.ndarray, axis: int, step: int, *, fill: int | bool, periodic: bool) -> np.ndarray:

@@ -92,11 +92,8 @@ def frame_name(index: int, *, ranks: Ranks = ONE) -> str:
 
 def write_frame(directory: Path, index: int, *, grid: VoxelGrid, cell_data: dict[str, np.ndarray],
                 field_data: dict[str, int], ranks: Ranks = ONE) -> str:
-    """Field frame ``index`` of ``cell_data`` (this rank's own cells) in ``directory``; its file name.
-
-    Collective on several ranks: a piece that fails to be written on any rank fails the frame on every rank, and
-    the ``.pvti`` is written only once every piece is complete.
-    """
+    """Field frame ``index`` of ``cell_data`` (this rank's own cells) in ``directory``; its file name. Collective on
+    several ranks: a piece that fails on any rank fails the frame on all, and the ``.pvti`` comes after every piece."""
     name = frame_name(index, ranks=ranks)
     if ranks.size == 1:
         write_vti(directory / name, grid.shape, grid.voxel_size_m, cell_data, field_data=field_data)
@@ -127,8 +124,7 @@ def write_pvd(path: str | Path, frames: list[tuple[float, str]]) -> Path:
 
 
 def vtk_extent(shape: tuple[int, ...], slab: Slab | None = None) -> str:
-    """Point extent ``x0 x1 y0 y1 z0 z1`` of the grid (or of ``slab``'s planes): VTK's axes are the image's
-    reversed, so the thickness (axis 0) is z in 3D and y in 2D."""
+    """Point extent ``x0 x1 y0 y1 z0 z1`` of the grid (or of ``slab``'s planes); VTK's axes are the image's reversed."""
     slab = slab or Slab.whole(shape)
     ranges = [(0, n) for n in shape[:0:-1]] + [(slab.lo, slab.hi)]
     return " ".join(f"{lo} {hi}" for lo, hi in ranges + [(0, 0)] * (3 - len(ranges)))

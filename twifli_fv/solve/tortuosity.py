@@ -34,7 +34,6 @@ from twifli_fv.properties.tortuosity import (
     C_OUT,
     G_BOUNDARY,
     TortuosityResult,
-    empty_result,
     tortuosity_from_flux,
 )
 from twifli_fv.ranks import ONE, Ranks
@@ -105,7 +104,7 @@ def tortuosity_factor(
     phase, count = (int(ranks.sum(np.count_nonzero(a))) for a in (owned, through))
     eps = phase / int(np.prod(slab.shape))
     if count == 0:
-        return empty_result(volume_fraction=eps, axis=axis)
+        return TortuosityResult(volume_fraction=eps, percolating_fraction=0.0, D_eff=0.0, tau=None, axis=axis)
     through = with_halo(through, slab=slab, ranks=ranks)
     del mask, owned
     flux_in, flux_out, iterations = _solve_steady(through, slab, wrap, rtol=rtol, comm=comm, ranks=ranks)
