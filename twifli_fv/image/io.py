@@ -128,17 +128,14 @@ def _pillow(path: Path) -> ImageFile:
         with Image.open(path) as image:
             if pages == 1:
                 return _page(path, image, region)
-            kept = []
-            for index in range(pages)[region[0]]:  # only the pages of the region
-                image.seek(index)
-                kept.append(_page(path, image, region[1:]))
-            return np.stack(kept)
+            return np.stack([_page(path, image, region[1:], index) for index in range(pages)[region[0]]])
 
     return ImageFile(path, (height, width) if pages == 1 else (pages, height, width), decode)
 
 
-def _page(path: Path, image, region: Region) -> np.ndarray:  # noqa: ANN001 - PIL.Image
-    """The region of the current page, copied so that the decoded page can go."""
+def _page(path: Path, image, region: Region, index: int = 0) -> np.ndarray:  # noqa: ANN001 - PIL.Image
+    """The region of page ``index``, copied so that the decoded page can go."""
+    image.seek(index)
     page = np.asarray(image)[region]
     if page.ndim == 3:  # colour: accept only when all channels agree (a grey image saved as RGB)
         if not np.all(page[..., :3] == page[..., :1]):
