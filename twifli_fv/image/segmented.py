@@ -1,4 +1,4 @@
-"""A segmented cathode image: phase codes on a voxel grid, oriented as SPEC sect. 1 says (:mod:`.voxels`)."""
+"""A segmented cathode image: phase codes on a voxel grid oriented as SPEC sect. 1 says (see VoxelGrid)."""
 
 from __future__ import annotations
 
