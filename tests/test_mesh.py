@@ -7,10 +7,9 @@ import pytest
 
 from twifli_fv import Phase, SegmentedImage
 from twifli_fv.image.slab import split_planes
-from twifli_fv.mesh.faces import face_pairs
+from twifli_fv.mesh.faces import face_counts, face_pairs
 from twifli_fv.mesh.grid import build_mesh
 from twifli_fv.outputs.vtk import write_vti
-from twifli_fv.properties.interfaces import face_counts
 
 A, S, C, V = Phase.AM, Phase.SE, Phase.CBD, Phase.VOID
 

@@ -37,8 +37,8 @@ class GrainMap(VoxelGrid):
     source: str = "<generated>"
 
     @property
-    def voxels(self) -> np.ndarray:
-        return self.grain
+    def shape(self) -> tuple[int, ...]:
+        return self.grain.shape
 
     @property
     def solid(self) -> np.ndarray:

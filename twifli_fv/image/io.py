@@ -1,7 +1,7 @@
 """Read images from PNG, TIFF (multi-page), NPY and raw files: integer label maps and grey-value radiographs.
 
 :func:`open_image` learns a file's shape from its header alone (NPY and raw are memory-mapped, a TIFF's pages
-counted), so that a rank under ``mpiexec`` can decode just the region of its own planes (issue 16, item 2).
+counted), so that a rank under ``mpiexec`` can decode just the region of its own planes.
 """
 
 from __future__ import annotations
@@ -45,10 +45,8 @@ class ImageFile:
 
 
 def open_labels(path: str | Path, *, shape: tuple[int, ...] | None = None, dtype: str | None = None) -> ImageFile:
-    """A 2D or 3D label image (a multi-page TIFF stacks pages on axis 0), its voxels not read yet.
-
-    ``shape`` and ``dtype`` (e.g. ``"uint8"``, ``"<u2"``) are required for ``.raw`` files and ignored otherwise.
-    """
+    """A 2D or 3D label image (a multi-page TIFF stacks pages on axis 0), its voxels not read yet; ``shape`` and
+    ``dtype`` (e.g. ``"uint8"``, ``"<u2"``) are required for ``.raw`` files and ignored otherwise."""
     image = open_image(path, shape=shape, dtype=dtype)
     if len(image.shape) not in (2, 3):
         raise InputError(f"{image.path}: image has {len(image.shape)} dimensions (shape {image.shape}); need 2D or 3D")
@@ -82,28 +80,25 @@ def open_image(path: str | Path, *, shape: tuple[int, ...] | None = None, dtype:
     if not path.is_file():
         raise InputError(f"{path}: image file not found")
     with _decoding(path):
-        if suffix == ".npy":
-            return _mapped(path, np.load(path, mmap_mode="r", allow_pickle=False))
-        if suffix == ".raw":
-            return _mapped(path, _map_raw(path, shape, dtype))
-        return _pillow(path)
+        if suffix in (".png", ".tif", ".tiff"):
+            return _pillow(path)
+        array = np.load(path, mmap_mode="r", allow_pickle=False) if suffix == ".npy" else _map_raw(path, shape, dtype)
+        return ImageFile(path, tuple(array.shape), lambda region: np.array(array[region]))  # copies a region out
 
 
 @contextmanager
 def _decoding(path: Path) -> Iterator[None]:
-    """Any decoder failure is a bad file, reported in one line."""
+    """Any decoder failure is a bad file, reported in one line; so are Pillow's warnings on a damaged file (e.g.
+    "Corrupt EXIF data")."""
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            yield
     except InputError:
         raise
     except Exception as exc:
         raise InputError(f"{path}: cannot read image ({type(exc).__name__}: {str(exc).strip()}); "
                          "is the file complete?") from None
-
-
-def _mapped(path: Path, array: np.ndarray) -> ImageFile:
-    """A memory-mapped array: a region is copied out of the file, the rest never touched."""
-    return ImageFile(path, tuple(array.shape), lambda region: np.array(array[region]))
 
 
 def _map_raw(path: Path, shape: tuple[int, ...] | None, dtype: str | None) -> np.ndarray:
@@ -122,36 +117,25 @@ def _map_raw(path: Path, shape: tuple[int, ...] | None, dtype: str | None) -> np
     return np.memmap(path, dtype=kind, mode="r", shape=tuple(shape))
 
 
-@contextmanager
-def _strict() -> Iterator[None]:
-    """Pillow's warnings on a damaged file (e.g. "Corrupt EXIF data") become the error."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        yield
-
-
 def _pillow(path: Path) -> ImageFile:
     """PNG or TIFF: the page count and page size from the header; pages decoded one at a time when read."""
     from PIL import Image
 
-    with _strict(), Image.open(path) as image:
+    with Image.open(path) as image:
         pages, (width, height) = getattr(image, "n_frames", 1), image.size
 
     def decode(region: Region) -> np.ndarray:
-        with _strict(), Image.open(path) as image:
+        with Image.open(path) as image:
             if pages == 1:
                 return _page(path, image, region)
-            kept = []
-            for index in range(pages)[region[0]]:  # only the pages of the region
-                image.seek(index)
-                kept.append(_page(path, image, region[1:]))
-            return np.stack(kept)
+            return np.stack([_page(path, image, region[1:], index) for index in range(pages)[region[0]]])
 
     return ImageFile(path, (height, width) if pages == 1 else (pages, height, width), decode)
 
 
-def _page(path: Path, image, region: Region) -> np.ndarray:  # noqa: ANN001 - PIL.Image
-    """The region of the current page, copied so that the decoded page can go."""
+def _page(path: Path, image, region: Region, index: int = 0) -> np.ndarray:  # noqa: ANN001 - PIL.Image
+    """The region of page ``index``, copied so that the decoded page can go."""
+    image.seek(index)
     page = np.asarray(image)[region]
     if page.ndim == 3:  # colour: accept only when all channels agree (a grey image saved as RGB)
         if not np.all(page[..., :3] == page[..., :1]):

@@ -17,7 +17,7 @@ class Phase(IntEnum):
 
 
 def parse_label_map(text: str | dict, *, source: str = "labels") -> dict[int, Phase]:
-    """Parse ``"0=SE,85=AM,170=CBD"`` (or a ``{label: "AM"}`` mapping) into ``{0: Phase.SE, ...}``."""
+    """Parse ``"0=SE,85=AM,170=CBD"`` (or a ``{label: "AM" or Phase.AM}`` mapping) into ``{0: Phase.SE, ...}``."""
     items = text.items() if isinstance(text, dict) else (
         part.split("=", 1) if "=" in part else (part, None) for part in str(text).split(",") if part.strip()
     )
@@ -29,7 +29,7 @@ def parse_label_map(text: str | dict, *, source: str = "labels") -> dict[int, Ph
             raise InputError(f"{source}: label {label!r} is not an integer (write e.g. 0=SE,85=AM,170=CBD)") from None
         if name is None:
             raise InputError(f"{source}: {label!r} has no phase (write e.g. 0=SE,85=AM,170=CBD)")
-        phase = str(name).strip().upper()
+        phase = str(name.name if isinstance(name, Phase) else name).strip().upper()
         if phase not in Phase.__members__:
             raise InputError(f"{source}: unknown phase {name!r} for label {key}; use one of AM, SE, CBD, VOID")
         if key in mapping:

@@ -1,10 +1,9 @@
-"""From a label file to a rank's planes of the oriented grid (SPEC sect. 1; issue 16, item 2).
+"""From a label file to a rank's planes of the oriented grid (SPEC sect. 1).
 
 An image is oriented in five steps: ``crop`` (in file axes), the thickness axis moved to axis 0, a flip when the
 current collector touches its last index, ``coarsen`` (majority label of k^d blocks, trailing voxels dropped) and
 ``refine`` (each voxel split into r^d). :class:`Orientation` does this arithmetic on the file's shape, so that every
-rank knows the whole grid without reading it, maps its planes back to a region of the file, decodes that region
-only and orients it. One process reads the one slab of all planes the same way.
+rank knows the whole grid without reading it and decodes only the file region of its own planes.
 """
 
 from __future__ import annotations
@@ -70,20 +69,16 @@ class Orientation:
         if self.flip:
             block = block[::-1]
         if self.coarsen > 1:
-            block = coarsen_labels(block, self.coarsen, source=self.source)
+            block = coarsen_labels(block, self.coarsen)
         if self.refine > 1:
-            block = self._refined(block, whole=planes.stop - planes.start == self.shape[0])
+            voxels = block.size * float(self.refine) ** block.ndim
+            where = "" if planes.stop - planes.start == self.shape[0] else " in this rank's planes"
+            check_memory(voxels * (block.itemsize + 9), what=f"{self.source}: refine = {self.refine} gives "
+                         f"{voxels:.3g} voxels{where}", change="use a smaller refine, or crop the image")
+            for axis in range(block.ndim):
+                block = np.repeat(block, self.refine, axis=axis)
             block = block[planes.start - first * self.refine:][: planes.stop - planes.start]
         return np.ascontiguousarray(block)
-
-    def _refined(self, block: np.ndarray, *, whole: bool) -> np.ndarray:
-        voxels = block.size * float(self.refine) ** block.ndim
-        where = "" if whole else " in this rank's planes"
-        check_memory(voxels * (block.itemsize + 9), what=f"{self.source}: refine = {self.refine} gives {voxels:.3g} "
-                     f"voxels{where}", change="use a smaller refine, or crop the image")
-        for axis in range(block.ndim):
-            block = np.repeat(block, self.refine, axis=axis)
-        return block
 
 
 def parse_crop(text: str, ndim: int, *, source: str) -> tuple[slice, ...]:
@@ -93,20 +88,17 @@ def parse_crop(text: str, ndim: int, *, source: str) -> tuple[slice, ...]:
         raise InputError(f"{source}: crop {text!r} has {len(parts)} ranges but the image is {ndim}D")
     region = []
     for part in parts:
-        bounds = part.split(":")
         try:
-            if len(bounds) != 2:
-                raise ValueError
-            region.append(slice(*(int(b) if b.strip() else None for b in bounds)))
+            start, stop = part.split(":")  # a ValueError unless there is exactly one colon
+            region.append(slice(*(int(b) if b.strip() else None for b in (start, stop))))
         except ValueError:
             raise InputError(f"{source}: crop range {part!r} is not of the form start:stop") from None
     return tuple(region)
 
 
-def coarsen_labels(labels: np.ndarray, factor: int, *, source: str = "<array>") -> np.ndarray:
-    """Majority label of each ``factor``^d block (ties go to the smallest label); trailing voxels are dropped."""
-    if any(n < factor for n in labels.shape):
-        raise InputError(f"{source}: cannot coarsen shape {labels.shape} by {factor}")
+def coarsen_labels(labels: np.ndarray, factor: int) -> np.ndarray:
+    """Majority label of each ``factor``^d block (ties go to the smallest label); trailing voxels are dropped.
+    Every axis must have at least ``factor`` voxels (:meth:`Orientation.of` checks it)."""
     trimmed = labels[tuple(slice(0, n - n % factor) for n in labels.shape)]
     values, codes = np.unique(trimmed, return_inverse=True)
     codes = codes.reshape(trimmed.shape)

@@ -1,8 +1,4 @@
-"""A segmented cathode image: phase codes on a voxel grid, oriented as SPEC sect. 1 says.
-
-Axis 0 is the through-thickness direction ``y``; row 0 touches the current collector (``y = 0``)
-and the last row the separator (``y = H``). Every loader normalises to this orientation.
-"""
+"""A segmented cathode image: phase codes on a voxel grid oriented as SPEC sect. 1 says (see VoxelGrid)."""
 
 from __future__ import annotations
 
@@ -32,10 +28,6 @@ class SegmentedImage(VoxelGrid):
     slab: Slab | None = None  # set when ``phases`` holds only one rank's planes (and halo) of the grid ``slab.shape``
 
     @property
-    def voxels(self) -> np.ndarray:
-        return self.phases
-
-    @property
     def shape(self) -> tuple[int, ...]:
         """The whole grid's shape (also under ``mpiexec``, where ``phases`` holds one slab)."""
         return self.phases.shape if self.slab is None else self.slab.shape
@@ -60,17 +52,11 @@ class SegmentedImage(VoxelGrid):
         *,
         voxel_size_um: float,
         source: str = "<array>",
-        require_all_mapped: bool = True,
         ranks: Ranks = ONE,
     ) -> "SegmentedImage":
-        """Map integer ``labels`` to phases and check them (unknown labels, absent phases, no AM).
-
-        Under ``mpiexec`` ``labels`` is one rank's part of the image: the checks are on the labels of all ranks
-        (``ranks``), so that every rank raises the same error.
-        """
-        mapping = parse_label_map(label_map, source=source) if not isinstance(label_map, dict) or any(
-            not isinstance(v, Phase) for v in label_map.values()
-        ) else label_map
+        """Map integer ``labels`` to phases and check them (unknown labels, absent phases, no AM); under ``mpiexec``
+        ``labels`` is one rank's part of the image, checked over all ``ranks`` so that every rank fails alike."""
+        mapping = parse_label_map(label_map, source=source)
         size = check_voxel_size(voxel_size_um, source=source)
         labels = np.asarray(labels)
         if labels.ndim not in (2, 3):
@@ -82,11 +68,10 @@ class SegmentedImage(VoxelGrid):
         unknown = sorted(everywhere - set(mapping))
         if unknown:
             raise InputError(f"{source}: labels {unknown} are not in the label map {_describe(mapping)}; map every label")
-        if require_all_mapped:
-            absent = sorted(set(mapping) - everywhere)
-            if absent:
-                names = ", ".join(f"{k}={mapping[k].name}" for k in absent)
-                raise InputError(f"{source}: mapped label(s) {names} do not occur in the image; remove them from the map")
+        absent = sorted(set(mapping) - everywhere)
+        if absent:
+            names = ", ".join(f"{k}={mapping[k].name}" for k in absent)
+            raise InputError(f"{source}: mapped label(s) {names} do not occur in the image; remove them from the map")
         if Phase.AM not in {mapping[label] for label in everywhere}:
             raise InputError(f"{source}: no active material (AM) in the image; check the label map {_describe(mapping)}")
         codes = np.array([int(mapping[label]) for label in found.tolist()], dtype=np.uint8)
@@ -109,16 +94,14 @@ def load_image(
     ranks: Ranks = ONE,
     balance: Phase | None = None,
 ) -> SegmentedImage:
-    """Read a segmented image file and orient it (SPEC sect. 1).
+    """Read a segmented image file and orient it (SPEC sect. 1; the steps: :mod:`twifli_fv.image.reading`).
 
-    ``thickness_axis`` is the array axis that runs through the thickness; ``collector_at_end``
-    says the current collector touches its last index (flipped so that row 0 does).
-    ``crop`` (``"0:128,0:128,:"`` in file axes) is applied first; then ``coarsen`` (majority label
-    of n^d blocks, voxel n times larger) or ``refine`` (each voxel split into n^d).
-    On ``ranks`` of more than one process each rank decodes only the file region of its slab's planes and halo
-    (:func:`~twifli_fv.image.slab.split_planes`) and the image holds those planes, with ``slab`` set; the labels
-    are checked over all ranks. With ``balance`` the slabs are cut so that each holds about as many voxels of that
-    phase (the unknowns of a run) rather than as many planes: the planes are read a second time where that moves a cut.
+    ``thickness_axis`` is the file axis through the thickness; ``collector_at_end``: the current collector touches its
+    last index. ``crop`` (``"0:128,0:128,:"`` in file axes) comes first, then ``coarsen`` (majority label of n^d
+    blocks, voxel n times larger) or ``refine`` (each voxel split into n^d). On several ``ranks`` each rank decodes
+    only the file region of its slab's planes and halo (the image's ``slab``), the labels checked over all ranks; with
+    ``balance`` each slab holds about as many voxels of that phase (the unknowns of a run) rather than as many planes,
+    the planes read a second time where that moves a cut.
     """
     source = str(path)
     image = open_labels(path, shape=shape, dtype=dtype)

@@ -1,9 +1,10 @@
 """Which planes of a voxel grid a rank owns (SPEC sect. 1: axis 0 runs through the thickness).
 
 Under ``mpiexec`` the grid is cut into slabs of whole planes along axis 0, one per rank, in rank order; each rank
-reads its own planes plus one halo plane on either side where one exists, which is all a two-point face stencil
-needs. The in-plane axes are never cut, so periodic wrapping stays inside a rank. Cells are numbered in C order,
-so a rank's cells (and its active-material unknowns) are one contiguous block of the global numbering.
+reads its own planes plus one halo plane on either side where one exists (:func:`with_halo` fills it from the
+neighbours), which is all a two-point face stencil needs. The in-plane axes are never cut, so periodic wrapping stays
+inside a rank. Cells are numbered in C order, so a rank's cells (and its active-material unknowns) are one
+contiguous block of the global numbering.
 """
 
 from __future__ import annotations
@@ -87,3 +88,12 @@ def plane_cuts(planes: int, size: int, weights: Sequence[float] | None = None) -
         nearest = int(np.argmin(np.abs(running - running[-1] * rank / size)))
         cuts[rank] = min(max(nearest, cuts[rank - 1] + 1), planes - (size - rank))
     return cuts
+
+
+def with_halo(owned: np.ndarray, *, slab: Slab, ranks: Ranks) -> np.ndarray:
+    """``owned`` (one value per cell of the slab's own planes) over the planes the slab reads: the neighbouring
+    ranks' boundary planes added below and above where they exist. Every rank calls it (a collective)."""
+    below, above = ranks.exchange(down=owned[0], up=owned[-1])
+    if not slab.below and not slab.above:
+        return owned
+    return np.concatenate(([below[None]] if slab.below else []) + [owned] + ([above[None]] if slab.above else []))

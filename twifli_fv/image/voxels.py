@@ -1,7 +1,8 @@
 """The geometry every per-voxel map shares: a regular grid of cubic voxels (SPEC sect. 1).
 
-Axis 0 runs through the thickness, row 0 on the current collector; the other axes span the
-collector plane. In 2D, areas and volumes are per metre of depth.
+Axis 0 runs through the thickness, row 0 on the current collector (``y = 0``) and the last row on the separator
+(``y = H``); the other axes span the collector plane. Every loader orients its map so. In 2D, areas and volumes are
+per metre of depth.
 """
 
 from __future__ import annotations
@@ -11,22 +12,17 @@ import numpy as np
 
 class VoxelGrid:
     """Base of the per-voxel maps (:class:`~twifli_fv.image.segmented.SegmentedImage`,
-    :class:`~twifli_fv.image.grains.GrainMap`): a subclass holds its array as :attr:`voxels` and the
-    voxel edge as ``voxel_size_m``."""
+    :class:`~twifli_fv.image.grains.GrainMap`): a subclass gives the grid's :attr:`shape` and ``voxel_size_m``."""
 
     voxel_size_m: float
 
     @property
-    def voxels(self) -> np.ndarray:
+    def shape(self) -> tuple[int, ...]:
         raise NotImplementedError
 
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self.voxels.shape
-
-    @property
     def ndim(self) -> int:
-        return self.voxels.ndim
+        return len(self.shape)
 
     @property
     def thickness_m(self) -> float:

@@ -1,11 +1,9 @@
 """Face neighbours on a voxel grid: the one place that knows which cells share a face (SPEC sect. 1).
 
-Two cells share a face when they differ by one along one axis. Axis 0 runs through the thickness and
-never wraps; the in-plane axes wrap around (periodic) unless the caller says ``periodic=False``, so a
-wrapped axis of length 1 pairs a cell with itself and one of length 2 pairs two cells twice, as FiPy's
-periodic grids do. Every face has area ``h^(d-1)`` and centre distance ``h``. The finite-volume
-operators (TWIF-Li, tortuosity, anisotropic diffusion) and the interface counts are all built on
-:func:`shifted`, :func:`neighbour_counts` and :func:`face_pairs`.
+Two cells share a face when they differ by one along one axis. Axis 0 runs through the thickness and never wraps;
+the in-plane axes wrap around (periodic) unless the caller says ``periodic=False``, so a wrapped axis of length 1
+pairs a cell with itself and one of length 2 pairs two cells twice, as FiPy's periodic grids do. Every face has area
+``h^(d-1)`` and centre distance ``h``. The finite-volume operators and the interface counts are all built on these.
 """
 
 from __future__ import annotations
@@ -15,22 +13,16 @@ import numpy as np
 
 def in_plane_axes(ndim: int, *, periodic: bool, transport_axis: int = 0) -> tuple[int, ...]:
     """The axes that wrap around: in-plane axes (not the thickness axis 0) other than the transport axis."""
-    if not periodic:
-        return ()
-    return tuple(a for a in range(1, ndim) if a != transport_axis % ndim)
+    return tuple(a for a in range(1, ndim) if a != transport_axis % ndim) if periodic else ()
 
 
 def shifted(grid: np.ndarray, axis: int, step: int, *, fill: int | bool, periodic: bool) -> np.ndarray:
     """``out[..., i, ...] = grid[..., i + step, ...]`` along ``axis``; ``fill`` past the edge unless ``periodic``."""
-    if periodic:
-        return np.roll(grid, -step, axis=axis)
-    out = np.full_like(grid, fill)
-    src, dst = [slice(None)] * grid.ndim, [slice(None)] * grid.ndim
-    if step > 0:
-        src[axis], dst[axis] = slice(step, None), slice(None, -step)
-    else:
-        src[axis], dst[axis] = slice(None, step), slice(-step, None)
-    out[tuple(dst)] = grid[tuple(src)]
+    out = np.roll(grid, -step, axis=axis)
+    if not periodic:
+        edge = [slice(None)] * grid.ndim
+        edge[axis] = slice(-step, None) if step > 0 else slice(None, -step)
+        out[tuple(edge)] = fill
     return out
 
 

@@ -5,11 +5,10 @@ cover its own cells, the active-material (AM) unknowns are numbered over the who
 are one contiguous block, :attr:`CathodeMesh.unknowns`) and :meth:`CathodeMesh.unknown_faces` pairs them across
 the slab's halo planes.
 
-Cell order is the image's C order: FiPy numbers cells with x fastest, so a 2D image (H, W)
-becomes ``Grid2D(nx=W, ny=H)`` with the thickness along FiPy's y, and a 3D image (H, A, B)
-becomes ``Grid3D(nx=B, ny=A, nz=H)`` with the thickness along FiPy's z. In-plane directions
-are periodic unless ``periodic=False`` (SPEC sect. 1). The FiPy mesh itself is built on first
-use: it costs 1-3 kB per cell, which the PETSc-assembled solver does without (:meth:`CathodeMesh.unknown_faces`).
+Cell order is the image's C order: FiPy numbers cells with x fastest, so a 2D image (H, W) becomes
+``Grid2D(nx=W, ny=H)`` with the thickness along FiPy's y, and a 3D image (H, A, B) becomes ``Grid3D(nx=B, ny=A,
+nz=H)`` with the thickness along FiPy's z. In-plane directions are periodic unless ``periodic=False`` (SPEC sect. 1).
+The FiPy mesh itself is built on first use: it costs 1-3 kB per cell, which the PETSc-assembled solver does without.
 """
 
 from __future__ import annotations
@@ -100,11 +99,8 @@ class CathodeMesh:
 
 
 def build_mesh(image: SegmentedImage, *, periodic: bool = True, ranks: Ranks = ONE) -> CathodeMesh:
-    """FiPy grid over the image (SPEC sect. 1); phases and ``s_ij`` as flat arrays of this rank's cells.
-
-    ``s_ij`` (m^2, or m^2 per m of depth in 2D) is the AM|SE face area of each AM cell (paper 1, eqn 1);
-    ``ranks`` are the processes the image's slabs are spread over (one unless ``image.slab`` is set).
-    """
+    """FiPy grid over the image (SPEC sect. 1); phases and ``s_ij`` (the AM|SE face area of each AM cell, paper 1,
+    eqn 1) as flat arrays of this rank's cells; ``ranks``: the processes the image's slabs are spread over."""
     owned = image.owned_phases
     check_memory(owned.size * RUN_BYTES_PER_CELL, what=f"{image.source}: a run on {owned.shape} cells",
                  change="coarsen or crop the image, or run on more ranks (mpiexec)")

@@ -86,9 +86,8 @@ def _load(path: Path, fingerprint: object, difference: Callable[[object, object]
 
 
 def _write(path: Path, meta: dict, arrays: dict[str, np.ndarray]) -> None:
-    with atomic_path(path) as tmp:
-        with tmp.open("wb") as handle:
-            np.savez(handle, _meta=np.array(json.dumps(meta)), **arrays)
+    with atomic_path(path) as tmp, tmp.open("wb") as handle:
+        np.savez(handle, _meta=np.array(json.dumps(meta)), **arrays)
 
 
 def _read(path: Path) -> tuple[dict, dict[str, np.ndarray]]:

@@ -1,14 +1,13 @@
 """One recorder for every model: frames (row-averaged profiles), field files, checkpoints, final outputs.
 
-A run's ``output/`` receives ``profiles.csv`` (row averages of the model's normalised concentration),
-``fields/`` (``fields.pvd`` and one ``.vti`` per field frame: every ``fields_every_s`` and at the end of every
-protocol step, so the last one is the run's final state), ``plots/``, ``checkpoint.npz`` (for
-``--resume``) and whatever the model adds (:class:`Recorded`), then ``summary.json``, last.
+A run's ``output/`` receives ``profiles.csv`` (row averages of the model's normalised concentration), ``fields/``
+(``fields.pvd`` and one ``.vti`` per field frame: every ``fields_every_s`` and at the end of every protocol step, so
+the last one is the run's final state), ``plots/``, ``checkpoint.npz`` (for ``--resume``) and whatever the model adds
+(:class:`Recorded`), then ``summary.json``, last.
 
 Under ``mpiexec`` with a distributed model (``run.ranks`` of several ranks, each owning a slab of planes of
-``run.grid``) the recorder is collective: profiles are row averages on each rank's own rows, gathered in rank
-(= plane) order, so every rank holds the same frames; field frames are parallel VTK and checkpoints are written
-in pieces (:mod:`twifli_fv.outputs.fields`, :mod:`twifli_fv.outputs.checkpoint`); rank 0 writes the rest.
+``run.grid``) the recorder is collective: profiles are row averages on each rank's own rows, gathered in plane order,
+so every rank holds the same frames; field frames and checkpoints are written in pieces; rank 0 writes the rest.
 """
 
 from __future__ import annotations
@@ -21,22 +20,19 @@ import numpy as np
 
 from twifli_fv.image.voxels import VoxelGrid
 from twifli_fv.outputs.checkpoint import Checkpoint, save_checkpoint
-from twifli_fv.outputs.fields import frame_name, write_frame, write_pvd
 from twifli_fv.outputs.files import write_json
 from twifli_fv.outputs.plots import plot_map, plot_profiles
 from twifli_fv.outputs.profiles import row_average, write_profiles
+from twifli_fv.outputs.vtk import frame_name, write_frame, write_pvd
 from twifli_fv.ranks import Ranks
 
 CHECKPOINT_EVERY_S = 30.0  # wall time between checkpoints (also one with every field frame)
 
 
 class Recorded(Protocol):
-    """What the recorder needs of a running model (see :mod:`twifli_fv.drivers.run`).
-
-    With several ``ranks``, ``grid.slab`` is this rank's slab and every array is of its own planes only
-    (``slab.local_shape``, or flat in C order): ``profile_field``, ``profile_mask``, ``field_data`` and
-    ``checkpoint_arrays`` (which :meth:`start` gets back on resume); ``write_outputs`` runs on rank 0 alone.
-    """
+    """What the recorder needs of a running model (see :mod:`twifli_fv.drivers.run`). With several ``ranks`` every
+    array (``profile_field``, ``profile_mask``, ``field_data``, ``checkpoint_arrays``) is of this rank's own planes
+    (``grid.slab.local_shape``, or flat in C order); ``write_outputs`` runs on rank 0 alone."""
 
     ranks: Ranks  # the processes the model is distributed over (ONE: one process holds every cell)
     grid: VoxelGrid  # the image or grain map the run is on (its ``slab``, if any, this rank's planes)
@@ -66,11 +62,8 @@ class Recorded(Protocol):
 
 
 class Recorder:
-    """Collects frames, writes field frames and checkpoints, then the outputs.
-
-    ``writes``: this process writes the outputs (rank 0). With a distributed run every rank writes its pieces
-    too; otherwise the other processes (each holding the whole field) write nothing.
-    """
+    """Collects frames, writes field frames and checkpoints, then the outputs. ``writes``: this process writes the
+    outputs (rank 0); with a distributed run every rank writes its pieces too, else the other processes nothing."""
 
     def __init__(self, out: Path, run: Recorded, *, fields_every_s: float, fingerprint: dict,
                  writes: bool = True) -> None:

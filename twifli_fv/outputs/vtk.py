@@ -1,18 +1,16 @@
-"""VTK image data (``.vti``) of voxel data, for ParaView and PyVista (``pyvista.read``).
+"""VTK image data (``.vti``) of voxel data and time series of them, for ParaView and PyVista (``pyvista.read``).
 
-Coordinates match the FiPy mesh: in 2D x in-plane and y through the thickness; in 3D x, y
-in-plane and z through the thickness, all in metres. Cell data arrays are in image C order.
+Coordinates match the FiPy mesh, in metres: x (and y in 3D) in-plane, the thickness along y in 2D and z in 3D. The
+grid is XML ImageData: origin 0, spacing the voxel size, point extent ``0 nx 0 ny 0 nz`` (``nz = 0`` in 2D); VTK
+orders cells with x fastest, the C order of an image indexed [thickness, ..., x]. Each cell array is inline
+``binary`` (base64), zlib-compressed in blocks after a UInt64 block header, as VTK's own XML writers do. Named
+constants (e.g. the phase codes ``phase_AM = 1``) are one-tuple arrays of a ``<FieldData>`` block, which ParaView
+lists as field data and PyVista reads as ``grid.field_data``.
 
-The grid is written as XML ImageData: origin 0, spacing the voxel size, whole extent
-``0 nx 0 ny 0 nz`` in points (``nz = 0`` in 2D); VTK orders cells with x fastest, which is the
-C order of an image indexed [thickness, ..., x]. Each array is inline ``binary`` (base64),
-zlib-compressed in blocks after a UInt64 block header, as VTK's own XML writers do. Named constants
-(e.g. the phase codes ``phase_AM = 1``) go into a ``<FieldData>`` block of one-tuple arrays, which
-ParaView lists as field data and PyVista reads as ``grid.field_data``.
-
-Under ``mpiexec`` a frame is parallel image data: each rank writes the planes it owns as a piece (a ``.vti``
-whose extent along the thickness covers only those planes, same origin and spacing) and rank 0 a ``.pvti``
-(PImageData) listing the arrays and the pieces, which ParaView and PyVista open as one grid.
+A field frame is one ``.vti``, listed with its time in a ``.pvd`` collection. Under ``mpiexec`` it is parallel image
+data, as ParaView writes it: each rank writes the planes it owns as a piece ``frame_XXXX/frame_XXXX_R.vti`` (its
+extent along the thickness covers only those planes), then rank 0 ``frame_XXXX.pvti`` (PImageData) listing the arrays
+and the pieces, so no rank ever holds the whole field and the frame still opens as one grid.
 """
 
 from __future__ import annotations
@@ -25,7 +23,9 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 
 from twifli_fv.image.slab import Slab
+from twifli_fv.image.voxels import VoxelGrid
 from twifli_fv.outputs.files import atomic_path
+from twifli_fv.ranks import ONE, Ranks
 
 _BLOCK_BYTES = 1 << 15  # uncompressed bytes per compressed block (VTK's default)
 _ZLIB_LEVEL = 1  # fastest; zlib's default level 6 takes ~2x the time for files ~2 % smaller
@@ -35,9 +35,9 @@ def write_vti(path: str | Path, shape: tuple[int, ...], voxel_size_m: float, cel
               *, field_data: dict[str, int] | None = None, slab: Slab | None = None) -> Path:
     """Write the voxel grid of ``shape`` with ``cell_data`` (each of ``shape`` or flat) to ``path``.
 
-    Float arrays are written as Float64 (NaN kept), integer and boolean arrays as their integer type;
-    ``field_data`` as one-value Int64 arrays of the whole grid. With ``slab`` the file is that piece of the grid:
-    ``cell_data`` holds the slab's own planes (``slab.local_shape``) and the extent covers only them.
+    Arrays are written as :func:`_written_as` says (NaN kept); ``field_data`` as one-value Int64 arrays of the whole
+    grid. With ``slab`` the file is that piece of the grid: ``cell_data`` holds the slab's own planes
+    (``slab.local_shape``) and the extent covers only them.
     """
     if len(shape) not in (2, 3):
         raise ValueError(f"a voxel grid is 2D or 3D, not of shape {shape}")
@@ -55,10 +55,11 @@ def write_vti(path: str | Path, shape: tuple[int, ...], voxel_size_m: float, cel
             f'    <Piece Extent="{extent}">\n      <PointData/>\n      <CellData>\n'.encode()
         )
         for name, values in cell_data.items():
-            array = _little_endian(np.asarray(values).reshape(-1))
+            dtype, vtk_type = _written_as(np.asarray(values).dtype)
+            array = np.ascontiguousarray(np.asarray(values).reshape(-1), dtype=dtype)
             if array.size != n_cells:
                 raise ValueError(f"cell array {name!r} has {array.size} values for {n_cells} cells")
-            tag = f'        <DataArray type="{_vtk_type(array.dtype)}" Name={quoteattr(name)} format="binary">'
+            tag = f'        <DataArray type="{vtk_type}" Name={quoteattr(name)} format="binary">'
             f.write(tag.encode() + _compressed_base64(array.tobytes()) + b"</DataArray>\n")
         f.write(b"      </CellData>\n    </Piece>\n  </ImageData>\n</VTKFile>\n")
     return Path(path)
@@ -69,8 +70,8 @@ def write_pvti(path: str | Path, shape: tuple[int, ...], voxel_size_m: float, ar
     """The PImageData file of a grid of ``shape`` written in ``pieces`` (each rank's slab and its ``.vti``,
     relative to ``path``); ``arrays`` names the cell arrays of every piece and their types."""
     spacing = " ".join([repr(float(voxel_size_m))] * 3)
-    declared = "".join(f'      <PDataArray type="{_vtk_type(_little_endian(np.zeros(0, dtype)).dtype)}" '
-                       f"Name={quoteattr(name)}/>\n" for name, dtype in arrays.items())
+    declared = "".join(f'      <PDataArray type="{_written_as(np.dtype(dtype))[1]}" Name={quoteattr(name)}/>\n'
+                       for name, dtype in arrays.items())
     listed = "".join(f'    <Piece Extent="{vtk_extent(shape, slab)}" Source={quoteattr(source)}/>\n'
                      for slab, source in pieces)
     with atomic_path(path) as tmp:
@@ -84,9 +85,46 @@ def write_pvti(path: str | Path, shape: tuple[int, ...], voxel_size_m: float, ar
     return Path(path)
 
 
+def frame_name(index: int, *, ranks: Ranks = ONE) -> str:
+    """File name of field frame ``index`` (relative to ``fields/``): ``.vti``, or ``.pvti`` on several ranks."""
+    return f"frame_{index:04d}.{'vti' if ranks.size == 1 else 'pvti'}"
+
+
+def write_frame(directory: Path, index: int, *, grid: VoxelGrid, cell_data: dict[str, np.ndarray],
+                field_data: dict[str, int], ranks: Ranks = ONE) -> str:
+    """Field frame ``index`` of ``cell_data`` (this rank's own cells) in ``directory``; its file name. Collective on
+    several ranks: a piece that fails on any rank fails the frame on all, and the ``.pvti`` comes after every piece."""
+    name = frame_name(index, ranks=ranks)
+    if ranks.size == 1:
+        write_vti(directory / name, grid.shape, grid.voxel_size_m, cell_data, field_data=field_data)
+        return name
+    slab = getattr(grid, "slab", None) or Slab.whole(grid.shape)
+    piece = f"{Path(name).stem}/{Path(name).stem}_{ranks.rank}.vti"
+    ranks.together(lambda: write_vti(directory / piece, grid.shape, grid.voxel_size_m, cell_data,
+                                     field_data=field_data, slab=slab))
+    pieces = ranks.gather((slab, piece))
+    arrays = {key: np.asarray(values).dtype for key, values in cell_data.items()}
+    ranks.together(lambda: ranks.rank == 0 and write_pvti(directory / name, grid.shape, grid.voxel_size_m, arrays,
+                                                          pieces, field_data=field_data))
+    return name
+
+
+def write_pvd(path: str | Path, frames: list[tuple[float, str]]) -> Path:
+    """ParaView collection of ``(time_s, .vti or .pvti file name relative to the pvd)``."""
+    entries = "\n".join(
+        f'    <DataSet timestep="{time:.6g}" group="" part="0" file={quoteattr(name)}/>' for time, name in frames
+    )
+    text = (
+        '<?xml version="1.0"?>\n<VTKFile type="Collection" version="0.1" byte_order="LittleEndian">\n'
+        f"  <Collection>\n{entries}\n  </Collection>\n</VTKFile>\n"
+    )
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+    return Path(path)
+
+
 def vtk_extent(shape: tuple[int, ...], slab: Slab | None = None) -> str:
-    """Point extent ``x0 x1 y0 y1 z0 z1`` of the grid (or of ``slab``'s planes): VTK's axes are the image's
-    reversed, so the thickness (axis 0) is z in 3D and y in 2D."""
+    """Point extent ``x0 x1 y0 y1 z0 z1`` of the grid (or of ``slab``'s planes); VTK's axes are the image's reversed."""
     slab = slab or Slab.whole(shape)
     ranges = [(0, n) for n in shape[:0:-1]] + [(slab.lo, slab.hi)]
     return " ".join(f"{lo} {hi}" for lo, hi in ranges + [(0, 0)] * (3 - len(ranges)))
@@ -101,23 +139,14 @@ def _field_data(constants: dict[str, int]) -> str:
     return f"    <FieldData>\n{arrays}    </FieldData>\n"
 
 
-def _little_endian(array: np.ndarray) -> np.ndarray:
-    """Float64 for floats, uint8 for booleans, other integers unchanged; little-endian and contiguous."""
-    if array.dtype.kind == "f":
-        dtype = np.dtype("<f8")
-    elif array.dtype.kind == "b":
-        dtype = np.dtype("u1")
-    elif array.dtype.kind in "iu":
-        dtype = array.dtype.newbyteorder("<")
-    else:
-        raise TypeError(f"cannot write a {array.dtype} array as VTK cell data")
-    return np.ascontiguousarray(array, dtype=dtype)
-
-
-def _vtk_type(dtype: np.dtype) -> str:
-    if dtype.kind == "f":
-        return f"Float{8 * dtype.itemsize}"
-    return f"{'Int' if dtype.kind == 'i' else 'UInt'}{8 * dtype.itemsize}"
+def _written_as(dtype: np.dtype) -> tuple[np.dtype, str]:
+    """The little-endian type of a ``dtype`` array in a file (Float64 for floats, UInt8 for booleans, integers
+    unchanged) and its VTK name."""
+    if dtype.kind not in "fbiu":
+        raise TypeError(f"cannot write a {dtype} array as VTK cell data")
+    written = {"f": np.dtype("<f8"), "b": np.dtype("u1")}.get(dtype.kind, dtype.newbyteorder("<"))
+    name = {"f": "Float", "i": "Int", "u": "UInt"}[written.kind]
+    return written, f"{name}{8 * written.itemsize}"
 
 
 def _compressed_base64(data: bytes) -> bytes:

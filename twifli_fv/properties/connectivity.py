@@ -1,5 +1,5 @@
 """Connected components of a phase and the part of it that percolates through the thickness, also when the grid
-is cut into slabs over several ranks (issue 16)."""
+is cut into slabs over several ranks."""
 
 from __future__ import annotations
 
@@ -14,10 +14,7 @@ from twifli_fv.ranks import ONE, Ranks
 
 
 def label_components(mask: np.ndarray, *, wrap_axes: tuple[int, ...] = ()) -> tuple[np.ndarray, int]:
-    """Face-connected components of ``mask`` (0 = background); ``wrap_axes`` are periodic.
-
-    Returns the label array and the number of components.
-    """
+    """Face-connected components of ``mask`` (0 = background; ``wrap_axes`` periodic) and how many there are."""
     labels, count = ndimage.label(mask)
     if count < 2 or not wrap_axes:
         return labels, count
@@ -34,26 +31,17 @@ def label_components(mask: np.ndarray, *, wrap_axes: tuple[int, ...] = ()) -> tu
     return relabel[labels], int(merged.max()) + 1
 
 
-def percolating(
-    mask: np.ndarray, *, axis: int = 0, wrap_axes: tuple[int, ...] = (), ranks: Ranks = ONE
-) -> np.ndarray:
-    """True on the cells of ``mask`` whose component touches both end planes of ``axis``.
+def percolating(mask: np.ndarray, *, wrap_axes: tuple[int, ...] = (), ranks: Ranks = ONE) -> np.ndarray:
+    """True on the cells of ``mask`` whose component touches both end planes of axis 0 (through the thickness).
 
-    Under several ``ranks`` (issue 16), ``mask`` is this rank's own planes of a slab (:mod:`twifli_fv.image.slab`),
-    ``axis`` is 0 and the ends are the whole grid's first plane (rank 0's) and last plane (the last rank's): the
-    components of each slab are joined across the slab boundaries (:func:`slab_ends`, :func:`percolating_labels`).
+    Under several ``ranks``, ``mask`` is this rank's own planes of a slab (:mod:`twifli_fv.image.slab`) and the ends
+    are the whole grid's first plane (rank 0's) and last plane (the last rank's): the components of each slab are
+    joined across the slab boundaries (:func:`slab_ends`, :func:`percolating_labels`); one process is one slab.
     """
     labels, count = label_components(mask, wrap_axes=wrap_axes)
-    if ranks.size == 1:
-        ends = np.intersect1d(np.take(labels, 0, axis=axis), np.take(labels, -1, axis=axis))
-        through = np.zeros(count + 1, dtype=bool)  # per label (a lookup table: much faster than np.isin)
-        through[ends[ends > 0]] = True
-        return through[labels]
-    if axis != 0:
-        raise ValueError(f"slabs are cut along axis 0; percolation along axis {axis} needs the whole grid")
     below, _ = ranks.exchange(down=None, up=labels[-1])
     ends = slab_ends(labels, count, below=below, first=ranks.rank == 0, last=ranks.rank == ranks.size - 1)
-    return percolating_labels(ranks.gather(ends), ranks.rank)[labels]
+    return percolating_labels(ranks.gather(ends), ranks.rank)[labels]  # a lookup table per label: faster than np.isin
 
 
 @dataclass(frozen=True)

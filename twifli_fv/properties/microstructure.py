@@ -5,17 +5,18 @@ Everything is through-thickness (axis 0); per-row profiles run from the current 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
 
 from twifli_fv.image.phases import Phase
 from twifli_fv.image.segmented import SegmentedImage
-from twifli_fv.mesh.faces import in_plane_axes
+from twifli_fv.mesh.faces import face_counts, in_plane_axes
 from twifli_fv.properties.connectivity import label_components, percolating
-from twifli_fv.properties.interfaces import interface_areas
 
 ELECTRONIC = "electronic"  # the electron-conducting network: AM together with CBD
+READ_ORDER = (Phase.AM, Phase.SE, Phase.CBD, Phase.VOID)  # "AM|SE": the order battery people read phase pairs in
 
 
 @dataclass(frozen=True)
@@ -88,3 +89,19 @@ def describe(image: SegmentedImage, *, periodic: bool = True) -> MicrostructureR
         volume_fraction_rows=fractions,
         specific_area_rows_per_um={k: v / (row_cells * dx_um) for k, v in faces.items()},
     )
+
+
+def interface_areas(phases: np.ndarray, *, wrap_axes: tuple[int, ...] = ()) -> dict[str, np.ndarray]:
+    """Per thickness row, the number of faces of each phase pair present (keys ``"AM|SE"``, in :data:`READ_ORDER`).
+
+    Every interface is a set of whole voxel faces, each of area ``dx**(d-1)`` (per metre of depth in 2D); a face
+    between phases P and Q (P's code the lower) is counted once, in P's row.
+    """
+    present = set(np.unique(phases).tolist())
+    rows: dict[str, np.ndarray] = {}
+    for first, second in itertools.combinations(Phase, 2):
+        if first in present and second in present:
+            name = "|".join(phase.name for phase in sorted((first, second), key=READ_ORDER.index))
+            counts = face_counts(phases, first, second, wrap_axes=wrap_axes)
+            rows[name] = counts.reshape(phases.shape[0], -1).sum(axis=1)
+    return rows

@@ -21,7 +21,7 @@ G_BOUNDARY = 2.0  # conductance from a boundary cell's centre to its Dirichlet f
 
 @dataclass(frozen=True)
 class TortuosityResult:
-    """Through-thickness (or along ``axis``) transport factors of one phase; ``tau`` None: no percolation."""
+    """Through-thickness (or along ``axis``) transport factors of one phase; ``tau`` None: no percolation (infinite)."""
 
     volume_fraction: float
     percolating_fraction: float
@@ -45,9 +45,3 @@ def tortuosity_from_flux(*, flux: float, volume_fraction: float, length: int, ar
     if not d_eff > 0 or not math.isfinite(d_eff):
         return 0.0, None
     return d_eff, volume_fraction / d_eff
-
-
-def empty_result(*, volume_fraction: float, axis: int) -> TortuosityResult:
-    """A phase with no path from one end plane to the other: tau is infinite, reported as None."""
-    return TortuosityResult(volume_fraction=volume_fraction, percolating_fraction=0.0, D_eff=0.0, tau=None, axis=axis)
-

@@ -20,10 +20,9 @@ import logging
 import numpy as np
 
 from twifli_fv.errors import InputError, NumericalError
-from twifli_fv.image.halo import with_halo
 from twifli_fv.image.phases import Phase
 from twifli_fv.image.segmented import SegmentedImage
-from twifli_fv.image.slab import Slab, split_planes
+from twifli_fv.image.slab import Slab, split_planes, with_halo
 from twifli_fv.mesh.faces import in_plane_axes
 from twifli_fv.properties.connectivity import percolating
 from twifli_fv.properties.microstructure import ELECTRONIC
@@ -32,7 +31,6 @@ from twifli_fv.properties.tortuosity import (
     C_OUT,
     G_BOUNDARY,
     TortuosityResult,
-    empty_result,
     tortuosity_from_flux,
 )
 from twifli_fv.ranks import ONE, Ranks
@@ -99,11 +97,11 @@ def tortuosity_factor(
     wrap = tuple(a + 1 if a < axis else a for a in in_plane_axes(ndim, periodic=periodic, transport_axis=axis))
     wrap = tuple(a for a in wrap if slab.shape[a] >= 3)  # shorter axes would couple a cell to itself or twice
     owned = mask[slab.owned]
-    through = percolating(owned, axis=0, wrap_axes=wrap, ranks=ranks)
+    through = percolating(owned, wrap_axes=wrap, ranks=ranks)
     phase, count = (int(ranks.sum(np.count_nonzero(a))) for a in (owned, through))
     eps = phase / int(np.prod(slab.shape))
     if count == 0:
-        return empty_result(volume_fraction=eps, axis=axis)
+        return TortuosityResult(volume_fraction=eps, percolating_fraction=0.0, D_eff=0.0, tau=None, axis=axis)
     through = with_halo(through, slab=slab, ranks=ranks)
     del mask, owned
     flux_in, flux_out, iterations = _solve_steady(through, slab, wrap, rtol=rtol, comm=comm, ranks=ranks)
