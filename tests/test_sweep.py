@@ -213,7 +213,7 @@ def test_reported_quantities_are_the_columns_a_point_gets(grid_sweep):
     """The names checked before running are those a complete point's row has (plus a dense model's)."""
     from twifli_fv.drivers.run import prepare
     from twifli_fv.drivers.sweep import point_quantities
-    from twifli_fv.drivers.sweep_check import number, reported_quantities
+    from twifli_fv.drivers.sweep import number, reported_quantities
 
     point = grid_sweep / "specific_capacity_mAh_g=100__tau_e=4"  # (not the point another test runs again)
     row = point_quantities(point / "output")

@@ -1,9 +1,7 @@
 """A sweep point's case directory: the base case's settings with the point's values, as ``case.toml``.
 
-The file is complete and readable (``twifli run POINT`` runs it again); input files named by a
-relative path are re-rooted to the point's directory, so they resolve as they do from the base case.
-The file is only rewritten when its text changes, so its modification time tells whether an output
-next to it is older than the settings.
+Input files named by a relative path are re-rooted to the point's directory. The file is only rewritten
+when its text changes, so its modification time tells whether an output next to it is older than the settings.
 """
 
 from __future__ import annotations
@@ -25,12 +23,9 @@ _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 def point_name(values: dict[str, Any]) -> str:
     """A directory name from the point's values: ``tau_e=2__D_trace_cm2_s=1e-10`` (``table.key`` if a key repeats)."""
     keys = [name.partition(".")[2] for name in values]
-    parts = []
-    for (name, value), key in zip(values.items(), keys):
-        label = key if keys.count(key) == 1 else name
-        text = value if isinstance(value, str) else _value(value)  # floats as repr: distinct values, distinct names
-        parts.append(f"{label}={re.sub(r'[^A-Za-z0-9._+-]', '-', text)}")
-    return "__".join(parts)
+    labels = [key if keys.count(key) == 1 else name for name, key in zip(values, keys)]
+    texts = [value if isinstance(value, str) else _value(value) for value in values.values()]  # floats as repr: distinct names
+    return "__".join(f"{label}={re.sub(r'[^A-Za-z0-9._+-]', '-', text)}" for label, text in zip(labels, texts))
 
 
 def write_point_case(base: Case, directory: Path, values: dict[str, Any], *, header: str) -> Case:
