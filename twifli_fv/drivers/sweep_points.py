@@ -21,10 +21,11 @@ _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def point_name(values: dict[str, Any]) -> str:
-    """A directory name from the point's values: ``tau_e=2__D_trace_cm2_s=1e-10`` (``table.key`` if a key repeats)."""
+    """A directory name from the point's values: ``tau_e=2__D_trace_cm2_s=1e-10`` (``table.key`` if a key repeats;
+    floats as repr: distinct values, distinct names)."""
     keys = [name.partition(".")[2] for name in values]
     labels = [key if keys.count(key) == 1 else name for name, key in zip(values, keys)]
-    texts = [value if isinstance(value, str) else _value(value) for value in values.values()]  # floats as repr: distinct names
+    texts = [value if isinstance(value, str) else _value(value) for value in values.values()]
     return "__".join(f"{label}={re.sub(r'[^A-Za-z0-9._+-]', '-', text)}" for label, text in zip(labels, texts))
 
 
