@@ -28,8 +28,8 @@ def run_radiography(config_toml: str | Path, output_dir: str | Path) -> dict:
         open_beam_file=config.path("images", "open_beam"), dark_file=config.path("images", "dark"),
     )
     region = _region(config, pristine.shape)
-    result = relative_li_profiles(frames, pristine, region, open_beam=open_beam, dark=dark,
-                                  li_fraction=config.positive("attenuation", "li_fraction", 1.0),
+    li_fraction = config.positive("attenuation", "li_fraction", 1.0)
+    result = relative_li_profiles(frames, pristine, region, open_beam=open_beam, dark=dark, li_fraction=li_fraction,
                                   names=[str(f) for f in files])
     if np.all(np.isnan(result.c_norm)):
         raise InputError(f"{where}: no usable pixel in the region (transmissions outside (0, 1)?)")
@@ -45,7 +45,7 @@ def run_radiography(config_toml: str | Path, output_dir: str | Path) -> dict:
         "region": {"rows": [region.row_start, region.row_stop], "columns": [region.col_start, region.col_stop],
                    "pixel_size_um": region.pixel_size_m * 1e6,
                    "collector_at": "end" if region.collector_at_end else "start"},
-        "li_fraction": config.positive("attenuation", "li_fraction", 1.0),
+        "li_fraction": li_fraction,
         "open_beam": config.get("images", "open_beam"),
         "dark": config.get("images", "dark"),
         "excluded_pixels": result.excluded_pixels,

@@ -35,14 +35,10 @@ class Region:
     pixel_size_m: float
     collector_at_end: bool = False  # True when the last cathode row touches the current collector
 
-    def y_um(self) -> np.ndarray:
-        """Row-centre distances from the current collector, in the order of :func:`relative_li_profiles` rows."""
-        return (np.arange(self.row_stop - self.row_start) + 0.5) * self.pixel_size_m * 1e6
-
 
 @dataclass(frozen=True)
 class RadiographProfiles:
-    y_um: np.ndarray
+    y_um: np.ndarray  # row-centre distances from the current collector
     c_norm: np.ndarray  # frames x rows, from the current collector to the separator
     excluded_pixels: int  # pixels left out over all frames (no usable transmission)
 
@@ -88,7 +84,8 @@ def relative_li_profiles(frames: list[np.ndarray], pristine: np.ndarray, region:
     c_norm = np.array(profiles)
     if region.collector_at_end:
         c_norm = c_norm[:, ::-1]
-    return RadiographProfiles(y_um=region.y_um(), c_norm=c_norm, excluded_pixels=excluded)
+    y_um = (np.arange(region.row_stop - region.row_start) + 0.5) * region.pixel_size_m * 1e6
+    return RadiographProfiles(y_um=y_um, c_norm=c_norm, excluded_pixels=excluded)
 
 
 def load_stack(frame_files: list[Path], pristine_file: Path, *, open_beam_file: Path | None = None,

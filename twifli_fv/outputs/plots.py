@@ -41,8 +41,7 @@ def plot_map(
                          cmap=cmap, vmin=limits[0], vmax=limits[1])
     for end in step_ends_s[:-1]:
         ax.axvline(end / 3600, color="w", lw=0.8, ls="--")
-    ax.set_xlabel("time (h)")
-    ax.set_ylabel("distance from current collector (um)")
+    ax.set(xlabel="time (h)", ylabel="distance from current collector (um)")
     ax.set_title(title, fontsize=10)
     ax.figure.colorbar(mesh, ax=ax, label=label)
     return save_figure(figure, path) if figure is not None else None
@@ -55,9 +54,7 @@ def plot_profiles(path: str | Path, times_s: np.ndarray, y_um: np.ndarray, c_nor
     for when in at_s:
         frame = int(np.argmin(np.abs(np.asarray(times_s) - when)))
         ax.plot(y_um, c_norm[frame], label=f"{times_s[frame] / 3600:.1f} h")
-    ax.set_xlabel("distance from current collector (um)")
-    ax.set_ylabel(label)
-    ax.set_ylim(0, 1.02)
+    ax.set(xlabel="distance from current collector (um)", ylabel=label, ylim=(0, 1.02))
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, ncol=2)
     return save_figure(figure, path)
@@ -67,8 +64,7 @@ def plot_series(path: str | Path, times_s: np.ndarray, values: np.ndarray, *, yl
     """One quantity against time in hours (mean SOC, voltage, ...)."""
     figure, ax = pyplot().subplots(figsize=(5.5, 3.2))
     ax.plot(np.asarray(times_s) / 3600, values)
-    ax.set_xlabel("time (h)")
-    ax.set_ylabel(ylabel)
+    ax.set(xlabel="time (h)", ylabel=ylabel)
     ax.set_title(title, fontsize=10)
     return save_figure(figure, path)
 
@@ -99,8 +95,7 @@ def plot_gitt(path: str | Path, c_mol_m3: np.ndarray, estimates: dict[str, np.nd
             ax.semilogy(c_mol_m3[~valid], values[~valid], marker, ls="none", mfc="none", color=line.get_color(),
                         label=f"{label}, flagged (not fitted)")
     ax.semilogy(fit_c_mol_m3, np.asarray(fit_D_m2_s) * 1e4, "k-", label="fit, paper 1 eqn 5")
-    ax.set_xlabel("average Li concentration (mol m$^{-3}$)")
-    ax.set_ylabel("D (cm$^2$ s$^{-1}$)")
+    ax.set(xlabel="average Li concentration (mol m$^{-3}$)", ylabel="D (cm$^2$ s$^{-1}$)")
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
     return save_figure(figure, path)
