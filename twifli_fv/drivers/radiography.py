@@ -34,7 +34,6 @@ def run_radiography(config_toml: str | Path, output_dir: str | Path) -> dict:
     if np.all(np.isnan(result.c_norm)):
         raise InputError(f"{where}: no usable pixel in the region (transmissions outside (0, 1)?)")
     out = Path(output_dir)
-    out.mkdir(parents=True, exist_ok=True)
     write_profiles(out / "profiles.csv", times, steps, result.y_um, result.c_norm)
     plot_map(out / "radiography_map.png", times, result.y_um, result.c_norm,
              title=f"operando radiography, {len(files)} frames", label="c / c_0 (row average over the region)")

@@ -19,7 +19,8 @@ from twifli_fv.errors import InputError
 def contact_mask(*, plane_shape: tuple[int, ...], voxel_size_um: float, contact_fraction: float,
                  gap_width_um: float = 10.0, seed: int = 0) -> np.ndarray:
     """Boolean surface mask, True where the cathode touches the separator; ``round((1 - f) N)`` cells are not."""
-    check_contact_fraction(contact_fraction)
+    if not (isinstance(contact_fraction, (int, float)) and 0 < contact_fraction <= 1):  # NaN and inf fail too
+        raise InputError(f"interface: contact_fraction must lie in (0, 1], got {contact_fraction!r}")
     if not (math.isfinite(gap_width_um) and gap_width_um > 0):
         raise InputError(f"interface: gap_width_um must be positive, got {gap_width_um!r}")
     cells = int(np.prod(plane_shape))
@@ -47,8 +48,3 @@ def given_contact_mask(*, width_cells: int, voxel_size_um: float, non_contact_um
     if not mask.any():
         raise InputError("interface: non_contact_um leaves no contact with the separator")
     return mask
-
-
-def check_contact_fraction(value: float) -> None:
-    if not (isinstance(value, (int, float)) and math.isfinite(value) and 0 < value <= 1):
-        raise InputError(f"interface: contact_fraction must lie in (0, 1], got {value!r}")

@@ -67,9 +67,9 @@ def attenuation_ratio(frame: np.ndarray, pristine: np.ndarray) -> np.ndarray:
 
 def relative_li_profiles(frames: list[np.ndarray], pristine: np.ndarray, region: Region, *,
                          open_beam: np.ndarray | None = None, dark: np.ndarray | None = None,
-                         li_fraction: float = 1.0, names: list[str] | None = None) -> RadiographProfiles:
-    """Row-averaged ``c / c_0`` of every frame over the cathode region (Beer-Lambert, see module doc)."""
-    names = names or [f"frame {k + 1}" for k in range(len(frames))]
+                         li_fraction: float = 1.0, names: list[str]) -> RadiographProfiles:
+    """Row-averaged ``c / c_0`` of every frame over the cathode region (Beer-Lambert, see module doc); ``names``
+    the frames' (for messages)."""
     if not 0 < li_fraction <= 1:
         raise InputError(f"attenuation.li_fraction must be in (0, 1], got {li_fraction!r}")
     rows, cols = slice(region.row_start, region.row_stop), slice(region.col_start, region.col_stop)
