@@ -1,10 +1,8 @@
 """``twifli energy-density``: dense and composite cathodes of given composition compared at electrode level
 (paper 2, Fig 7c-d), written as ``energy_density.json`` (last), ``energy_density.csv`` and ``energy_density.png``.
 
-The settings file (``ENERGY_DENSITY_SCHEMA`` in ``twifli_fv.case``) has ``[active_material]`` (theoretical
-specific capacity, density, mean voltage), ``[dense]`` and/or ``[composite]`` (mass fractions; a list
-gives one composite per entry, as Fig 7's 60-90 wt% series) and optionally ``[electrode]`` (one of AM
-loading, thickness or nominal areal capacity: the same AM in every cathode, as in Fig 7).
+The settings (``ENERGY_DENSITY_SCHEMA``): a list in ``[composite]`` gives one composite per entry, as Fig 7's
+60-90 wt% series; ``[electrode]`` puts the same AM in every cathode, as in Fig 7.
 """
 
 from __future__ import annotations

@@ -1,10 +1,6 @@
-"""Run a grid of case variants (``twifli sweep``): one case directory per point, a CSV, a contour map.
-
-``CASE/sweeps/NAME/`` holds one case directory per point (``twifli run POINT`` runs it again), ``sweep.json``
-(the base case, the varied keys, the points), ``sweep.csv`` (one row per point: the varied keys, then the
-point's numbers) and ``QUANTITY.png``: filled contours over two varied keys as in paper 2, Figs 3d, 4e-g and
-6b, or a curve over one. A point whose ``output/summary.json`` is newer than its ``case.toml`` is complete.
-"""
+"""Run a grid of case variants (``twifli sweep``): in ``CASE/sweeps/NAME/`` one case directory per point,
+``sweep.json``, ``sweep.csv`` (the varied keys, then each point's numbers) and ``QUANTITY.png`` (filled contours
+over two varied keys as in paper 2, Figs 3d, 4e-g and 6b, or a curve over one)."""
 
 from __future__ import annotations
 
