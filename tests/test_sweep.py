@@ -15,9 +15,8 @@ import pytest
 import twifli_fv.case as case_file
 from twifli_fv.case import load_case
 from twifli_fv.cli import main
-from twifli_fv.drivers.sweep import run_sweep
+from twifli_fv.drivers.sweep import run_sweep, write_point_case
 from twifli_fv.drivers.sweep_grid import expand_grid, parse_vary
-from twifli_fv.drivers.sweep_points import write_point_case
 from twifli_fv.errors import InputError
 from twifli_fv.model.constants import FARADAY
 

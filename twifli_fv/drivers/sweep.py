@@ -1,11 +1,14 @@
 """Run a grid of case variants (``twifli sweep``): in ``CASE/sweeps/NAME/`` one case directory per point,
 ``sweep.json``, ``sweep.csv`` (the varied keys, then each point's numbers) and ``QUANTITY.png`` (filled contours
-over two varied keys as in paper 2, Figs 3d, 4e-g and 6b, or a curve over one)."""
+over two varied keys as in paper 2, Figs 3d, 4e-g and 6b, or a curve over one). A point's ``case.toml`` is only
+rewritten when its text changes, so its modification time tells whether an output next to it is older."""
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
+import math
 import multiprocessing
 import os
 import re
@@ -20,9 +23,8 @@ import numpy as np
 
 from twifli_fv.case import Case, load_case
 from twifli_fv.drivers.sweep_grid import SweepAxis, expand_grid
-from twifli_fv.drivers.sweep_points import point_name, write_point_case
 from twifli_fv.errors import InputError, did_you_mean
-from twifli_fv.outputs.files import write_csv, write_json
+from twifli_fv.outputs.files import atomic_path, write_csv, write_json
 from twifli_fv.outputs.labels import axis_label
 from twifli_fv.outputs.plots import plot_study
 from twifli_fv.outputs.profiles import read_profiles
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 DEFAULT_QUANTITIES = ("capacity_mAh_g", "end_mean_depletion")  # dense model (paper 2), then TWIF-Li
 RUN_QUANTITIES = ("end_spread_c_norm", "wall_time_s")  # from a point's profiles.csv and timing, not its summary
 _NAME = re.compile(r"[A-Za-z0-9._=+-]+")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 @dataclass(frozen=True)
@@ -218,3 +221,57 @@ def _plot(directory: Path, case: str, axes: list[SweepAxis], rows: tuple[dict, .
     label = axis_label(quantity)
     return plot_study(directory / f"{quantity}.png", [(axis_label(axis.name), list(axis.values)) for axis in varied],
                       grid, zlabel=label, title=f"{case}: {label}")
+
+
+def point_name(values: dict[str, Any]) -> str:
+    """A directory name from the point's values: ``tau_e=2__D_trace_cm2_s=1e-10`` (``table.key`` if a key repeats;
+    floats as repr: distinct values, distinct names)."""
+    keys = [name.partition(".")[2] for name in values]
+    labels = [key if keys.count(key) == 1 else name for name, key in zip(values, keys)]
+    texts = [value if isinstance(value, str) else _value(value) for value in values.values()]
+    return "__".join(f"{label}={re.sub(r'[^A-Za-z0-9._+-]', '-', text)}" for label, text in zip(labels, texts))
+
+
+def write_point_case(base: Case, directory: Path, values: dict[str, Any], *, header: str) -> Case:
+    """Write ``directory/case.toml`` (base settings, ``values`` as ``{"table.key": value}``, input files named by a
+    relative path re-rooted to ``directory``); return it loaded."""
+    directory = Path(directory).resolve()
+    settings = copy.deepcopy(base.settings)
+    for name, value in values.items():
+        table, _, key = name.partition(".")
+        settings.setdefault(table, {})[key] = value
+    for table in settings.values():
+        for key, value in table.items():
+            if isinstance(value, str) and not os.path.isabs(value) and (base.directory / value).is_file():
+                table[key] = os.path.relpath(base.directory / value, directory)
+    text = "".join(f"# {line}\n" for line in header.splitlines()) + _dump(settings)
+    path = directory / "case.toml"
+    if not path.is_file() or path.read_text() != text:
+        with atomic_path(path) as tmp:
+            tmp.write_text(text)
+    return load_case(directory)
+
+
+def _dump(settings: dict[str, dict[str, Any]]) -> str:
+    return "".join(f"\n[{table}]\n" + "".join(f"{_key(k)} = {_value(v)}\n" for k, v in values.items())
+                   for table, values in settings.items())
+
+
+def _key(key: str) -> str:
+    return key if _BARE_KEY.fullmatch(key) else json.dumps(key, ensure_ascii=False)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else ("nan" if math.isnan(value) else "inf" if value > 0 else "-inf")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # JSON string escapes are valid TOML basic-string escapes
+    if isinstance(value, list):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"cannot write {type(value).__name__} to case.toml")
