@@ -41,7 +41,7 @@ def run_radiography(config_toml: str | Path, output_dir: str | Path) -> dict:
         "frames": len(files),
         "first_frame": str(files[0]),
         "times_s": [float(times[0]), float(times[-1])],
-        "region": {"rows": [region.row_start, region.row_stop], "columns": [region.col_start, region.col_stop],
+        "region": {"rows": region.rows, "columns": region.columns,
                    "pixel_size_um": region.pixel_size_m * 1e6,
                    "collector_at": "end" if region.collector_at_end else "start"},
         "li_fraction": li_fraction,
@@ -111,5 +111,5 @@ def _region(config: Case, shape: tuple[int, int]) -> Region:
     collector = config.get("region", "collector_at", "start")
     if collector not in ("start", "end"):
         raise InputError(f"{where}: region.collector_at must be 'start' or 'end', got {collector!r}")
-    return Region(*bounds["cathode_rows"], *bounds["columns"], pixel_size_m=config.positive("region", "pixel_size_um") * 1e-6,
+    return Region(bounds["cathode_rows"], bounds["columns"], config.positive("region", "pixel_size_um") * 1e-6,
                   collector_at_end=collector == "end")

@@ -26,12 +26,10 @@ MIN_ATTENUATION = 1e-6  # pristine -ln T0 below this is no attenuation at all: t
 
 @dataclass(frozen=True)
 class Region:
-    """Cathode rows ``[row_start, row_stop)`` and in-plane columns ``[col_start, col_stop)`` of the radiographs."""
+    """Cathode rows and in-plane columns of the radiographs, each ``[start, stop)``."""
 
-    row_start: int
-    row_stop: int
-    col_start: int
-    col_stop: int
+    rows: list[int]
+    columns: list[int]
     pixel_size_m: float
     collector_at_end: bool = False  # True when the last cathode row touches the current collector
 
@@ -72,7 +70,7 @@ def relative_li_profiles(frames: list[np.ndarray], pristine: np.ndarray, region:
     the frames' (for messages)."""
     if not 0 < li_fraction <= 1:
         raise InputError(f"attenuation.li_fraction must be in (0, 1], got {li_fraction!r}")
-    rows, cols = slice(region.row_start, region.row_stop), slice(region.col_start, region.col_stop)
+    rows, cols = slice(*region.rows), slice(*region.columns)
     t0 = transmission(pristine, open_beam=open_beam, dark=dark, name="pristine image")[rows, cols]
     profiles, excluded = [], 0
     for frame, name in zip(frames, names):
@@ -84,7 +82,7 @@ def relative_li_profiles(frames: list[np.ndarray], pristine: np.ndarray, region:
     c_norm = np.array(profiles)
     if region.collector_at_end:
         c_norm = c_norm[:, ::-1]
-    y_um = (np.arange(region.row_stop - region.row_start) + 0.5) * region.pixel_size_m * 1e6
+    y_um = (np.arange(region.rows[1] - region.rows[0]) + 0.5) * region.pixel_size_m * 1e6
     return RadiographProfiles(y_um=y_um, c_norm=c_norm, excluded_pixels=excluded)
 
 
