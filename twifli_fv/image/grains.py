@@ -76,8 +76,9 @@ def generate_grains(
     width_cells = grain_width_um / voxel_size_um
     n_grains = max(1, round(float(np.prod(plane)) / width_cells ** len(plane)))
     seeds = rng.uniform(0, plane, size=(n_grains, len(plane)))
-    columns = _periodic_voronoi(plane, seeds)
-    grain = np.broadcast_to(columns, shape).copy()
+    centres = np.indices(plane).reshape(len(plane), -1).T + 0.5
+    columns = cKDTree(seeds % plane, boxsize=plane).query(centres)[1]  # nearest seed, periodic: Voronoi columns
+    grain = np.broadcast_to(columns.reshape(plane), shape).copy()
     tilt = rng.normal(tilt_mean_deg, tilt_spread_deg, n_grains)
     azimuth = rng.uniform(0.0, 360.0, n_grains) if len(shape) == 3 else np.zeros(n_grains)
     void = np.zeros(shape, dtype=bool)
@@ -137,12 +138,6 @@ def _read_orientations(path: Path) -> dict[int, tuple[float, float]]:
             return {int(r["label"]): (float(r["tilt_deg"]), float(r.get("azimuth_deg") or 0.0)) for r in reader}
         except ValueError as exc:
             raise InputError(f"{path}: not a number ({exc})") from None
-
-
-def _periodic_voronoi(plane: tuple[int, ...], seeds: np.ndarray) -> np.ndarray:
-    """Nearest seed (periodic distance) of every in-plane cell centre."""
-    centres = np.stack(np.meshgrid(*[np.arange(n) + 0.5 for n in plane], indexing="ij"), axis=-1).reshape(-1, len(plane))
-    return cKDTree(seeds % plane, boxsize=plane).query(centres)[1].reshape(plane)
 
 
 def _paint_crack(mask: np.ndarray, centre: np.ndarray, length: float, angle_deg: float, azimuth_deg: float) -> None:
