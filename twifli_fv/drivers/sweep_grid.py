@@ -1,9 +1,6 @@
-"""Sweep axes from ``--vary`` specifications, resolved against the case schema, and their grid.
-
-``table.key=v1,v2,...`` or a bare ``key=...`` naming exactly one key of ``twifli_fv.case.SCHEMA``
-(read when called: models add tables); values typed as the schema says; numeric ranges
-``start:stop:N`` (linear) or ``start:stop:Nlog`` (geometric), e.g. ``1e-10:1e-8:5log``.
-"""
+"""Sweep axes from ``--vary`` specifications, resolved against the case schema (``twifli_fv.case.SCHEMA``, read
+when called: models add tables), and their grid. Values are typed as the schema says; numeric ranges
+``start:stop:N`` are linear, ``start:stop:Nlog`` geometric (``1e-10:1e-8:5log``)."""
 
 from __future__ import annotations
 
