@@ -36,7 +36,8 @@ def contact_mask(*, plane_shape: tuple[int, ...], voxel_size_um: float, contact_
     cells = int(np.prod(plane_shape))
     off = round((1.0 - contact_fraction) * cells)
     if off >= cells:
-        raise InputError(f"interface: contact_fraction {contact_fraction} leaves no contact on a surface of {cells} cells")
+        raise InputError(f"interface: contact_fraction {contact_fraction} leaves no contact on a surface of "
+                         f"{cells} cells")
     mask = np.ones(plane_shape, dtype=bool)
     if off == 0:
         return mask
@@ -53,7 +54,8 @@ def given_contact_mask(*, width_cells: int, voxel_size_um: float, non_contact_um
     mask = np.ones(width_cells, dtype=bool)
     for interval in non_contact_um:
         if not (isinstance(interval, (list, tuple)) and len(interval) == 2 and interval[0] < interval[1]):
-            raise InputError(f"interface: non_contact_um entry {interval!r} must be [start_um, stop_um] with start < stop")
+            raise InputError(f"interface: non_contact_um entry {interval!r} must be [start_um, stop_um] "
+                             "with start < stop")
         mask &= ~((centres >= interval[0]) & (centres < interval[1]))
     if not mask.any():
         raise InputError("interface: non_contact_um leaves no contact with the separator")
@@ -82,7 +84,8 @@ def surface_area_factor(*, plane_shape: tuple[int, ...], voxel_size_um: float, r
     return blocks.mean(axis=tuple(range(1, 2 * len(plane_shape), 2)))
 
 
-def _slopes(shape: tuple[int, ...], spacing: float, rms: float, correlation: float, rng: np.random.Generator) -> np.ndarray:
+def _slopes(shape: tuple[int, ...], spacing: float, rms: float, correlation: float,
+            rng: np.random.Generator) -> np.ndarray:
     """``|grad h|^2`` of a periodic Gaussian field with the Gaussian spectrum of correlation length ``correlation``."""
     k = np.meshgrid(*[2 * np.pi * np.fft.fftfreq(n, d=spacing) for n in shape], indexing="ij")
     k2 = sum(component**2 for component in k)
