@@ -21,7 +21,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from twifli_fv.image.roughness import surface_area_factor
+from twifli_fv.image.interface import surface_area_factor
 from twifli_fv.outputs.plots import pyplot, save_figure
 
 BASE = ROOT / "cases" / "dense_lco"

@@ -29,8 +29,7 @@ import numpy as np
 
 from twifli_fv.case import load_case
 from twifli_fv.drivers.fit import parse_free, run_fit
-from twifli_fv.drivers.sweep import point_complete, point_quantities, run_point
-from twifli_fv.drivers.sweep_points import write_point_case
+from twifli_fv.drivers.sweep import point_complete, point_quantities, run_point, write_point_case
 from twifli_fv.outputs.plots import pyplot, save_figure
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,7 +15,7 @@ from twifli_fv.cli import main
 from twifli_fv.drivers.fit import parse_free, run_fit
 from twifli_fv.drivers.fit_data import load_fit_data
 from twifli_fv.drivers.run import run_case
-from twifli_fv.drivers.sweep_points import write_point_case
+from twifli_fv.drivers.sweep import write_point_case
 from twifli_fv.errors import InputError
 
 from .test_sweep import make_case

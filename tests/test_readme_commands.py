@@ -18,7 +18,7 @@ import pytest
 
 from twifli_fv.case import load_case
 from twifli_fv.cli import _parser
-from twifli_fv.drivers.sweep_check import RUN_QUANTITIES, check_base
+from twifli_fv.drivers.sweep import RUN_QUANTITIES, check_base
 from twifli_fv.drivers.sweep_grid import parse_vary
 
 from .conftest import ROOT

@@ -15,9 +15,8 @@ import pytest
 import twifli_fv.case as case_file
 from twifli_fv.case import load_case
 from twifli_fv.cli import main
-from twifli_fv.drivers.sweep import run_sweep
+from twifli_fv.drivers.sweep import run_sweep, write_point_case
 from twifli_fv.drivers.sweep_grid import expand_grid, parse_vary
-from twifli_fv.drivers.sweep_points import write_point_case
 from twifli_fv.errors import InputError
 from twifli_fv.model.constants import FARADAY
 
@@ -213,7 +212,7 @@ def test_reported_quantities_are_the_columns_a_point_gets(grid_sweep):
     """The names checked before running are those a complete point's row has (plus a dense model's)."""
     from twifli_fv.drivers.run import prepare
     from twifli_fv.drivers.sweep import point_quantities
-    from twifli_fv.drivers.sweep_check import number, reported_quantities
+    from twifli_fv.drivers.sweep import number, reported_quantities
 
     point = grid_sweep / "specific_capacity_mAh_g=100__tau_e=4"  # (not the point another test runs again)
     row = point_quantities(point / "output")

@@ -25,7 +25,7 @@ from PIL import Image
 
 from twifli_fv.case import load_case
 from twifli_fv.drivers.run import prepare, run_case
-from twifli_fv.drivers.sweep_points import write_point_case
+from twifli_fv.drivers.sweep import write_point_case
 from twifli_fv.outputs.profiles import read_profiles
 
 HERE = Path(__file__).resolve().parent

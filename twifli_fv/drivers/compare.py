@@ -1,14 +1,10 @@
 """``twifli compare``: model-experiment comparison of through-thickness Li profiles (paper 1, Figs 3-4).
 
-Both sides are ``profiles.csv`` tables (``time_s, step, y_um, c_norm``). The run is interpolated
-linearly in time and in y onto the experiment's grid; experiment points outside the run's time
-or thickness range are dropped, counted by reason, and warned about (stderr and JSON) when they are
-more than :data:`DROPPED_WARNING` of the measured points. Errors are run minus experiment.
-
-Mean depletion at the end of a charge is ``1 - mean c_norm``: for the run AM-weighted, as in its
-``summary.json`` (:data:`~twifli_fv.solve.twifli.MEAN_C_NORM`); measured profiles carry no AM
-weights, so the experiment's is the mean over its rows, and the run's mean over the same rows is given
-beside it (``run_row_mean``) for a like-for-like number. :data:`DEPLETION` names each in the outputs.
+Both sides are ``profiles.csv`` tables; the run is interpolated linearly in time and y onto the experiment's
+grid and errors are run minus experiment. Measured points outside the run are dropped, counted by reason, and
+warned about (stderr and JSON) when more than :data:`DROPPED_WARNING` of them. Measured profiles carry no AM
+weights, so the run's end-of-charge mean depletion is given AM-weighted and as the experiment's row mean
+(:data:`DEPLETION`).
 """
 
 from __future__ import annotations
@@ -52,9 +48,6 @@ class Comparison:
     depletion_end_of_charge: list[dict]  # time_s, experiment_time_s, run, run_row_mean, experiment (DEPLETION)
     depletion_definition: dict
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
 
 def interpolate_run(run: Profiles, times_s: np.ndarray, y_um: np.ndarray) -> np.ndarray:
     """The run's c_norm at (times_s x y_um); NaN outside its time and thickness range."""
@@ -97,13 +90,6 @@ def compare_profiles(run: Profiles, experiment: Profiles, *, charge_ends_s: list
         depletion.append({"time_s": float(end), "experiment_time_s": float(exp_t[k]),
                           "run": None if mean is None else float(1 - mean),
                           "run_row_mean": float(1 - np.nanmean(run_row)), "experiment": float(1 - np.nanmean(exp_c[k]))})
-    outside_time, outside_thickness = _outside(run, experiment)
-    measured = int(np.isfinite(exp_c).sum())
-    dropped = measured - int(valid.sum())
-    warnings = []
-    if dropped > DROPPED_WARNING * measured:
-        warnings.append(_dropped_warning(run, dropped, measured, outside_time, outside_thickness))
-        log.warning("warning: %s", warnings[-1])
     return Comparison(
         rmse=float(np.sqrt(np.nanmean(error**2))),
         mae=float(np.nanmean(np.abs(error))),
@@ -111,40 +97,40 @@ def compare_profiles(run: Profiles, experiment: Profiles, *, charge_ends_s: list
         max_error_y_um=float(exp_y[worst[1]]),
         max_error_time_s=float(exp_t[worst[0]]),
         points=int(valid.sum()),
-        dropped_points=dropped,
-        dropped_outside_time=outside_time,
-        dropped_outside_thickness=outside_thickness,
-        warnings=warnings,
+        **_dropped(run, experiment, valid),
         per_frame=per_frame,
         depletion_end_of_charge=depletion,
         depletion_definition=DEPLETION,
     )
 
 
-def _outside(run: Profiles, experiment: Profiles) -> tuple[int, int]:
-    """Measured points outside the run's time span, and (at covered times) outside its thickness."""
+def _dropped(run: Profiles, experiment: Profiles, compared: np.ndarray) -> dict:
+    """The measured points not compared: in all, outside the run's time span, beyond its thickness (at covered
+    times), and the warning (logged) when they are more than :data:`DROPPED_WARNING` of the measured points."""
     run_t, _, run_y, run_c = run
     exp_t, _, exp_y, exp_c = experiment
     measured = np.isfinite(exp_c)
     late = (exp_t < run_t[0] - 1e-9) | (exp_t > run_t[-1] + 1e-9)
     rows = run_y[np.isfinite(run_c).any(axis=0)]
     beyond = (exp_y < rows.min() - 1e-9) | (exp_y > rows.max() + 1e-9)
-    return int(measured[late].sum()), int(measured[~late][:, beyond].sum())
-
-
-def _dropped_warning(run: Profiles, dropped: int, measured: int, outside_time: int, outside_thickness: int) -> str:
-    run_t, _, run_y, _ = run
+    outside_time, outside_thickness = int(measured[late].sum()), int(measured[~late][:, beyond].sum())
+    total = int(measured.sum())
+    dropped = total - int(compared.sum())
     reasons = []
     if outside_thickness:
         reasons.append(f"{outside_thickness} beyond its thickness (rows at y = {run_y[0]:.3g}-{run_y[-1]:.3g} um; "
                        "check the radiography's pixel_size_um and cathode_rows against the case)")
     if outside_time:
         reasons.append(f"{outside_time} outside its time span ({run_t[0]:.0f}-{run_t[-1]:.0f} s)")
-    other = dropped - outside_time - outside_thickness
-    if other:
-        reasons.append(f"{other} where the run has no value")
-    return (f"{dropped} of {measured} measured points ({100 * dropped / measured:.0f} %) fall outside the run and "
-            f"are not compared: " + "; ".join(reasons))
+    if dropped - outside_time - outside_thickness:
+        reasons.append(f"{dropped - outside_time - outside_thickness} where the run has no value")
+    warnings = []
+    if dropped > DROPPED_WARNING * total:
+        warnings.append(f"{dropped} of {total} measured points ({100 * dropped / total:.0f} %) fall outside the run "
+                        "and are not compared: " + "; ".join(reasons))
+        log.warning("warning: %s", warnings[0])
+    return {"dropped_points": dropped, "dropped_outside_time": outside_time,
+            "dropped_outside_thickness": outside_thickness, "warnings": warnings}
 
 
 def comparison_dir(case_dir: str | Path) -> Path:
@@ -170,7 +156,7 @@ def run_compare(case_dir: str | Path, experiment_csv: str | Path) -> Comparison:
     target = comparison_dir(case_dir)
     run_sha = hashlib.sha256((out / "profiles.csv").read_bytes()).hexdigest()
     write_json(target / "comparison.json", {"experiment": str(experiment_csv), "run_profiles_csv": str(out / "profiles.csv"),
-                                            "run_profiles_sha256": run_sha, **result.to_dict()})
+                                            "run_profiles_sha256": run_sha, **asdict(result)})
     times, _, y_um, measured = experiment
     plot_comparison(target / "comparison.png", times, y_um, interpolate_run(run, times, y_um), measured,
                     title=f"{Path(case_dir).name} vs {Path(experiment_csv).name}")

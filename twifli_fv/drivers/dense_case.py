@@ -18,9 +18,8 @@ from twifli_fv.case import Case
 from twifli_fv.drivers.case_run import CaseRun
 from twifli_fv.drivers.dense_mechanics import QUANTITIES, MechanicsRecorder, mechanics_settings
 from twifli_fv.errors import InputError
-from twifli_fv.image.contact import contact_mask, given_contact_mask
 from twifli_fv.image.grains import GrainMap, generate_grains, read_grains
-from twifli_fv.image.roughness import surface_area_factor
+from twifli_fv.image.interface import contact_mask, given_contact_mask, surface_area_factor
 from twifli_fv.model.anisotropy import check_diffusivities, diffusion_tensor
 from twifli_fv.model.butler_volmer import ButlerVolmer
 from twifli_fv.model.constants import FARADAY

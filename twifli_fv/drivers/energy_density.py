@@ -1,14 +1,13 @@
 """``twifli energy-density``: dense and composite cathodes of given composition compared at electrode level
 (paper 2, Fig 7c-d), written as ``energy_density.json`` (last), ``energy_density.csv`` and ``energy_density.png``.
 
-The settings file (``ENERGY_DENSITY_SCHEMA`` in ``twifli_fv.case``) has ``[active_material]`` (theoretical
-specific capacity, density, mean voltage), ``[dense]`` and/or ``[composite]`` (mass fractions; a list
-gives one composite per entry, as Fig 7's 60-90 wt% series) and optionally ``[electrode]`` (one of AM
-loading, thickness or nominal areal capacity: the same AM in every cathode, as in Fig 7).
+The settings (``ENERGY_DENSITY_SCHEMA``): a list in ``[composite]`` gives one composite per entry, as Fig 7's
+60-90 wt% series; ``[electrode]`` puts the same AM in every cathode, as in Fig 7.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 from twifli_fv.case import ENERGY_DENSITY_REQUIRED, ENERGY_DENSITY_SCHEMA, Case, load_config
@@ -28,18 +27,17 @@ def run_energy_density(config_toml: str | Path, output_dir: str | Path) -> dict:
     if len(given) > 1:
         raise InputError(f"{_where(config)}: give one of electrode.{', electrode.'.join(GEOMETRY)}, not {len(given)}")
     dense, composites = cathodes_from_config(config)
-    dense_result = energy_density(dense, **given) if dense else None
-    composite_results = [energy_density(cathode, **given) for cathode in composites]
-    results = ([dense_result] if dense_result else []) + composite_results
+    results = [energy_density(cathode, **given) for cathode in ([dense] if dense else []) + composites]
+    rows = [asdict(result) for result in results]
     data = {
         "method": "electrode level (paper 2, Fig 7c-d): E_g = w_AM q V, E_v = E_g rho_electrode; "
                   "pores in the volume, no current collector",
         "source": str(Path(config_toml)),
-        "cathodes": [result.to_dict() for result in results],
-        "dense_gain_over_best_composite_percent": _gain(dense_result, composite_results),
+        "cathodes": rows,
+        "dense_gain_over_best_composite_percent": _gain(results) if dense and composites else None,
     }
     out = Path(output_dir)
-    write_csv(out / "energy_density.csv", list(results[0].to_dict()), [result.to_dict() for result in results])
+    write_csv(out / "energy_density.csv", list(rows[0]), rows)
     plot_bars(out / "energy_density.png", [r.name for r in results],
               {"Wh/kg (electrode)": [r.gravimetric_Wh_kg for r in results],
                "Wh/L (electrode)": [r.volumetric_Wh_L for r in results]},
@@ -50,85 +48,75 @@ def run_energy_density(config_toml: str | Path, output_dir: str | Path) -> dict:
 
 def cathodes_from_config(config: Case) -> tuple[Cathode | None, list[Cathode]]:
     """The dense cathode (``[dense]``) and the composites (``[composite]``, one per list entry) of a settings file."""
-    where = _where(config)
-    material = config.get("active_material", "name", "AM")
-    theoretical = config.positive("active_material", "specific_capacity_mAh_g")
-    voltage = config.positive("active_material", "average_voltage_V")
-    am_density = config.positive("active_material", "density_g_cm3")
+    for key in ("specific_capacity_mAh_g", "average_voltage_V", "density_g_cm3"):  # checked first
+        config.positive("active_material", key)
     dense, composites = None, []
     if "dense" in config.settings:
-        dense = Cathode(
-            name=f"dense {material}", mass_fractions={"AM": 1.0}, densities_g_cm3={"AM": am_density},
-            theoretical_capacity_mAh_g=theoretical,
-            delivered_capacity_mAh_g=_delivered(config, "dense", config.get("dense", "delivered_capacity_mAh_g")),
-            average_voltage_V=config.positive("dense", "average_voltage_V", voltage),
-            porosity=_porosity(config, "dense"),
-        )
+        dense = _cathode(config, "dense", {"AM": 1.0}, {"AM": config.get("active_material", "density_g_cm3")},
+                         config.get("dense", "delivered_capacity_mAh_g"))
     if "composite" in config.settings:
         table = config.settings["composite"]
         if "am_mass_fraction" not in table:
-            raise InputError(f"{where}: missing key 'composite.am_mass_fraction'")
+            raise InputError(f"{_where(config)}: missing key 'composite.am_mass_fraction'")
         keys = [f"{prefix}_mass_fraction" for prefix in SOLIDS.values()] + ["delivered_capacity_mAh_g"]
         columns = {key: table[key] for key in keys if key in table}
         lengths = {len(v) for v in columns.values() if isinstance(v, list)}
         if len(lengths) > 1:
-            raise InputError(f"{where}: the lists in [composite] differ in length ({sorted(lengths)})")
-        count = lengths.pop() if lengths else 1
-        for index in range(count):
+            raise InputError(f"{_where(config)}: the lists in [composite] differ in length ({sorted(lengths)})")
+        for index in range(lengths.pop() if lengths else 1):
             row = {key: (value[index] if isinstance(value, list) else value) for key, value in columns.items()}
-            composites.append(_composite(config, row, material, theoretical, voltage, am_density))
+            composites.append(_cathode(config, "composite", *_composition(config, row),
+                                       row.get("delivered_capacity_mAh_g")))
     if dense is None and not composites:
-        raise InputError(f"{where}: give a [dense] table, a [composite] table or both")
+        raise InputError(f"{_where(config)}: give a [dense] table, a [composite] table or both")
     return dense, composites
 
 
-def _composite(config: Case, row: dict, material: str, theoretical: float, voltage: float,
-               am_density: float) -> Cathode:
-    where = _where(config)
+def _composition(config: Case, row: dict) -> tuple[dict[str, float], dict[str, float]]:
+    """The solid mass fractions of one composite (AM included, sum 1) and the densities of its solids."""
     fractions, densities = {}, {}
     for phase, prefix in SOLIDS.items():
         value = row.get(f"{prefix}_mass_fraction", 0.0)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-            raise InputError(f"{where}: composite.{prefix}_mass_fraction must be in [0, 1], got {value!r}")
+            raise InputError(f"{_where(config)}: composite.{prefix}_mass_fraction must be in [0, 1], got {value!r}")
         if value > 0:
             fractions[phase] = float(value)
-            densities[phase] = am_density if phase == "AM" else config.positive("composite", f"{prefix}_density_g_cm3")
+            key = ("active_material", "density_g_cm3") if phase == "AM" else ("composite", f"{prefix}_density_g_cm3")
+            densities[phase] = config.positive(*key)
             if densities[phase] is None:
-                raise InputError(f"{where}: missing key 'composite.{prefix}_density_g_cm3' "
+                raise InputError(f"{_where(config)}: missing key 'composite.{prefix}_density_g_cm3' "
                                  f"({phase} fraction {value:g})")
     if "AM" not in fractions or abs(sum(fractions.values()) - 1.0) > 1e-6:
-        raise InputError(f"{where}: [composite] mass fractions {fractions} must include AM and sum to 1")
+        raise InputError(f"{_where(config)}: [composite] mass fractions {fractions} must include AM and sum to 1")
+    return fractions, densities
+
+
+def _cathode(config: Case, table: str, fractions: dict[str, float], densities: dict[str, float],
+             delivered: object) -> Cathode:
+    """The cathode of ``table`` ([dense] or [composite]): delivered capacity per g of AM the theoretical one when
+    not given, never more; porosity in [0, 1)."""
+    theoretical = config.get("active_material", "specific_capacity_mAh_g")
+    if delivered is None:
+        delivered = theoretical
+    elif isinstance(delivered, bool) or not isinstance(delivered, (int, float)) or not 0 < delivered <= theoretical:
+        raise InputError(f"{_where(config)}: {table}.delivered_capacity_mAh_g must be in (0, {theoretical:g}] "
+                         f"(active_material.specific_capacity_mAh_g), got {delivered!r}")
+    voltage = config.positive(table, "average_voltage_V", config.get("active_material", "average_voltage_V"))
+    porosity = config.get(table, "porosity", 0.0)
+    if not 0 <= porosity < 1:
+        raise InputError(f"{_where(config)}: {table}.porosity must be in [0, 1), got {porosity!r}")
+    material = config.get("active_material", "name", "AM")
     return Cathode(
-        name=f"composite {100 * fractions['AM']:g} wt% {material}", mass_fractions=fractions, densities_g_cm3=densities,
-        theoretical_capacity_mAh_g=theoretical,
-        delivered_capacity_mAh_g=_delivered(config, "composite", row.get("delivered_capacity_mAh_g")),
-        average_voltage_V=config.positive("composite", "average_voltage_V", voltage),
-        porosity=_porosity(config, "composite"),
+        name=f"dense {material}" if table == "dense" else f"composite {100 * fractions['AM']:g} wt% {material}",
+        mass_fractions=fractions, densities_g_cm3=densities, theoretical_capacity_mAh_g=theoretical,
+        delivered_capacity_mAh_g=float(delivered), average_voltage_V=voltage, porosity=float(porosity),
     )
 
 
-def _delivered(config: Case, table: str, value: object) -> float:
-    """Delivered capacity per g of AM: the theoretical one when not given; never more."""
-    theoretical = config.get("active_material", "specific_capacity_mAh_g")
-    if value is None:
-        return float(theoretical)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= theoretical:
-        raise InputError(f"{_where(config)}: {table}.delivered_capacity_mAh_g must be in (0, {theoretical:g}] "
-                         f"(active_material.specific_capacity_mAh_g), got {value!r}")
-    return float(value)
-
-
-def _porosity(config: Case, table: str) -> float:
-    value = config.get(table, "porosity", 0.0)
-    if not 0 <= value < 1:
-        raise InputError(f"{_where(config)}: {table}.porosity must be in [0, 1), got {value!r}")
-    return float(value)
-
-
-def _gain(dense: EnergyDensity | None, composites: list[EnergyDensity]) -> dict[str, float] | None:
-    """Dense over the best composite, per measure, in percent (paper 2: +9.42 % Wh/kg, +27.7 % Wh/L at 0.1C)."""
-    if dense is None or not composites:
-        return None
+def _gain(results: list[EnergyDensity]) -> dict[str, float]:
+    """The dense cathode (first) over the best composite, per measure, in percent (paper 2: +9.42 % Wh/kg,
+    +27.7 % Wh/L at 0.1C)."""
+    dense, composites = results[0], results[1:]
     return {
         "gravimetric": 100 * (dense.gravimetric_Wh_kg / max(r.gravimetric_Wh_kg for r in composites) - 1),
         "volumetric": 100 * (dense.volumetric_Wh_L / max(r.volumetric_Wh_L for r in composites) - 1),

@@ -33,9 +33,8 @@ from twifli_fv import case as case_file
 from twifli_fv.case import Case, load_case
 from twifli_fv.drivers.fit_data import FitData, load_fit_data
 from twifli_fv.drivers.fit_report import write_fit_outputs
-from twifli_fv.drivers.sweep import point_complete, point_quantities, run_point
+from twifli_fv.drivers.sweep import point_complete, point_quantities, run_point, write_point_case
 from twifli_fv.drivers.sweep_grid import resolve_key
-from twifli_fv.drivers.sweep_points import write_point_case
 from twifli_fv.errors import InputError
 
 log = logging.getLogger(__name__)

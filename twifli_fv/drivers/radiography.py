@@ -28,13 +28,12 @@ def run_radiography(config_toml: str | Path, output_dir: str | Path) -> dict:
         open_beam_file=config.path("images", "open_beam"), dark_file=config.path("images", "dark"),
     )
     region = _region(config, pristine.shape)
-    result = relative_li_profiles(frames, pristine, region, open_beam=open_beam, dark=dark,
-                                  li_fraction=config.positive("attenuation", "li_fraction", 1.0),
+    li_fraction = config.positive("attenuation", "li_fraction", 1.0)
+    result = relative_li_profiles(frames, pristine, region, open_beam=open_beam, dark=dark, li_fraction=li_fraction,
                                   names=[str(f) for f in files])
     if np.all(np.isnan(result.c_norm)):
         raise InputError(f"{where}: no usable pixel in the region (transmissions outside (0, 1)?)")
     out = Path(output_dir)
-    out.mkdir(parents=True, exist_ok=True)
     write_profiles(out / "profiles.csv", times, steps, result.y_um, result.c_norm)
     plot_map(out / "radiography_map.png", times, result.y_um, result.c_norm,
              title=f"operando radiography, {len(files)} frames", label="c / c_0 (row average over the region)")
@@ -42,10 +41,10 @@ def run_radiography(config_toml: str | Path, output_dir: str | Path) -> dict:
         "frames": len(files),
         "first_frame": str(files[0]),
         "times_s": [float(times[0]), float(times[-1])],
-        "region": {"rows": [region.row_start, region.row_stop], "columns": [region.col_start, region.col_stop],
+        "region": {"rows": region.rows, "columns": region.columns,
                    "pixel_size_um": region.pixel_size_m * 1e6,
                    "collector_at": "end" if region.collector_at_end else "start"},
-        "li_fraction": config.positive("attenuation", "li_fraction", 1.0),
+        "li_fraction": li_fraction,
         "open_beam": config.get("images", "open_beam"),
         "dark": config.get("images", "dark"),
         "excluded_pixels": result.excluded_pixels,
@@ -112,5 +111,5 @@ def _region(config: Case, shape: tuple[int, int]) -> Region:
     collector = config.get("region", "collector_at", "start")
     if collector not in ("start", "end"):
         raise InputError(f"{where}: region.collector_at must be 'start' or 'end', got {collector!r}")
-    return Region(*bounds["cathode_rows"], *bounds["columns"], pixel_size_m=config.positive("region", "pixel_size_um") * 1e-6,
+    return Region(bounds["cathode_rows"], bounds["columns"], config.positive("region", "pixel_size_um") * 1e-6,
                   collector_at_end=collector == "end")

@@ -1,22 +1,19 @@
-"""Run a grid of case variants (``twifli sweep``): one case directory per point, a CSV, a contour map.
-
-``CASE/sweeps/NAME/`` holds one directory per point (a full ``case.toml``; ``twifli run POINT``
-runs it again), ``sweep.json`` (the base case, the varied keys and the points), ``sweep.csv`` (one
-row per point: the varied keys, then the numbers of the point's ``output/summary.json``) and
-``QUANTITY.png``: filled contours over two varied keys as in paper 2, Figs 3d, 4e-g and 6b, or a
-curve over one. Points run in a process pool (``jobs``), each single-threaded. A point whose
-``output/summary.json`` is newer than its ``case.toml`` is complete and is not run again.
-"""
+"""Run a grid of case variants (``twifli sweep``): in ``CASE/sweeps/NAME/`` one case directory per point,
+``sweep.json``, ``sweep.csv`` (the varied keys, then each point's numbers) and ``QUANTITY.png`` (filled contours
+over two varied keys as in paper 2, Figs 3d, 4e-g and 6b, or a curve over one). A point's ``case.toml`` is only
+rewritten when its text changes, so its modification time tells whether an output next to it is older."""
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
+import math
 import multiprocessing
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,19 +21,19 @@ from typing import Any
 
 import numpy as np
 
-from twifli_fv.case import load_case
-from twifli_fv.drivers.sweep_check import check_base, number, summary_row
+from twifli_fv.case import Case, load_case
 from twifli_fv.drivers.sweep_grid import SweepAxis, expand_grid
-from twifli_fv.drivers.sweep_points import point_name, write_point_case
 from twifli_fv.errors import InputError, did_you_mean
-from twifli_fv.outputs.files import write_csv, write_json
+from twifli_fv.outputs.files import atomic_path, write_csv, write_json
 from twifli_fv.outputs.labels import axis_label
-from twifli_fv.outputs.plots import plot_contour, plot_curve
+from twifli_fv.outputs.plots import plot_study
 from twifli_fv.outputs.profiles import read_profiles
 
 log = logging.getLogger(__name__)
 DEFAULT_QUANTITIES = ("capacity_mAh_g", "end_mean_depletion")  # dense model (paper 2), then TWIF-Li
+RUN_QUANTITIES = ("end_spread_c_norm", "wall_time_s")  # from a point's profiles.csv and timing, not its summary
 _NAME = re.compile(r"[A-Za-z0-9._=+-]+")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 @dataclass(frozen=True)
@@ -61,7 +58,7 @@ def run_sweep(
     quantity: str | None = None, plots: bool = True,
 ) -> SweepResult:
     """Run the points of the grid not complete yet; ``resume`` continues interrupted ones from their checkpoint.
-    Everything but the points' own values is checked first (:func:`~twifli_fv.drivers.sweep_check.check_base`)."""
+    Everything but the points' own values is checked first (:func:`check_base`)."""
     base = load_case(case_dir)
     if not axes:
         raise InputError("sweep: give at least one --vary KEY=V1,V2,...")
@@ -73,12 +70,10 @@ def run_sweep(
     check_base(base, quantity)
     directory = base.directory / "sweeps" / name
     grid = expand_grid(axes)
-    points = []
-    for values in grid:
+    points = [directory / point_name(values) for values in grid]
+    for values, point in zip(grid, points):
         settings = ", ".join(f"{key} = {value!r}" for key, value in values.items())
-        point = directory / point_name(values)
         write_point_case(base, point, values, header=f"Point of sweep '{name}' of {base.directory}: {settings}")
-        points.append(point)
     write_json(directory / "sweep.json", {
         "case": str(base.directory), "axes": [{"key": axis.name, "values": list(axis.values)} for axis in axes],
         "points": [point.name for point in points],
@@ -86,21 +81,66 @@ def run_sweep(
     todo = [point for point in points if not point_complete(point)]
     if len(todo) < len(points):
         log.info("%s: %d of %d points complete already, not run again", directory, len(points) - len(todo), len(points))
-    errors = dict(_run_points(todo, jobs=jobs, resume=resume))
+    errors = _run_points(todo, jobs=jobs, resume=resume)
     rows = tuple(_row(values, point, errors.get(point)) for values, point in zip(grid, points))
-    columns = [axis.name for axis in axes] + ["point", "status"]
-    for row in rows:
-        columns += [key for key in row if key not in columns and key != "error"]
+    columns = list(dict.fromkeys([axis.name for axis in axes] + ["point", "status"]
+                                 + [key for row in rows for key in row if key != "error"]))
     csv_path = write_csv(directory / "sweep.csv", columns + ["error"], list(rows))
     quantity = _quantity(quantity, rows, columns[len(axes) + 2:], csv_path)
     plot = _plot(directory, base.directory.name, axes, rows, quantity) if plots and quantity else None
     return SweepResult(directory, csv_path, rows, quantity, plot, ran=len(todo), reused=len(points) - len(todo))
 
 
+def check_base(base: Case, quantity: str | None) -> None:
+    """Raise the base case's one-line error (as ``twifli run`` would), or an unknown ``quantity``'s: a multi-run
+    command fails on its own inputs, not once per point."""
+    from twifli_fv.drivers.run import prepare  # the solver stack, loaded only by a command that runs cases
+
+    run = prepare(base)
+    if quantity is None:
+        return
+    known = reported_quantities(run)
+    if quantity not in known:
+        hint = did_you_mean(quantity, known, listing="numbers")
+        raise InputError(f"--quantity {quantity!r}: not a number that a run of {base.directory} reports{hint}")
+
+
+def reported_quantities(run) -> list[str]:  # noqa: ANN001 - a prepared TwifliRun | DenseRun
+    """The numeric columns a point of this prepared case gets: its summary before a single time step
+    (each protocol step recorded at zero length; a value only a run can know counts as a number)."""
+    from twifli_fv.solve.stepping import RunState
+
+    run.start(None)
+    state = RunState(li_at_step_start_mol=run.stepper.li_mol())
+    state.steps = [run.stepper.record(step, state, "not run") for step in run.steps]
+    row = summary_row(run.summary(state))
+    return [name for name, value in row.items() if value is None or number(value)] + list(RUN_QUANTITIES)
+
+
+def summary_row(summary: dict) -> dict[str, Any]:
+    """The numbers of a run's ``summary.json`` as one flat row: top-level numbers, each step's numbers, kind
+    and end reason (``stepN_...``), ``end_reason`` and ``end_mean_depletion`` (1 - mean c/c_sat after the
+    last step; the AM-weighted mean of the run summary). Values not known yet (None) are kept."""
+    row = {key: value for key, value in summary.items() if value is None or number(value)}
+    steps = summary.get("steps") or []
+    for index, step in enumerate(steps, 1):
+        row |= {f"step{index}_{key}": value for key, value in step.items()
+                if value is None or number(value) or key in ("kind", "end_reason")}
+    last = steps[-1] if steps else summary
+    if isinstance(last.get("end_reason"), str):
+        row["end_reason"] = last["end_reason"]
+    if number(last.get("mean_c_norm_end")):
+        row["end_mean_depletion"] = 1.0 - last["mean_c_norm_end"]
+    return row
+
+
+def number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def point_quantities(output: Path) -> dict[str, Any]:
-    """The numbers of a complete point: :func:`~twifli_fv.drivers.sweep_check.summary_row` of its
-    ``summary.json``, ``end_spread_c_norm`` (max - min of the last profile in ``profiles.csv``) and
-    ``wall_time_s``."""
+    """The numbers of a complete point: :func:`summary_row` of its ``summary.json`` (values known),
+    ``end_spread_c_norm`` (max - min of the last profile in ``profiles.csv``) and ``wall_time_s``."""
     row = {key: value for key, value in summary_row(json.loads((output / "summary.json").read_text())).items()
            if value is not None}
     if (output / "profiles.csv").is_file():
@@ -116,24 +156,25 @@ def point_complete(point: Path) -> bool:
     return summary.is_file() and summary.stat().st_mtime_ns >= (point / "case.toml").stat().st_mtime_ns
 
 
-def _run_points(points: list[Path], *, jobs: int, resume: bool) -> Iterator[tuple[Path, str | None]]:
-    """Run the points (in ``jobs`` processes), yielding each point and its error (None) as it finishes."""
+def _run_points(points: list[Path], *, jobs: int, resume: bool) -> dict[Path, str | None]:
+    """Run the points (in ``jobs`` processes, each single-threaded); each one's error (None: complete)."""
     if jobs == 1 or len(points) < 2:
-        yield from _report(((point, run_point(str(point), resume)) for point in points), len(points))
-        return
-    os.environ["OMP_NUM_THREADS"] = "1"  # inherited by the workers: each point runs single-threaded
+        return _logged(((point, run_point(str(point), resume)) for point in points), len(points))
+    os.environ["OMP_NUM_THREADS"] = "1"  # inherited by the workers
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no PETSc state shared with this one
     with ProcessPoolExecutor(max_workers=min(jobs, len(points)), mp_context=context) as pool:
         futures = {pool.submit(run_point, str(point), resume): point for point in points}
-        yield from _report(((futures[future], future.result()) for future in as_completed(futures)), len(points))
+        return _logged(((futures[future], future.result()) for future in as_completed(futures)), len(points))
 
 
-def _report(finished: Iterator[tuple[Path, tuple[str | None, float]]], total: int) -> Iterator[tuple[Path, str | None]]:
-    """One log line per finished point."""
+def _logged(finished: Iterable[tuple[Path, tuple[str | None, float]]], total: int) -> dict[Path, str | None]:
+    """One log line per point as it finishes."""
+    errors = {}
     for done, (point, (error, seconds)) in enumerate(finished, 1):
         outcome = f"failed: {error}" if error else "complete"
         log.info("[%d/%d] %s: %s (%.1f s)", done, total, point.name, outcome, seconds)
-        yield point, error
+        errors[point] = error
+    return errors
 
 
 def run_point(directory: str, resume: bool) -> tuple[str | None, float]:
@@ -177,10 +218,60 @@ def _plot(directory: Path, case: str, axes: list[SweepAxis], rows: tuple[dict, .
         return None
     grid = values.reshape([len(axis.values) for axis in axes]).squeeze(
         axis=tuple(i for i, axis in enumerate(axes) if len(axis.values) == 1))
-    path, label = directory / f"{quantity}.png", axis_label(quantity)
-    title = f"{case}: {label}"
-    if len(varied) == 1:
-        return plot_curve(path, list(varied[0].values), grid, xlabel=axis_label(varied[0].name), ylabel=label,
-                          title=title)
-    return plot_contour(path, list(varied[0].values), list(varied[1].values), grid, xlabel=axis_label(varied[0].name),
-                        ylabel=axis_label(varied[1].name), zlabel=label, title=title)
+    label = axis_label(quantity)
+    return plot_study(directory / f"{quantity}.png", [(axis_label(axis.name), list(axis.values)) for axis in varied],
+                      grid, zlabel=label, title=f"{case}: {label}")
+
+
+def point_name(values: dict[str, Any]) -> str:
+    """A directory name from the point's values: ``tau_e=2__D_trace_cm2_s=1e-10`` (``table.key`` if a key repeats;
+    floats as repr: distinct values, distinct names)."""
+    keys = [name.partition(".")[2] for name in values]
+    labels = [key if keys.count(key) == 1 else name for name, key in zip(values, keys)]
+    texts = [value if isinstance(value, str) else _value(value) for value in values.values()]
+    return "__".join(f"{label}={re.sub(r'[^A-Za-z0-9._+-]', '-', text)}" for label, text in zip(labels, texts))
+
+
+def write_point_case(base: Case, directory: Path, values: dict[str, Any], *, header: str) -> Case:
+    """Write ``directory/case.toml`` (base settings, ``values`` as ``{"table.key": value}``, input files named by a
+    relative path re-rooted to ``directory``); return it loaded."""
+    directory = Path(directory).resolve()
+    settings = copy.deepcopy(base.settings)
+    for name, value in values.items():
+        table, _, key = name.partition(".")
+        settings.setdefault(table, {})[key] = value
+    for table in settings.values():
+        for key, value in table.items():
+            if isinstance(value, str) and not os.path.isabs(value) and (base.directory / value).is_file():
+                table[key] = os.path.relpath(base.directory / value, directory)
+    text = "".join(f"# {line}\n" for line in header.splitlines()) + _dump(settings)
+    path = directory / "case.toml"
+    if not path.is_file() or path.read_text() != text:
+        with atomic_path(path) as tmp:
+            tmp.write_text(text)
+    return load_case(directory)
+
+
+def _dump(settings: dict[str, dict[str, Any]]) -> str:
+    return "".join(f"\n[{table}]\n" + "".join(f"{_key(k)} = {_value(v)}\n" for k, v in values.items())
+                   for table, values in settings.items())
+
+
+def _key(key: str) -> str:
+    return key if _BARE_KEY.fullmatch(key) else json.dumps(key, ensure_ascii=False)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else ("nan" if math.isnan(value) else "inf" if value > 0 else "-inf")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # JSON string escapes are valid TOML basic-string escapes
+    if isinstance(value, list):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"cannot write {type(value).__name__} to case.toml")

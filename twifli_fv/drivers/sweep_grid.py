@@ -1,12 +1,10 @@
-"""Sweep axes from ``--vary`` specifications, resolved against the case schema, and their grid.
-
-``table.key=v1,v2,...`` or a bare ``key=...`` naming exactly one key of ``twifli_fv.case.SCHEMA``
-(read when called: models add tables); values typed as the schema says; numeric ranges
-``start:stop:N`` (linear) or ``start:stop:Nlog`` (geometric), e.g. ``1e-10:1e-8:5log``.
-"""
+"""Sweep axes from ``--vary`` specifications, resolved against the case schema (``twifli_fv.case.SCHEMA``, read
+when called: models add tables), and their grid. Values are typed as the schema says; numeric ranges
+``start:stop:N`` are linear, ``start:stop:Nlog`` geometric (``1e-10:1e-8:5log``)."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import re
@@ -35,15 +33,14 @@ class SweepAxis:
         return f"{self.table}.{self.key}"
 
 
-def parse_vary(spec: str, *, schema: dict[str, dict] | None = None) -> SweepAxis:
+def parse_vary(spec: str) -> SweepAxis:
     """``table.key=v1,v2`` / ``key=v1,v2`` / ``key=start:stop:N[log]`` -> a typed ``SweepAxis``."""
-    schema = case_file.SCHEMA if schema is None else schema
     name, sep, text = spec.partition("=")
     name, text = name.strip(), text.strip()
     if not sep or not name or not text:
         raise InputError(f"--vary {spec!r}: write KEY=V1,V2,... or KEY=START:STOP:N[log], e.g. tau_e=2,3,4")
-    table, key = _resolve(name, schema, spec)
-    kinds = schema[table][key]
+    table, key = resolve_key(name, option="--vary", spec=spec)
+    kinds = case_file.SCHEMA[table][key]
     kinds = kinds if isinstance(kinds, tuple) else (kinds,)
     if not {bool, int, float, str} & set(kinds):
         raise InputError(f"--vary {spec!r}: {table}.{key} is a {kinds[0].__name__}; it cannot be varied from here")
@@ -65,13 +62,12 @@ def expand_grid(axes: list[SweepAxis]) -> list[dict[str, Any]]:
     return [dict(zip(names, combination)) for combination in itertools.product(*(axis.values for axis in axes))]
 
 
-def resolve_key(name: str, *, option: str, schema: dict[str, dict] | None = None) -> tuple[str, str]:
+def resolve_key(name: str, *, option: str, spec: str | None = None,
+                schema: dict[str, dict] | None = None) -> tuple[str, str]:
     """``table.key`` or a bare key naming exactly one schema key -> ``(table, key)``; else a one-line error
-    that starts with ``option`` (``--free KEY``, a data column ...)."""
-    return _resolve(name, case_file.SCHEMA if schema is None else schema, name, option=option)
-
-
-def _resolve(name: str, schema: dict[str, dict], spec: str, *, option: str = "--vary") -> tuple[str, str]:
+    that starts with ``option`` (``--free KEY``, a data column ...) and ``spec`` (as given; default ``name``)."""
+    schema = case_file.SCHEMA if schema is None else schema
+    spec = name if spec is None else spec
     if "." in name:
         table, _, key = name.partition(".")
         if table not in schema:
@@ -91,19 +87,14 @@ def _resolve(name: str, schema: dict[str, dict], spec: str, *, option: str = "--
     return owners[0], name
 
 
-
 def _typed(text: str, kinds: tuple[type, ...], spec: str, name: str) -> Any:
     if bool in kinds and text in ("true", "false"):
         return text == "true"
     if int in kinds and _INT.fullmatch(text):
         return int(text)
     if float in kinds:
-        try:
-            value = float(text)
-        except ValueError:
-            pass
-        else:
-            if math.isfinite(value):
+        with contextlib.suppress(ValueError):
+            if math.isfinite(value := float(text)):
                 return value
     if str in kinds and text:
         return text

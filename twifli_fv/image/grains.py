@@ -1,12 +1,7 @@
 """Grain maps of dense cathodes: which oriented crystal (or pore/crack) fills each voxel (paper 2, Figs 3a-b, 5c).
 
-A :class:`GrainMap` holds a grain id per voxel (``VOID = -1`` for pores and cracks) and the layer tilt
-(and, in 3D, azimuth) of every grain, in degrees (see :mod:`twifli_fv.model.anisotropy`). Axis 0 runs
-through the thickness, row 0 on the current collector (SPEC sect. 1); in-plane axes are periodic.
-
-Maps come from :func:`generate_grains` (columnar grains from a periodic in-plane Voronoi tessellation,
-tilts normal around a mean, spherical pores, straight cracks at a given angle to the current
-collector; seeded) or :func:`read_grains` (a labelled image and a CSV of ``label, tilt_deg[, azimuth_deg]``).
+Tilt and azimuth as in :mod:`twifli_fv.model.anisotropy`; axes as in SPEC sect. 1, in-plane axes periodic.
+Generated columnar grains come from a periodic in-plane Voronoi tessellation (seeded).
 """
 
 from __future__ import annotations
@@ -17,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from twifli_fv.errors import InputError
 from twifli_fv.image.generate import check_shape, paint_balls
@@ -80,8 +76,9 @@ def generate_grains(
     width_cells = grain_width_um / voxel_size_um
     n_grains = max(1, round(float(np.prod(plane)) / width_cells ** len(plane)))
     seeds = rng.uniform(0, plane, size=(n_grains, len(plane)))
-    columns = _periodic_voronoi(plane, seeds)
-    grain = np.broadcast_to(columns, shape).copy()
+    centres = np.indices(plane).reshape(len(plane), -1).T + 0.5
+    columns = cKDTree(seeds % plane, boxsize=plane).query(centres)[1]  # nearest seed, periodic: Voronoi columns
+    grain = np.broadcast_to(columns.reshape(plane), shape).copy()
     tilt = rng.normal(tilt_mean_deg, tilt_spread_deg, n_grains)
     azimuth = rng.uniform(0.0, 360.0, n_grains) if len(shape) == 3 else np.zeros(n_grains)
     void = np.zeros(shape, dtype=bool)
@@ -141,20 +138,6 @@ def _read_orientations(path: Path) -> dict[int, tuple[float, float]]:
             return {int(r["label"]): (float(r["tilt_deg"]), float(r.get("azimuth_deg") or 0.0)) for r in reader}
         except ValueError as exc:
             raise InputError(f"{path}: not a number ({exc})") from None
-
-
-def _periodic_voronoi(plane: tuple[int, ...], seeds: np.ndarray) -> np.ndarray:
-    """Nearest seed (periodic distance) of every in-plane cell centre."""
-    centres = np.stack(np.meshgrid(*[np.arange(n) + 0.5 for n in plane], indexing="ij"), axis=-1).reshape(-1, len(plane))
-    size = np.array(plane, dtype=float)
-    best = np.full(len(centres), np.inf)
-    owner = np.zeros(len(centres), dtype=np.int64)
-    for index, point in enumerate(seeds):
-        delta = np.abs(centres - point)
-        distance = np.sum(np.minimum(delta, size - delta) ** 2, axis=1)
-        closer = distance < best
-        best[closer], owner[closer] = distance[closer], index
-    return owner.reshape(plane)
 
 
 def _paint_crack(mask: np.ndarray, centre: np.ndarray, length: float, angle_deg: float, azimuth_deg: float) -> None:

@@ -26,23 +26,17 @@ MIN_ATTENUATION = 1e-6  # pristine -ln T0 below this is no attenuation at all: t
 
 @dataclass(frozen=True)
 class Region:
-    """Cathode rows ``[row_start, row_stop)`` and in-plane columns ``[col_start, col_stop)`` of the radiographs."""
+    """Cathode rows and in-plane columns of the radiographs, each ``[start, stop)``."""
 
-    row_start: int
-    row_stop: int
-    col_start: int
-    col_stop: int
+    rows: list[int]
+    columns: list[int]
     pixel_size_m: float
     collector_at_end: bool = False  # True when the last cathode row touches the current collector
-
-    def y_um(self) -> np.ndarray:
-        """Row-centre distances from the current collector, in the order of :func:`relative_li_profiles` rows."""
-        return (np.arange(self.row_stop - self.row_start) + 0.5) * self.pixel_size_m * 1e6
 
 
 @dataclass(frozen=True)
 class RadiographProfiles:
-    y_um: np.ndarray
+    y_um: np.ndarray  # row-centre distances from the current collector
     c_norm: np.ndarray  # frames x rows, from the current collector to the separator
     excluded_pixels: int  # pixels left out over all frames (no usable transmission)
 
@@ -71,12 +65,12 @@ def attenuation_ratio(frame: np.ndarray, pristine: np.ndarray) -> np.ndarray:
 
 def relative_li_profiles(frames: list[np.ndarray], pristine: np.ndarray, region: Region, *,
                          open_beam: np.ndarray | None = None, dark: np.ndarray | None = None,
-                         li_fraction: float = 1.0, names: list[str] | None = None) -> RadiographProfiles:
-    """Row-averaged ``c / c_0`` of every frame over the cathode region (Beer-Lambert, see module doc)."""
-    names = names or [f"frame {k + 1}" for k in range(len(frames))]
+                         li_fraction: float = 1.0, names: list[str]) -> RadiographProfiles:
+    """Row-averaged ``c / c_0`` of every frame over the cathode region (Beer-Lambert, see module doc); ``names``
+    the frames' (for messages)."""
     if not 0 < li_fraction <= 1:
         raise InputError(f"attenuation.li_fraction must be in (0, 1], got {li_fraction!r}")
-    rows, cols = slice(region.row_start, region.row_stop), slice(region.col_start, region.col_stop)
+    rows, cols = slice(*region.rows), slice(*region.columns)
     t0 = transmission(pristine, open_beam=open_beam, dark=dark, name="pristine image")[rows, cols]
     profiles, excluded = [], 0
     for frame, name in zip(frames, names):
@@ -88,7 +82,8 @@ def relative_li_profiles(frames: list[np.ndarray], pristine: np.ndarray, region:
     c_norm = np.array(profiles)
     if region.collector_at_end:
         c_norm = c_norm[:, ::-1]
-    return RadiographProfiles(y_um=region.y_um(), c_norm=c_norm, excluded_pixels=excluded)
+    y_um = (np.arange(region.rows[1] - region.rows[0]) + 0.5) * region.pixel_size_m * 1e6
+    return RadiographProfiles(y_um=y_um, c_norm=c_norm, excluded_pixels=excluded)
 
 
 def load_stack(frame_files: list[Path], pristine_file: Path, *, open_beam_file: Path | None = None,

@@ -16,7 +16,7 @@ The areal numbers follow from one of AM loading, thickness or nominal areal capa
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -51,9 +51,6 @@ class EnergyDensity:
     areal_capacity_mAh_cm2: float | None = None
     delivered_areal_capacity_mAh_cm2: float | None = None
     areal_energy_mWh_cm2: float | None = None
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def energy_density(cathode: Cathode, *, am_loading_mg_cm2: float | None = None, thickness_um: float | None = None,

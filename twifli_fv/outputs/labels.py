@@ -1,8 +1,6 @@
 """Axis labels from key names: a physical name and its unit, never the raw key (``D_trace (cm^2/s)``).
 
-Keys carry their unit in the name (``D_trace_cm2_s``, ``thickness_um``; SPEC units rule); the unit
-suffix is split off and written out, ``table.`` prefixes and ``stepN_`` prefixes are spelled out, and the
-few dimensionless keys get a named meaning (``c_rate`` -> ``C-rate (1/h)``).
+Keys carry their unit in the name (SPEC units rule); the few dimensionless keys get a named meaning.
 """
 
 from __future__ import annotations

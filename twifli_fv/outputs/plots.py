@@ -31,18 +31,17 @@ def save_figure(figure, path: str | Path) -> Path:  # noqa: ANN001
 def plot_map(
     path: str | Path, times_s: np.ndarray, y_um: np.ndarray, c_norm: np.ndarray, *, title: str = "",
     step_ends_s: list[float] = (), ax=None, label: str = "c / c_sat (AM row average)",  # noqa: ANN001
+    cmap: str = "viridis", limits: tuple[float, float] = (0.0, 1.0),
 ) -> Path | None:
     """Time on x, distance from the current collector on y, colour ``label`` (frames x rows)."""
-    plt = pyplot()
     figure = None
     if ax is None:
-        figure, ax = plt.subplots(figsize=(7, 3.6))
+        figure, ax = pyplot().subplots(figsize=(7, 3.6))
     mesh = ax.pcolormesh(np.asarray(times_s) / 3600, y_um, np.asarray(c_norm).T, shading="nearest",
-                         cmap="viridis", vmin=0.0, vmax=1.0)
+                         cmap=cmap, vmin=limits[0], vmax=limits[1])
     for end in step_ends_s[:-1]:
         ax.axvline(end / 3600, color="w", lw=0.8, ls="--")
-    ax.set_xlabel("time (h)")
-    ax.set_ylabel("distance from current collector (um)")
+    ax.set(xlabel="time (h)", ylabel="distance from current collector (um)")
     ax.set_title(title, fontsize=10)
     ax.figure.colorbar(mesh, ax=ax, label=label)
     return save_figure(figure, path) if figure is not None else None
@@ -51,14 +50,11 @@ def plot_map(
 def plot_profiles(path: str | Path, times_s: np.ndarray, y_um: np.ndarray, c_norm: np.ndarray, *,
                   at_s: list[float], title: str = "", label: str = "c / c_sat (AM row average)") -> Path:
     """c_norm (``label``: what the run's profiles are) against y at the frames nearest to ``at_s``."""
-    plt = pyplot()
-    figure, ax = plt.subplots(figsize=(5.5, 3.6))
+    figure, ax = pyplot().subplots(figsize=(5.5, 3.6))
     for when in at_s:
         frame = int(np.argmin(np.abs(np.asarray(times_s) - when)))
         ax.plot(y_um, c_norm[frame], label=f"{times_s[frame] / 3600:.1f} h")
-    ax.set_xlabel("distance from current collector (um)")
-    ax.set_ylabel(label)
-    ax.set_ylim(0, 1.02)
+    ax.set(xlabel="distance from current collector (um)", ylabel=label, ylim=(0, 1.02))
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, ncol=2)
     return save_figure(figure, path)
@@ -66,11 +62,9 @@ def plot_profiles(path: str | Path, times_s: np.ndarray, y_um: np.ndarray, c_nor
 
 def plot_series(path: str | Path, times_s: np.ndarray, values: np.ndarray, *, ylabel: str, title: str = "") -> Path:
     """One quantity against time in hours (mean SOC, voltage, ...)."""
-    plt = pyplot()
-    figure, ax = plt.subplots(figsize=(5.5, 3.2))
+    figure, ax = pyplot().subplots(figsize=(5.5, 3.2))
     ax.plot(np.asarray(times_s) / 3600, values)
-    ax.set_xlabel("time (h)")
-    ax.set_ylabel(ylabel)
+    ax.set(xlabel="time (h)", ylabel=ylabel)
     ax.set_title(title, fontsize=10)
     return save_figure(figure, path)
 
@@ -78,17 +72,13 @@ def plot_series(path: str | Path, times_s: np.ndarray, values: np.ndarray, *, yl
 def plot_comparison(path: str | Path, times_s: np.ndarray, y_um: np.ndarray, run: np.ndarray, experiment: np.ndarray,
                     *, title: str = "") -> Path:
     """Run (c/c_sat) and experiment (c/c_0, radiography's ratio to pristine) maps side by side, and run - experiment."""
-    plt = pyplot()
-    figure, axes = plt.subplots(1, 3, figsize=(15, 3.8), constrained_layout=True)
+    figure, axes = pyplot().subplots(1, 3, figsize=(15, 3.8), constrained_layout=True)
     plot_map(None, times_s, y_um, run, title="run", ax=axes[0])
     plot_map(None, times_s, y_um, experiment, title="experiment", ax=axes[1], label="c / c_0 (measured row average)")
     diff = np.asarray(run) - np.asarray(experiment)
     limit = float(np.nanmax(np.abs(diff))) or 1.0
-    mesh = axes[2].pcolormesh(np.asarray(times_s) / 3600, y_um, diff.T, shading="nearest", cmap="RdBu_r",
-                              vmin=-limit, vmax=limit)
-    axes[2].set_xlabel("time (h)")
-    axes[2].set_title("run - experiment", fontsize=10)
-    figure.colorbar(mesh, ax=axes[2], label="run c / c_sat - measured c / c_0")
+    plot_map(None, times_s, y_um, diff, title="run - experiment", ax=axes[2], label="run c / c_sat - measured c / c_0",
+             cmap="RdBu_r", limits=(-limit, limit))
     figure.suptitle(title, fontsize=10)
     return save_figure(figure, path)
 
@@ -96,8 +86,7 @@ def plot_comparison(path: str | Path, times_s: np.ndarray, y_um: np.ndarray, run
 def plot_gitt(path: str | Path, c_mol_m3: np.ndarray, estimates: dict[str, np.ndarray], valid: np.ndarray,
               fit_c_mol_m3: np.ndarray, fit_D_m2_s: np.ndarray, *, title: str = "") -> Path:
     """Weppner-Huggins D per pulse (filled: used, open: flagged) against concentration, with the fit."""
-    plt = pyplot()
-    figure, ax = plt.subplots(figsize=(5.5, 3.8))
+    figure, ax = pyplot().subplots(figsize=(5.5, 3.8))
     valid = np.asarray(valid, bool)
     for (label, values), marker in zip(estimates.items(), "os^"):
         values = np.asarray(values) * 1e4
@@ -106,52 +95,39 @@ def plot_gitt(path: str | Path, c_mol_m3: np.ndarray, estimates: dict[str, np.nd
             ax.semilogy(c_mol_m3[~valid], values[~valid], marker, ls="none", mfc="none", color=line.get_color(),
                         label=f"{label}, flagged (not fitted)")
     ax.semilogy(fit_c_mol_m3, np.asarray(fit_D_m2_s) * 1e4, "k-", label="fit, paper 1 eqn 5")
-    ax.set_xlabel("average Li concentration (mol m$^{-3}$)")
-    ax.set_ylabel("D (cm$^2$ s$^{-1}$)")
+    ax.set(xlabel="average Li concentration (mol m$^{-3}$)", ylabel="D (cm$^2$ s$^{-1}$)")
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
     return save_figure(figure, path)
 
 
-def plot_contour(path: str | Path, x: list, y: list, z: np.ndarray, *, xlabel: str, ylabel: str, zlabel: str,
-                 title: str = "") -> Path:
-    """Filled contours of ``z[len(x), len(y)]`` over a study grid (paper 2, Figs 3d, 4e-g, 6b), points marked.
+def plot_study(path: str | Path, axes: list[tuple[str, list]], z: np.ndarray, *, zlabel: str, title: str = "") -> Path:
+    """``z`` over the ``(label, values)`` of one varied key of a study (a curve) or two (filled contours of
+    ``z[len(x), len(y)]``, paper 2, Figs 3d, 4e-g, 6b), points marked.
 
     Numeric axes spanning two decades or more are logarithmic; text values are placed evenly and named.
     """
-    plt = pyplot()
-    figure, ax = plt.subplots(figsize=(5.8, 4.4))
-    (xs, log_x, x_ticks), (ys, log_y, y_ticks) = _study_axis(x), _study_axis(y)
-    values = np.ma.masked_invalid(np.asarray(z, dtype=float).T)
-    filled = ax.contourf(xs, ys, values, levels=12, cmap="viridis")
-    lines = ax.contour(xs, ys, values, levels=filled.levels[1::3], colors="w", linewidths=0.7)
-    ax.clabel(lines, fontsize=7, fmt="%.3g")
-    grid_x, grid_y = np.meshgrid(xs, ys)
-    ax.plot(grid_x.ravel(), grid_y.ravel(), "k.", ms=4, clip_on=False)
-    _style_axis(ax, "x", log_x, x_ticks, xlabel)
-    _style_axis(ax, "y", log_y, y_ticks, ylabel)
-    ax.set_title(title, fontsize=10)
-    figure.colorbar(filled, ax=ax, label=zlabel)
-    return save_figure(figure, path)
-
-
-def plot_curve(path: str | Path, x: list, y: np.ndarray, *, xlabel: str, ylabel: str, title: str = "") -> Path:
-    """One quantity against one varied key of a study, points marked (log x over two decades or more)."""
-    plt = pyplot()
-    figure, ax = plt.subplots(figsize=(5.5, 3.6))
-    xs, log_x, ticks = _study_axis(x)
-    ax.plot(xs, y, "o-")
-    _style_axis(ax, "x", log_x, ticks, xlabel)
-    ax.set_ylabel(ylabel)
+    figure, ax = pyplot().subplots(figsize=(5.5, 3.6) if len(axes) == 1 else (5.8, 4.4))
+    positions = [_study_axis(ax, which, label, values) for which, (label, values) in zip("xy", axes)]
+    if len(axes) == 1:
+        ax.plot(positions[0], z, "o-")
+        ax.set_ylabel(zlabel)
+    else:
+        values = np.ma.masked_invalid(np.asarray(z, dtype=float).T)
+        filled = ax.contourf(*positions, values, levels=12, cmap="viridis")
+        lines = ax.contour(*positions, values, levels=filled.levels[1::3], colors="w", linewidths=0.7)
+        ax.clabel(lines, fontsize=7, fmt="%.3g")
+        grid_x, grid_y = np.meshgrid(*positions)
+        ax.plot(grid_x.ravel(), grid_y.ravel(), "k.", ms=4, clip_on=False)
+        figure.colorbar(filled, ax=ax, label=zlabel)
     ax.set_title(title, fontsize=10)
     return save_figure(figure, path)
 
 
 def plot_bars(path: str | Path, names: list[str], panels: dict[str, list[float]], *, title: str = "") -> Path:
     """One bar chart per quantity (``{label: value per name}``) side by side, e.g. Wh/kg and Wh/L (paper 2, Fig 7c)."""
-    plt = pyplot()
-    figure, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.8), constrained_layout=True,
-                                squeeze=False)
+    figure, axes = pyplot().subplots(1, len(panels), figsize=(4.2 * len(panels), 3.8), constrained_layout=True,
+                                     squeeze=False)
     for ax, (label, values) in zip(axes[0], panels.items()):
         bars = ax.bar(range(len(names)), values, color="tab:blue")
         ax.bar_label(bars, fmt="%.0f", fontsize=8)
@@ -161,17 +137,14 @@ def plot_bars(path: str | Path, names: list[str], panels: dict[str, list[float]]
     return save_figure(figure, path)
 
 
-def _study_axis(values: list) -> tuple[np.ndarray, bool, list[str] | None]:
-    """Positions, whether to use a log scale, and tick labels for text values."""
+def _study_axis(ax, which: str, label: str, values: list) -> np.ndarray:  # noqa: ANN001
+    """Label the ``which`` axis; the values' positions: numbers (log scale over two decades or more) or text
+    values placed evenly and named."""
+    getattr(ax, f"set_{which}label")(label)
     if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
         positions = np.asarray(values, dtype=float)
-        return positions, bool(positions.min() > 0 and positions.max() >= 100 * positions.min()), None
-    return np.arange(len(values), dtype=float), False, [str(v) for v in values]
-
-
-def _style_axis(ax, which: str, log: bool, ticks: list[str] | None, label: str) -> None:  # noqa: ANN001
-    if log:
-        getattr(ax, f"set_{which}scale")("log")
-    if ticks is not None:
-        getattr(ax, f"set_{which}ticks")(range(len(ticks)), ticks)
-    getattr(ax, f"set_{which}label")(label)
+        if positions.min() > 0 and positions.max() >= 100 * positions.min():
+            getattr(ax, f"set_{which}scale")("log")
+        return positions
+    getattr(ax, f"set_{which}ticks")(range(len(values)), [str(v) for v in values])
+    return np.arange(len(values), dtype=float)

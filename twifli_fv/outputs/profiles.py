@@ -42,15 +42,14 @@ def read_profiles(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray,
         with path.open(newline="") as handle:
             reader = csv.DictReader(handle)
             missing = set(COLUMNS) - set(reader.fieldnames or ())
-            if missing:
-                raise InputError(f"{path}: missing column(s) {', '.join(sorted(missing))}; need {', '.join(COLUMNS)}")
-            rows = [(float(r["time_s"]), int(float(r["step"])), float(r["y_um"]), float(r["c_norm"])) for r in reader]
-    except InputError:
-        raise
+            rows = [] if missing else [(float(r["time_s"]), int(float(r["step"])), float(r["y_um"]), float(r["c_norm"]))
+                                       for r in reader]
     except OSError as exc:
         raise InputError(f"{path}: cannot read profiles ({exc.strerror})") from None
     except ValueError:
         raise InputError(f"{path}: non-numeric value in the profiles") from None
+    if missing:
+        raise InputError(f"{path}: missing column(s) {', '.join(sorted(missing))}; need {', '.join(COLUMNS)}")
     if not rows:
         raise InputError(f"{path}: no profile rows")
     data = np.array(rows)
