@@ -9,7 +9,8 @@ scaled by the residual variance (the scatter of the points about the law).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -24,9 +25,6 @@ class AnomalousFit:
     D_trace_stderr_log10: float
     c_max_stderr_mol_m3: float
     points: int
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
     def diffusivity(self, c_mol_m3: np.ndarray) -> np.ndarray:
         c = np.asarray(c_mol_m3, float)
@@ -59,14 +57,7 @@ def fit_anomalous(c_mol_m3: np.ndarray, D_m2_s: np.ndarray, *, c_max_guess_mol_m
     result = least_squares(residual, start, bounds=bounds, method="trf", xtol=1e-14, ftol=1e-14, gtol=1e-14,
                            max_nfev=10_000)
     log_trace, c_max = unpack(result.x)
-    res = result.fun
-    dof = max(c.size - 2, 1)
-    sigma2 = float(res @ res) / dof
-    try:
-        covariance = np.linalg.inv(result.jac.T @ result.jac) * sigma2
-        stderr = np.sqrt(np.clip(np.diag(covariance), 0.0, None))
-    except np.linalg.LinAlgError:
-        stderr = np.array([math.inf, math.inf])
+    res, stderr = result.fun, standard_errors(result, parameters=2)
     return AnomalousFit(
         D_trace_m2_s=math.exp(log_trace),
         c_max_mol_m3=c_max,
@@ -75,3 +66,13 @@ def fit_anomalous(c_mol_m3: np.ndarray, D_m2_s: np.ndarray, *, c_max_guess_mol_m
         c_max_stderr_mol_m3=float(stderr[1]) * (c_max - top),
         points=int(c.size),
     )
+
+
+def standard_errors(result: Any, *, parameters: int) -> np.ndarray:
+    """Standard errors of a ``least_squares`` result's ``x``: ``(J^T J)^-1`` scaled by the residual variance
+    (``parameters`` fitted, the linear ones projected out included); infinite where ``J^T J`` is singular."""
+    variance = float(result.fun @ result.fun) / max(result.fun.size - parameters, 1)
+    try:
+        return np.sqrt(np.clip(np.diag(np.linalg.inv(result.jac.T @ result.jac)) * variance, 0.0, None))
+    except np.linalg.LinAlgError:
+        return np.full(result.x.size, math.inf)

@@ -1,7 +1,6 @@
 """GITT analysis: pulses and rests found in (time, current, voltage) data, one Weppner-Huggins
 estimate of D per pulse in both of its forms, and the average concentration of each pulse
-(SPEC sect. 5; paper 1, eqn 5 and SI S3). The model-based analysis that replaces Weppner-Huggins
-as the default is in model/gitt_model.py (per pulse) and model/gitt_record.py (whole record).
+(SPEC sect. 5; paper 1, eqn 5 and SI S3); the model-based analysis is in model/gitt_model.py.
 
 For a pulse of length ``t_p`` at constant current between two rests (ref. Weppner & Huggins,
 J. Electrochem. Soc. 124 (1977) 1569)::
@@ -9,9 +8,9 @@ J. Electrochem. Soc. 124 (1977) 1569)::
     D = 4 / (pi t_p) * (m V_m / (M S))^2 * (dE_s / dE_t)^2                  (transient form)
     D = 4 / pi * (m V_m / (M S))^2 * (dE_s / (t_p dE/dsqrt(t)))^2          (sqrt(t) form)
 
-``m V_m / (M S)`` is the active volume over its reacting area, the diffusion length L: the film
-thickness for a dense electrode of area S, ``r / 3`` for spherical particles of radius r. Both
-hold while ``t_p << L^2 / D``; each pulse reports ``t_p D / L^2`` and is flagged beyond a limit.
+``m V_m / (M S)`` is the diffusion length L: the film thickness for a dense electrode of area S,
+``r / 3`` for spheres of radius r. Both hold while ``t_p << L^2 / D``; each pulse reports
+``t_p D / L^2`` and is flagged beyond a limit.
 
 Sample convention: the current logged at sample k flowed during (t_{k-1}, t_k]. A pulse runs
 from the last rest sample before it (``t_on``, voltage E_0) to its last sample; ``dE_t`` runs
@@ -78,6 +77,8 @@ class Pulse:
     short_time_ratio: float  # t_p D / L^2 with the transient-form D
     valid: bool
     note: str
+    first: int  # the pulse's first and last sample
+    last: int
 
     @property
     def c_mol_m3(self) -> float:
@@ -165,8 +166,10 @@ def check_current_sign(data: GittData, sample: GittSample, pulses: list[tuple[in
 
 def analyse_pulses(data: GittData, sample: GittSample, *, threshold_A: float | None = None,
                    short_time_ratio_max: float = 0.1) -> list[Pulse]:
-    """Weppner-Huggins D (both forms) and average concentration of every pulse."""
+    """Weppner-Huggins D (both forms) and average concentration of every pulse; refuses a record
+    whose current's sign contradicts the sample (:func:`check_current_sign`)."""
     pulses = find_pulses(data, threshold_A=threshold_A)
+    check_current_sign(data, sample, pulses)
     t, current, voltage = data.time_s, data.current_A, data.voltage_V
     c = concentration(data, sample)
     length = sample.diffusion_length_m
@@ -189,7 +192,7 @@ def analyse_pulses(data: GittData, sample: GittSample, *, threshold_A: float | N
             c_start_mol_m3=float(c[before]), c_end_mol_m3=float(c[last]),
             dE_s_V=float(d_es), dE_t_V=float(d_et), ir_drop_V=float(voltage[first] - voltage[before]),
             dE_dsqrt_t_V_s05=slope, D_transient_m2_s=d_transient, D_sqrt_t_m2_s=d_sqrt,
-            short_time_ratio=ratio, valid=not note, note=note,
+            short_time_ratio=ratio, valid=not note, note=note, first=first, last=last,
         ))
     return results
 
