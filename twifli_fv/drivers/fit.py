@@ -7,10 +7,7 @@ evaluation is a case run in ``CASE/fits/NAME/eval_HASH`` (the base case with the
 condition values, written as a sweep point is; the hash is of those values), so a run is never
 repeated: a fit run again, or continued with ``--resume`` after an interruption, reuses every
 complete evaluation. The Jacobian is forward differences in the scaled parameters, its perturbed
-points run together in a process pool (``jobs``) as a sweep's points are.
-
-Uncertainty: ``cov = s^2 (J^T J)^-1`` in the scaled parameters with ``s^2 = sum r^2 / (m - n)``;
-intervals are ``value +- t(m - n) se`` in those parameters (geometric for log-scaled keys).
+points run together in a process pool (``jobs``) as a sweep's points are. Uncertainties: fit_report.py.
 """
 
 from __future__ import annotations
@@ -60,6 +57,7 @@ class FreeParameter:
 
 _FREE = re.compile(r"([^=]+?)\s*(?:=\s*([^:]+):([^:]+))?")
 _RATE_KEYS = re.compile(r"(^D_|_cm2_s$|exchange_current|conductivity)")
+RECORDED = ("capacity_mAh_g", "end_reason", "end_mean_depletion", "wall_time_s")  # fit.csv's columns from a run
 
 
 @dataclass(frozen=True)
@@ -71,16 +69,15 @@ class FitResult:
     report: dict[str, Any]
 
 
-def parse_free(spec: str, *, case: Case, schema: dict[str, dict] | None = None) -> list[FreeParameter]:
+def parse_free(spec: str, *, case: Case) -> list[FreeParameter]:
     """``KEY[=LO:HI],...`` -> free parameters; without bounds, the case's value / 10 .. x 10 (log)."""
-    schema = case_file.SCHEMA if schema is None else schema
     free = []
     for part in (p.strip() for p in spec.split(",")):
         match = _FREE.fullmatch(part)
         if not part or not match:
             raise InputError(f"--free {spec!r}: write KEY[=LO:HI],..., e.g. D_eff_cm2_s=1e-10:1e-8")
-        table, key = resolve_key(match[1], option="--free", schema=schema)
-        kinds = schema[table][key]
+        table, key = resolve_key(match[1], option="--free")
+        kinds = case_file.SCHEMA[table][key]
         if float not in (kinds if isinstance(kinds, tuple) else (kinds,)):
             raise InputError(f"--free {part!r}: {table}.{key} does not take numbers; it cannot be fitted")
         current = case.get(table, key)
@@ -177,8 +174,7 @@ class _Evaluator:
             digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
             folder = self.directory / f"eval_{digest}"
             settings_text = ", ".join(f"{k} = {v!r}" for k, v in {**values, **condition}.items())
-            header = f"Evaluation of `twifli fit`: {settings_text}"
-            write_point_case(self.base, folder, settings, header=header)
+            write_point_case(self.base, folder, settings, header=f"Evaluation of `twifli fit`: {settings_text}")
             self.records.setdefault(folder.name, {"evaluation": folder.name, "order": len(self.records) + 1,
                                                   **values, **condition})
             folders.append(folder)
@@ -197,10 +193,7 @@ class _Evaluator:
                 raise InputError(f"{folder}: the model run failed: {error}")
         for group in folders:
             for folder in group:
-                self.records[folder.name] |= {"status": "complete"} | _numbers(point_quantities(folder / "output"))
+                quantities = point_quantities(folder / "output")
+                recorded = {k: quantities[k] for k in RECORDED if k in quantities}
+                self.records[folder.name] |= {"status": "complete"} | recorded
         return [self.data.model([f / "output" for f in group]) - self.data.observed for group in folders]
-
-
-def _numbers(quantities: dict[str, Any]) -> dict[str, Any]:
-    return {k: quantities[k] for k in ("capacity_mAh_g", "end_reason", "end_mean_depletion", "wall_time_s")
-            if k in quantities}

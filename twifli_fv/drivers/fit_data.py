@@ -49,14 +49,6 @@ class FitData:
     row_condition: np.ndarray  # index into ``conditions`` per row
     observed: np.ndarray
 
-    @property
-    def quantity(self) -> str:
-        return OBSERVED[self.kind][0]
-
-    @property
-    def unit(self) -> str:
-        return OBSERVED[self.kind][1]
-
     def model(self, outputs: list[Path]) -> np.ndarray:
         """The model's value at every data row, from the runs of ``conditions`` (their ``output/`` folders)."""
         values = np.empty(len(self.rows))
@@ -66,7 +58,7 @@ class FitData:
         return values
 
 
-def load_fit_data(path: str | Path, *, schema: dict[str, dict] | None = None) -> FitData:
+def load_fit_data(path: str | Path) -> FitData:
     """Read a data CSV; a missing file, unknown kind, unknown or non-numeric column or value is a one-line error."""
     path = Path(path)
     header, lines = _read(path)
@@ -75,7 +67,7 @@ def load_fit_data(path: str | Path, *, schema: dict[str, dict] | None = None) ->
     if kind == "profiles" and extra:
         raise InputError(f"{path}: profile data take only the columns {', '.join(PROFILE_COLUMNS)}; "
                          f"unexpected {', '.join(extra)}")
-    keys = {name: _condition_key(path, name, schema) for name in extra + (["c_rate"] if kind != "profiles" else [])}
+    keys = {name: _condition_key(path, name) for name in extra + (["c_rate"] if kind != "profiles" else [])}
     rows = tuple(_numbers(path, line_number, header, line) for line_number, line in lines)
     if not rows:
         raise InputError(f"{path}: no data rows")
@@ -116,11 +108,9 @@ def _kind(path: Path, header: list[str]) -> str:
                      "or profiles (time_s, step, y_um, c_norm)")
 
 
-def _condition_key(path: Path, column: str, schema: dict[str, dict] | None) -> str:
-    schema = case_file.SCHEMA if schema is None else schema
-    table, key = resolve_key("protocol.c_rate" if column == "c_rate" else column,
-                             option=f"{path}: column", schema=schema)
-    kinds = schema[table][key]
+def _condition_key(path: Path, column: str) -> str:
+    table, key = resolve_key("protocol.c_rate" if column == "c_rate" else column, option=f"{path}: column")
+    kinds = case_file.SCHEMA[table][key]
     if float not in (kinds if isinstance(kinds, tuple) else (kinds,)):
         raise InputError(f"{path}: column {column!r} is {table}.{key}, which does not take numbers")
     return f"{table}.{key}"

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from twifli_fv.case import Case
-from twifli_fv.drivers.fit_data import FitData
+from twifli_fv.drivers.fit_data import OBSERVED, FitData
 from twifli_fv.outputs.files import write_csv, write_json
 from twifli_fv.outputs.fit_plot import plot_fit
 
@@ -35,7 +35,7 @@ def write_fit_outputs(directory: Path, *, base: Case, data: FitData, free: list,
     se = np.sqrt(np.clip(np.diag(covariance), 0.0, None))
     with np.errstate(invalid="ignore", divide="ignore"):
         correlation = covariance / np.outer(se, se)
-    quantity, unit = data.quantity, data.unit
+    quantity, unit = OBSERVED[data.kind]
     report = {
         "case": str(base.directory), "data": str(data.path), "kind": data.kind, "quantity": quantity, "unit": unit,
         "free": [_parameter(p, u, s, dof) for p, u, s in zip(free, solution.x, se)],
@@ -95,12 +95,6 @@ def _parameter(p: Any, u: float, se: float, dof: int) -> dict[str, Any]:
 
 
 def _finite(value: Any) -> Any:
+    """A number or nested list of numbers for JSON, ``None`` for each one not finite."""
     array = np.asarray(value, dtype=float)
-    cleaned = np.where(np.isfinite(array), array, np.nan).tolist()
-    return _none(cleaned)
-
-
-def _none(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_none(v) for v in value]
-    return None if isinstance(value, float) and math.isnan(value) else value
+    return np.where(np.isfinite(array), array, None).tolist()

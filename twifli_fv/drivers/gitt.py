@@ -61,7 +61,7 @@ def run_gitt(data_csv: str | Path, config_toml: str | Path, output_dir: str | Pa
               [{k: f"{v:.8g}" if isinstance(v, float) and math.isfinite(v) else v for k, v in r.items()} for r in rows])
     c = np.array([r["c_mol_m3"] for r in rows])
     line = np.linspace(c.min(), c.max(), 200)
-    law = AnomalousFit(result["D_trace_m2_s"], result["c_max_mol_m3"], 0.0, 0.0, 0.0, 0)
+    law = AnomalousFit(result["D_trace_m2_s"], result["c_max_mol_m3"], 0.0, 0.0, 0.0)
     estimates = {"dE_s/dE_t": [r["D_transient_m2_s"] for r in rows], "dE/dsqrt(t)": [r["D_sqrt_t_m2_s"] for r in rows]}
     if "D_m2_s" in rows[0]:
         estimates["model (sphere)" if sample.sphere else "model (film)"] = [r["D_m2_s"] for r in rows]

@@ -8,7 +8,7 @@ step with a constant D is linear: one solve). Reading a law from a file is the c
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -24,7 +24,7 @@ class ConstantDiffusivity:
         return np.full(np.shape(c), self.D_m2_s)
 
     def describe(self) -> dict:
-        return {"law": "constant", "D_m2_s": self.D_m2_s}
+        return {"law": "constant"} | asdict(self)
 
 
 @dataclass(frozen=True)
@@ -58,13 +58,7 @@ class AnomalousDiffusivity:
         return self.D_trace_m2_s * (self.c_max_mol_m3 + c) / (self.c_max_mol_m3 - c)
 
     def describe(self) -> dict:
-        return {
-            "law": "anomalous (paper 1, eqn 5)",
-            "D_trace_m2_s": self.D_trace_m2_s,
-            "c_max_mol_m3": self.c_max_mol_m3,
-            "D_cap_m2_s": self.D_cap_m2_s,
-            "c_cap_mol_m3": self.c_cap_mol_m3,
-        }
+        return {"law": "anomalous (paper 1, eqn 5)"} | asdict(self) | {"c_cap_mol_m3": self.c_cap_mol_m3}
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,6 @@ class AnomalousFit:
     residual_rms_log10: float  # RMS of log10(D_i / D_fit(c_i)), in decades
     D_trace_stderr_log10: float
     c_max_stderr_mol_m3: float
-    points: int
 
     def diffusivity(self, c_mol_m3: np.ndarray) -> np.ndarray:
         c = np.asarray(c_mol_m3, float)
@@ -64,7 +63,6 @@ def fit_anomalous(c_mol_m3: np.ndarray, D_m2_s: np.ndarray, *, c_max_guess_mol_m
         residual_rms_log10=float(np.sqrt(np.mean(res**2))) / math.log(10),
         D_trace_stderr_log10=float(stderr[0]) / math.log(10),
         c_max_stderr_mol_m3=float(stderr[1]) * (c_max - top),
-        points=int(c.size),
     )
 
 

@@ -80,18 +80,14 @@ def rest_ends(pulses: list[tuple[int, int]], size: int) -> list[int]:
     return [first - 1 for first, _ in pulses[1:]] + [size - 1]
 
 
-def relaxed_voltage(data: GittData, start: int, end: int, *, tail: float = 0.02) -> float:
-    """Mean voltage over the last ``tail`` of the rest from sample ``start`` to ``end`` (noise averaged)."""
-    t = data.time_s
-    inside = t[start:end + 1] >= t[end] - tail * (t[end] - t[start])
-    return float(np.mean(data.voltage_V[start:end + 1][inside]))
-
-
 def rest_ocv(data: GittData, c: np.ndarray, pulses: list[tuple[int, int]]) -> Ocv:
-    """The OCV through the relaxed voltage before the first pulse and at the end of every rest."""
-    ends = rest_ends(pulses, c.size)
+    """The OCV through the relaxed voltage (the mean over the last 2 % of a rest: noise averaged)
+    before the first pulse and at the end of every rest."""
+    t, points = data.time_s, {}
     starts = [0] + [last + 1 for _, last in pulses]
-    points = {float(c[end]): relaxed_voltage(data, start, end) for start, end in zip(starts, [pulses[0][0] - 1] + ends)}
+    for start, end in zip(starts, [pulses[0][0] - 1] + rest_ends(pulses, c.size)):
+        inside = t[start:end + 1] >= t[end] - 0.02 * (t[end] - t[start])
+        points[float(c[end])] = float(np.mean(data.voltage_V[start:end + 1][inside]))
     x = np.array(sorted(points))
     return Ocv(c_mol_m3=x, voltage_V=np.array([points[k] for k in x]))
 
@@ -120,7 +116,6 @@ class PulseFit:
     ir_drop_V: float
     ocv_scale: float  # b: the fitted local OCV slope over the rests' one
     residual_rms_V: float
-    samples: int
     unrelaxed: float  # |c_s - c_end| at the end of the following rest, over the pulse's step in c
 
 
@@ -171,7 +166,7 @@ def fit_pulse(data: GittData, sample: GittSample, c: np.ndarray, ocv: Ocv, *, fi
     unrelaxed = (surface(log_d)[-1] - c[end]) / (c[first - 1] - c[last])
     ir_drop = float(linear[2]) if on[kept].any() else math.nan  # every pulse sample beyond the OCV's range
     return PulseFit(D_m2_s=math.exp(log_d), D_stderr_m2_s=math.exp(log_d) * stderr, ir_drop_V=ir_drop,
-                    ocv_scale=float(linear[1]), residual_rms_V=float(np.sqrt(np.mean(res**2))), samples=int(t.size),
+                    ocv_scale=float(linear[1]), residual_rms_V=float(np.sqrt(np.mean(res**2))),
                     unrelaxed=float(abs(unrelaxed)))
 
 
@@ -193,7 +188,6 @@ class RecordFit:
     D_trace_stderr_log10: float
     c_max_stderr_mol_m3: float
     residual_rms_V: float
-    points: int
 
 
 def fit_record(data: GittData, sample: GittSample, c: np.ndarray, pulses: list[tuple[int, int]], *,
@@ -239,5 +233,5 @@ def fit_record(data: GittData, sample: GittSample, c: np.ndarray, pulses: list[t
         D_trace_m2_s=math.exp(result.x[0]), c_max_mol_m3=top + math.exp(result.x[1]),
         resistance_ohm=float(amps[inside] @ rest) / float(amps[inside] @ amps[inside]),
         D_trace_stderr_log10=float(stderr[0]) / math.log(10), c_max_stderr_mol_m3=float(stderr[1]) * math.exp(result.x[1]),
-        residual_rms_V=float(np.sqrt(np.mean(res**2))), points=int(res.size),
+        residual_rms_V=float(np.sqrt(np.mean(res**2))),
     )
