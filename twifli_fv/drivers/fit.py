@@ -1,13 +1,10 @@
 """``twifli fit``: case keys fitted to measured data by bounded least squares (SPEC sect. 6, "Calibration").
 
-``scipy.optimize.least_squares`` (trust region reflective, bounds) works in scaled parameters:
-``log10(value)`` for a key whose bounds span a decade or more or that is a positive rate constant
-(a diffusivity, an exchange current, a conductivity), ``value / (HI - LO)`` otherwise. Every model
-evaluation is a case run in ``CASE/fits/NAME/eval_HASH`` (the base case with the parameter and
-condition values, written as a sweep point is; the hash is of those values), so a run is never
-repeated: a fit run again, or continued with ``--resume`` after an interruption, reuses every
-complete evaluation. The Jacobian is forward differences in the scaled parameters, its perturbed
-points run together in a process pool (``jobs``) as a sweep's points are. Uncertainties: fit_report.py.
+``scipy.optimize.least_squares`` (trust region reflective) works in ``log10(value)`` for a key whose
+bounds span a decade or more or that is a positive rate constant, in ``value / (HI - LO)`` otherwise.
+Every model evaluation is a case run in ``CASE/fits/NAME/eval_HASH`` (hashed by its values), so a fit
+run again or resumed re-runs nothing complete; the forward-difference Jacobian's points run ``jobs`` at
+a time in a process pool.
 """
 
 from __future__ import annotations

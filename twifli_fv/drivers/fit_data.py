@@ -71,16 +71,11 @@ def load_fit_data(path: str | Path) -> FitData:
     rows = tuple(_numbers(path, line_number, header, line) for line_number, line in lines)
     if not rows:
         raise InputError(f"{path}: no data rows")
-    conditions: list[dict[str, Any]] = []
-    row_condition = []
-    for row in rows:
-        condition = {keys[name]: row[name] for name in keys}
-        if condition not in conditions:
-            conditions.append(condition)
-        row_condition.append(conditions.index(condition))
-    observed = np.array([row[OBSERVED[kind][0]] for row in rows])
-    return FitData(path=path, kind=kind, rows=rows, conditions=tuple(conditions),
-                   row_condition=np.array(row_condition), observed=observed)
+    settings = [tuple((keys[name], row[name]) for name in keys) for row in rows]
+    conditions = list(dict.fromkeys(settings))  # in order of first appearance
+    return FitData(path=path, kind=kind, rows=rows, conditions=tuple(dict(c) for c in conditions),
+                   row_condition=np.array([conditions.index(s) for s in settings]),
+                   observed=np.array([row[OBSERVED[kind][0]] for row in rows]))
 
 
 def _read(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:

@@ -1,9 +1,7 @@
 """What ``twifli fit`` writes: ``fit.json`` (values, uncertainties, residuals), ``fit.csv`` (every run), ``fit.png``.
 
-Standard errors and correlations come from the Jacobian at the solution, scaled by the residual
-variance ``s^2 = sum r^2 / (m - n)`` (``m`` data rows, ``n`` free keys): ``cov = s^2 (J^T J)^-1`` in the
-fitted (log10 or range-scaled) parameters. The 68 % and 95 % intervals use Student's t with
-``m - n`` degrees of freedom, in those parameters (so geometric for log-scaled keys).
+``cov = s^2 (J^T J)^-1`` in the fitted (log10 or range-scaled) parameters, ``s^2 = sum r^2 / (m - n)`` for
+``m`` data rows and ``n`` free keys; 68 % and 95 % intervals from Student's t with ``m - n`` degrees of freedom.
 """
 
 from __future__ import annotations
@@ -19,17 +17,15 @@ from twifli_fv.drivers.fit_data import OBSERVED, FitData
 from twifli_fv.outputs.files import write_csv, write_json
 from twifli_fv.outputs.fit_plot import plot_fit
 
-_X = {"capacity": ("c_rate", "C-rate"), "voltage": ("capacity_mAh_g", "capacity (mAh/g)"),
-      "profiles": ("y_um", "y (um)")}
-_GROUP = {"capacity": None, "voltage": "c_rate", "profiles": "time_s"}
+_PLOT = {"capacity": ("c_rate", "C-rate", None), "voltage": ("capacity_mAh_g", "capacity (mAh/g)", "c_rate"),
+         "profiles": ("y_um", "y (um)", "time_s")}  # x column, x label and the column grouping rows into lines
 
 
 def write_fit_outputs(directory: Path, *, base: Case, data: FitData, free: list, solution: Any,
                       residuals: np.ndarray, model: np.ndarray, runs: list[Path], records: dict[str, dict],
                       plots: bool) -> dict[str, Any]:
     """Write the three outputs; returns the content of ``fit.json``."""
-    m, n = residuals.size, len(free)
-    dof = m - n
+    dof = residuals.size - len(free)
     variance = float(residuals @ residuals / dof) if dof > 0 else math.nan
     covariance = variance * np.linalg.pinv(solution.jac.T @ solution.jac)
     se = np.sqrt(np.clip(np.diag(covariance), 0.0, None))
@@ -56,7 +52,7 @@ def write_fit_outputs(directory: Path, *, base: Case, data: FitData, free: list,
         columns += [k for k in row if k not in columns and k != "order"]
     write_csv(directory / "fit.csv", columns, rows)
     if plots:
-        x_name, x_label = _X[data.kind]
+        x_name, x_label, _ = _PLOT[data.kind]
         plot_fit(directory / "fit.png", np.array([row[x_name] for row in data.rows]), data.observed, model,
                  _groups(data), xlabel=x_label, ylabel=f"{quantity} ({unit})" if unit else quantity,
                  title=f"{base.directory.name} fitted to {data.path.name}")
@@ -64,7 +60,7 @@ def write_fit_outputs(directory: Path, *, base: Case, data: FitData, free: list,
 
 
 def _groups(data: FitData) -> dict[str, np.ndarray]:
-    key = _GROUP[data.kind]
+    key = _PLOT[data.kind][2]
     if key is None:  # capacities: one line per combination of the other condition columns
         labels = [", ".join(f"{k.partition('.')[2]}={v:g}" for k, v in c.items() if k != "protocol.c_rate")
                   for c in data.conditions]
@@ -84,13 +80,13 @@ def _parameter(p: Any, u: float, se: float, dof: int) -> dict[str, Any]:
              "scale": "log10" if p.log else "linear"}
     if dof <= 0 or not math.isfinite(se):
         return entry | {"standard_error": None, "note": "as many free keys as data rows: no residual variance"}
-    half = {level: float(student.ppf(0.5 + level / 200, dof)) * se for level in (68, 95)}
     if p.log:
         entry |= {"standard_error": p.value(u) * math.log(10) * se, "log10_standard_error": float(se)}
     else:
         entry |= {"standard_error": se * (p.upper - p.lower)}
-    for level, h in half.items():
-        entry[f"interval_{level}"] = [p.value(u - h), p.value(u + h)]
+    for level in (68, 95):
+        half = float(student.ppf(0.5 + level / 200, dof)) * se
+        entry[f"interval_{level}"] = [p.value(u - half), p.value(u + half)]
     return entry
 
 

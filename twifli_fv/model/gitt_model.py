@@ -1,28 +1,16 @@
 """Model-based GITT analysis: the record fitted with the diffusion problem in the sample's own
 geometry (model/gitt_diffusion.py) instead of the Weppner-Huggins short-time limit (SPEC sect. 5;
-paper 1, eqn 5 and SI S3).
-
-Per pulse (:func:`fit_pulse`), the cell voltage in a window (end of the rest before the pulse, the
-pulse, the rest after it) is
+paper 1, eqn 5 and SI S3). Per pulse (:func:`fit_pulse`), ln D is fitted by bounded least squares on
 
     E(t) = a + b (U(c_s(t)) - U(c_start)) + V_IR [current on]
 
-with ``c_s`` the simulated surface concentration for a trial D (constant over the pulse, or varying
-inside it as ``D shape(c) / shape(c_avg)``), ``U`` the open-circuit voltage interpolated through
-the relaxed rest voltages against the Faraday concentration, and three linear parameters: the rest
-voltage ``a``, the scale ``b`` of the local OCV slope (1 when the rests were relaxed) and the IR
-drop ``V_IR`` (from the fit, not from the first sample). ln D is fitted by bounded least squares
-(scipy ``least_squares``, trf) on the residual with the linear parameters projected out (variable
-projection).
-
-The whole record (:func:`fit_record`, ``fit_form = "record"``) is simulated with the anomalous
-diffusivity of paper 1, eqn 5, ``D = D_trace (c_max + c) / (c_max - c)`` (SPEC sect. 2), and
-``D_trace``, ``c_max`` fitted on ``E(t) = U(c_s(t)) + R I(t)`` with the ohmic resistance ``R``
-projected out: no short-time or constant-D assumption.
-
-Both leave out samples whose surface concentration (at the start values) lies beyond the rests'
-range (per pulse, by more than half a rest spacing): no OCV is known there (the last pulses'
-transients). Standard errors are the Jacobian's, scaled by the residual variance.
+over the end of the rest before the pulse, the pulse and the rest after it, the rest voltage ``a``,
+OCV-slope scale ``b`` and IR drop ``V_IR`` projected out (variable projection). The whole record
+(:func:`fit_record`) is fitted with eqn 5, ``D = D_trace (c_max + c) / (c_max - c)`` (SPEC sect. 2),
+on ``E(t) = U(c_s(t)) + R I(t)``, the ohmic resistance ``R`` projected out. ``c_s`` is the simulated
+surface concentration, ``U`` the OCV through the relaxed rest voltages (:class:`Ocv`); samples whose
+``c_s`` (at the start values) leaves the rests' range have no known OCV and are left out. Standard
+errors are the Jacobian's, scaled by the residual variance.
 """
 
 from __future__ import annotations
