@@ -47,10 +47,7 @@ def write_fit_outputs(directory: Path, *, base: Case, data: FitData, free: list,
     }
     write_json(directory / "fit.json", report)
     rows = sorted(records.values(), key=lambda r: r["order"])
-    columns: list[str] = []
-    for row in rows:
-        columns += [k for k in row if k not in columns and k != "order"]
-    write_csv(directory / "fit.csv", columns, rows)
+    write_csv(directory / "fit.csv", list(dict.fromkeys(k for row in rows for k in row if k != "order")), rows)
     if plots:
         x_name, x_label, _ = _PLOT[data.kind]
         plot_fit(directory / "fit.png", np.array([row[x_name] for row in data.rows]), data.observed, model,

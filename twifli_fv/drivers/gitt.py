@@ -17,7 +17,7 @@ import numpy as np
 
 from twifli_fv.case import GITT_REQUIRED, GITT_SCHEMA, Case, load_config
 from twifli_fv.errors import InputError
-from twifli_fv.model.diffusivity_fit import AnomalousFit, fit_anomalous
+from twifli_fv.model.diffusivity import AnomalousFit, fit_anomalous
 from twifli_fv.model.gitt import GittData, GittSample, Pulse, analyse_pulses, concentration, read_gitt_csv
 from twifli_fv.model.gitt_model import LOG_D_BOUNDS, PulseFit, RecordFit, fit_pulses, fit_record
 from twifli_fv.outputs.files import write_csv, write_json
@@ -55,8 +55,7 @@ def run_gitt(data_csv: str | Path, config_toml: str | Path, output_dir: str | Pa
     result = fit_summary(fit, c_used, d_used, [r.get("D_stderr_m2_s", math.nan) for r in used])
     if form == "record":
         result |= record_summary(data, sample, [(p.first, p.last) for p in pulses], fit)  # every pulse moves Li
-    out = Path(output_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(output_dir)  # write_csv makes it
     write_csv(out / "gitt.csv", [k for k in rows[0] if k not in ("first", "last")],
               [{k: f"{v:.8g}" if isinstance(v, float) and math.isfinite(v) else v for k, v in r.items()} for r in rows])
     c = np.array([r["c_mol_m3"] for r in rows])

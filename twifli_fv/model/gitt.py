@@ -142,6 +142,11 @@ def find_pulses(data: GittData, *, threshold_A: float | None = None) -> list[tup
     return pulses
 
 
+def rest_ends(pulses: list[tuple[int, int]], size: int) -> list[int]:
+    """The last sample of the rest after each pulse."""
+    return [first - 1 for first, _ in pulses[1:]] + [size - 1]
+
+
 def concentration(data: GittData, sample: GittSample) -> np.ndarray:
     """The average Li concentration at every sample from the charge passed (Faraday), from ``c_initial``."""
     sign = -1.0 if sample.charge_current_positive else 1.0
@@ -153,9 +158,8 @@ def check_current_sign(data: GittData, sample: GittSample, pulses: list[tuple[in
     """Refuse a record whose voltage falls while Li is taken out (and rises while it is put in)
     in most pulses: the current's sign contradicts ``charge_current_positive``."""
     sign = 1.0 if sample.charge_current_positive else -1.0
-    response = [np.sign(data.voltage_V[last] - data.voltage_V[first - 1]) * np.sign(data.current_A[first]) * sign
-                for first, last in pulses]
-    against = sum(r < 0 for r in response)
+    against = sum(np.sign(data.voltage_V[last] - data.voltage_V[first - 1]) * np.sign(data.current_A[first]) * sign < 0
+                  for first, last in pulses)
     if against > len(pulses) / 2:
         flip = "false" if sample.charge_current_positive else "true"
         raise InputError(f"{data.source}: the voltage moves against the current in {against} of {len(pulses)} pulses "
@@ -173,10 +177,9 @@ def analyse_pulses(data: GittData, sample: GittSample, *, threshold_A: float | N
     t, current, voltage = data.time_s, data.current_A, data.voltage_V
     c = concentration(data, sample)
     length = sample.diffusion_length_m
-    starts = [p[0] for p in pulses] + [t.size]
     results = []
-    for index, (first, last) in enumerate(pulses):
-        before, rest_end = first - 1, starts[index + 1] - 1  # last rest sample before / after the pulse
+    for index, ((first, last), rest_end) in enumerate(zip(pulses, rest_ends(pulses, t.size))):
+        before = first - 1  # the last rest sample before the pulse
         t_on, t_p = t[before], t[last] - t[before]
         d_es = voltage[rest_end] - voltage[before]
         d_et = voltage[last] - voltage[first]

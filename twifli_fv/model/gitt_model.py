@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twifli_fv.model.diffusivity_fit import standard_errors
-from twifli_fv.model.gitt import GittData, GittSample
+from twifli_fv.model.diffusivity import standard_errors
+from twifli_fv.model.gitt import GittData, GittSample, rest_ends
 from twifli_fv.model.gitt_diffusion import Diffusivity, Grid, surface_concentration
 
 LOG_D_BOUNDS = (math.log(1e-24), math.log(1e-6))  # m^2 s^-1: any solid, and no overflow
@@ -61,11 +61,6 @@ def sample_geometry(sample: GittSample) -> tuple[Grid, float]:
     length = sample.diffusion_length_m
     grid = Grid.graded(length_m=3 * length if sample.sphere else length, sphere=sample.sphere, cells=100)
     return grid, 1.0 / length  # A / V = 3 / r for spheres, 1 / L for a film
-
-
-def rest_ends(pulses: list[tuple[int, int]], size: int) -> list[int]:
-    """The last sample of the rest after each pulse."""
-    return [first - 1 for first, _ in pulses[1:]] + [size - 1]
 
 
 def rest_ocv(data: GittData, c: np.ndarray, pulses: list[tuple[int, int]]) -> Ocv:
