@@ -172,8 +172,7 @@ class _Evaluator:
             folder = self.directory / f"eval_{digest}"
             settings_text = ", ".join(f"{k} = {v!r}" for k, v in {**values, **condition}.items())
             write_point_case(self.base, folder, settings, header=f"Evaluation of `twifli fit`: {settings_text}")
-            self.records.setdefault(folder.name, {"evaluation": folder.name, "order": len(self.records) + 1,
-                                                  **values, **condition})
+            self.records.setdefault(folder.name, {"evaluation": folder.name, **values, **condition})  # in order
             folders.append(folder)
         return folders
 

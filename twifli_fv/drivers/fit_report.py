@@ -46,8 +46,8 @@ def write_fit_outputs(directory: Path, *, base: Case, data: FitData, free: list,
                       int(solution.nfev), "jacobian_evaluations": int(solution.njev or 0)},
     }
     write_json(directory / "fit.json", report)
-    rows = sorted(records.values(), key=lambda r: r["order"])
-    write_csv(directory / "fit.csv", list(dict.fromkeys(k for row in rows for k in row if k != "order")), rows)
+    rows = list(records.values())  # in the order the evaluations were first asked for
+    write_csv(directory / "fit.csv", list(dict.fromkeys(k for row in rows for k in row)), rows)
     if plots:
         x_name, x_label, _ = _PLOT[data.kind]
         plot_fit(directory / "fit.png", np.array([row[x_name] for row in data.rows]), data.observed, model,

@@ -95,13 +95,12 @@ def read_gitt_csv(path: str | Path) -> GittData:
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:  # a byte-order mark is not part of a name
             reader = csv.DictReader(handle)
-            names = [n.strip() for n in reader.fieldnames or ()]
-            missing = [c for c in COLUMNS if c not in names]
+            reader.fieldnames = [n.strip() for n in reader.fieldnames or ()]
+            missing = [c for c in COLUMNS if c not in reader.fieldnames]
             if missing:
                 raise InputError(f"{path}: missing column(s) {', '.join(missing)}; GITT data need {', '.join(COLUMNS)}")
             rows = []
             for line, record in enumerate(reader, start=2):
-                record = {k.strip(): v for k, v in record.items() if k is not None}
                 try:
                     rows.append(tuple(float(record[c]) for c in COLUMNS))
                 except (TypeError, ValueError):
