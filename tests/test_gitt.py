@@ -17,8 +17,7 @@ import scipy.sparse.linalg as spla
 from twifli_fv.drivers.twifli_case import read_gitt_fit
 from twifli_fv.errors import InputError
 from twifli_fv.model.constants import FARADAY
-from twifli_fv.model.diffusivity import AnomalousDiffusivity
-from twifli_fv.model.diffusivity_fit import fit_anomalous
+from twifli_fv.model.diffusivity import AnomalousDiffusivity, fit_anomalous
 from twifli_fv.model.gitt import GittData, GittSample, analyse_pulses, find_pulses, read_gitt_csv
 
 L_M = 10e-6  # film thickness

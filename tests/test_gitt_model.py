@@ -208,8 +208,8 @@ def test_byte_order_mark_is_accepted_and_long_pulses_are_flagged_with_the_reason
 
 
 def test_eqn5_fit_is_bounded_and_warns_when_the_law_does_not_describe_the_points() -> None:
-    from twifli_fv.drivers.gitt_results import fit_summary
-    from twifli_fv.model.diffusivity_fit import fit_anomalous
+    from twifli_fv.drivers.gitt import fit_summary
+    from twifli_fv.model.diffusivity import fit_anomalous
 
     c = np.linspace(0.7, 1.0, 20) * C0
     bump = 1e-15 * np.exp(3 * np.sin(6 * c / C0))  # no eqn-5 law: long runs of one sign about any fit

@@ -1,16 +1,12 @@
 """``twifli fit``: case keys fitted to measured data by bounded least squares (SPEC sect. 6, "Calibration").
 
-``scipy.optimize.least_squares`` (trust region reflective, bounds) works in scaled parameters:
-``log10(value)`` for a key whose bounds span a decade or more or that is a positive rate constant
-(a diffusivity, an exchange current, a conductivity), ``value / (HI - LO)`` otherwise. Every model
-evaluation is a case run in ``CASE/fits/NAME/eval_HASH`` (the base case with the parameter and
-condition values, written as a sweep point is; the hash is of those values), so a run is never
-repeated: a fit run again, or continued with ``--resume`` after an interruption, reuses every
-complete evaluation. The Jacobian is forward differences in the scaled parameters, its perturbed
-points run together in a process pool (``jobs``) as a sweep's points are.
-
-Uncertainty: ``cov = s^2 (J^T J)^-1`` in the scaled parameters with ``s^2 = sum r^2 / (m - n)``;
-intervals are ``value +- t(m - n) se`` in those parameters (geometric for log-scaled keys).
+``scipy.optimize.least_squares`` (trust region reflective) works in ``log10(value)`` for a key whose
+bounds span a decade or more or that is a positive rate constant, in ``value / (HI - LO)`` otherwise.
+Every model evaluation is a case run in ``CASE/fits/NAME/eval_HASH`` (hashed by its values), so a fit
+run again or resumed re-runs nothing complete; the forward-difference Jacobian's points run ``jobs`` at
+a time in a process pool. Outputs: ``fit.json`` (values, uncertainties, residuals), ``fit.csv`` (every
+run), ``fit.png``; ``cov = s^2 (J^T J)^-1`` in the fitted parameters, ``s^2 = sum r^2 / (m - n)`` for ``m``
+data rows and ``n`` free keys, 68 % and 95 % intervals from Student's t with ``m - n`` degrees of freedom.
 """
 
 from __future__ import annotations
@@ -31,11 +27,12 @@ import numpy as np
 
 from twifli_fv import case as case_file
 from twifli_fv.case import Case, load_case
-from twifli_fv.drivers.fit_data import FitData, load_fit_data
-from twifli_fv.drivers.fit_report import write_fit_outputs
+from twifli_fv.drivers.fit_data import OBSERVED, FitData, load_fit_data
 from twifli_fv.drivers.sweep import point_complete, point_quantities, run_point, write_point_case
 from twifli_fv.drivers.sweep_grid import resolve_key
 from twifli_fv.errors import InputError
+from twifli_fv.outputs.files import write_csv, write_json
+from twifli_fv.outputs.fit_plot import plot_fit
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +56,9 @@ class FreeParameter:
 
 _FREE = re.compile(r"([^=]+?)\s*(?:=\s*([^:]+):([^:]+))?")
 _RATE_KEYS = re.compile(r"(^D_|_cm2_s$|exchange_current|conductivity)")
+_PLOT = {"capacity": ("c_rate", "C-rate", None), "voltage": ("capacity_mAh_g", "capacity (mAh/g)", "c_rate"),
+         "profiles": ("y_um", "y (um)", "time_s")}  # x column, x label and the column grouping rows into lines
+RECORDED = ("capacity_mAh_g", "end_reason", "end_mean_depletion", "wall_time_s")  # fit.csv's columns from a run
 
 
 @dataclass(frozen=True)
@@ -70,16 +70,15 @@ class FitResult:
     report: dict[str, Any]
 
 
-def parse_free(spec: str, *, case: Case, schema: dict[str, dict] | None = None) -> list[FreeParameter]:
+def parse_free(spec: str, *, case: Case) -> list[FreeParameter]:
     """``KEY[=LO:HI],...`` -> free parameters; without bounds, the case's value / 10 .. x 10 (log)."""
-    schema = case_file.SCHEMA if schema is None else schema
     free = []
     for part in (p.strip() for p in spec.split(",")):
         match = _FREE.fullmatch(part)
         if not part or not match:
             raise InputError(f"--free {spec!r}: write KEY[=LO:HI],..., e.g. D_eff_cm2_s=1e-10:1e-8")
-        table, key = resolve_key(match[1], option="--free", schema=schema)
-        kinds = schema[table][key]
+        table, key = resolve_key(match[1], option="--free")
+        kinds = case_file.SCHEMA[table][key]
         if float not in (kinds if isinstance(kinds, tuple) else (kinds,)):
             raise InputError(f"--free {part!r}: {table}.{key} does not take numbers; it cannot be fitted")
         current = case.get(table, key)
@@ -176,10 +175,8 @@ class _Evaluator:
             digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
             folder = self.directory / f"eval_{digest}"
             settings_text = ", ".join(f"{k} = {v!r}" for k, v in {**values, **condition}.items())
-            header = f"Evaluation of `twifli fit`: {settings_text}"
-            write_point_case(self.base, folder, settings, header=header)
-            self.records.setdefault(folder.name, {"evaluation": folder.name, "order": len(self.records) + 1,
-                                                  **values, **condition})
+            write_point_case(self.base, folder, settings, header=f"Evaluation of `twifli fit`: {settings_text}")
+            self.records.setdefault(folder.name, {"evaluation": folder.name, **values, **condition})  # in order
             folders.append(folder)
         return folders
 
@@ -196,10 +193,79 @@ class _Evaluator:
                 raise InputError(f"{folder}: the model run failed: {error}")
         for group in folders:
             for folder in group:
-                self.records[folder.name] |= {"status": "complete"} | _numbers(point_quantities(folder / "output"))
+                quantities = point_quantities(folder / "output")
+                recorded = {k: quantities[k] for k in RECORDED if k in quantities}
+                self.records[folder.name] |= {"status": "complete"} | recorded
         return [self.data.model([f / "output" for f in group]) - self.data.observed for group in folders]
 
 
-def _numbers(quantities: dict[str, Any]) -> dict[str, Any]:
-    return {k: quantities[k] for k in ("capacity_mAh_g", "end_reason", "end_mean_depletion", "wall_time_s")
-            if k in quantities}
+def write_fit_outputs(directory: Path, *, base: Case, data: FitData, free: list, solution: Any,
+                      residuals: np.ndarray, model: np.ndarray, runs: list[Path], records: dict[str, dict],
+                      plots: bool) -> dict[str, Any]:
+    """Write the three outputs; returns the content of ``fit.json``."""
+    dof = residuals.size - len(free)
+    variance = float(residuals @ residuals / dof) if dof > 0 else math.nan
+    covariance = variance * np.linalg.pinv(solution.jac.T @ solution.jac)
+    se = np.sqrt(np.clip(np.diag(covariance), 0.0, None))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        correlation = covariance / np.outer(se, se)
+    quantity, unit = OBSERVED[data.kind]
+    report = {
+        "case": str(base.directory), "data": str(data.path), "kind": data.kind, "quantity": quantity, "unit": unit,
+        "free": [_parameter(p, u, s, dof) for p, u, s in zip(free, solution.x, se)],
+        "correlation": _finite(correlation),
+        "residual": {"rms": float(np.sqrt(np.mean(residuals**2))), "variance": _finite(variance),
+                     "degrees_of_freedom": dof, "unit": unit},
+        "rows": [{**row, f"model_{quantity}": float(v), "residual": float(r)}
+                 for row, v, r in zip(data.rows, model, residuals)],
+        "runs": [str(run) for run in runs],
+        "evaluations": len(records),
+        "optimizer": {"status": int(solution.status), "message": solution.message, "function_evaluations":
+                      int(solution.nfev), "jacobian_evaluations": int(solution.njev or 0)},
+    }
+    write_json(directory / "fit.json", report)
+    rows = list(records.values())  # in the order the evaluations were first asked for
+    write_csv(directory / "fit.csv", list(dict.fromkeys(k for row in rows for k in row)), rows)
+    if plots:
+        x_name, x_label, _ = _PLOT[data.kind]
+        plot_fit(directory / "fit.png", np.array([row[x_name] for row in data.rows]), data.observed, model,
+                 _groups(data), xlabel=x_label, ylabel=f"{quantity} ({unit})" if unit else quantity,
+                 title=f"{base.directory.name} fitted to {data.path.name}")
+    return report
+
+
+def _groups(data: FitData) -> dict[str, np.ndarray]:
+    key = _PLOT[data.kind][2]
+    if key is None:  # capacities: one line per combination of the other condition columns
+        labels = [", ".join(f"{k.partition('.')[2]}={v:g}" for k, v in c.items() if k != "protocol.c_rate")
+                  for c in data.conditions]
+        labels = [labels[i] for i in data.row_condition]
+    else:
+        labels = [f"{key}={row[key]:g}" for row in data.rows]
+    unique = list(dict.fromkeys(labels))
+    if data.kind == "profiles" and len(unique) > 6:  # a few frames, evenly spread
+        unique = [unique[i] for i in np.linspace(0, len(unique) - 1, 6).round().astype(int)]
+    return {label: np.array([i for i, lab in enumerate(labels) if lab == label]) for label in unique}
+
+
+def _parameter(p: Any, u: float, se: float, dof: int) -> dict[str, Any]:
+    from scipy.stats import t as student
+
+    entry = {"key": p.name, "value": p.value(u), "start": p.start, "lower": p.lower, "upper": p.upper,
+             "scale": "log10" if p.log else "linear"}
+    if dof <= 0 or not math.isfinite(se):
+        return entry | {"standard_error": None, "note": "as many free keys as data rows: no residual variance"}
+    if p.log:
+        entry |= {"standard_error": p.value(u) * math.log(10) * se, "log10_standard_error": float(se)}
+    else:
+        entry |= {"standard_error": se * (p.upper - p.lower)}
+    for level in (68, 95):
+        half = float(student.ppf(0.5 + level / 200, dof)) * se
+        entry[f"interval_{level}"] = [p.value(u - half), p.value(u + half)]
+    return entry
+
+
+def _finite(value: Any) -> Any:
+    """A number or nested list of numbers for JSON, ``None`` for each one not finite."""
+    array = np.asarray(value, dtype=float)
+    return np.where(np.isfinite(array), array, None).tolist()

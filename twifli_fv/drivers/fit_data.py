@@ -49,14 +49,6 @@ class FitData:
     row_condition: np.ndarray  # index into ``conditions`` per row
     observed: np.ndarray
 
-    @property
-    def quantity(self) -> str:
-        return OBSERVED[self.kind][0]
-
-    @property
-    def unit(self) -> str:
-        return OBSERVED[self.kind][1]
-
     def model(self, outputs: list[Path]) -> np.ndarray:
         """The model's value at every data row, from the runs of ``conditions`` (their ``output/`` folders)."""
         values = np.empty(len(self.rows))
@@ -66,7 +58,7 @@ class FitData:
         return values
 
 
-def load_fit_data(path: str | Path, *, schema: dict[str, dict] | None = None) -> FitData:
+def load_fit_data(path: str | Path) -> FitData:
     """Read a data CSV; a missing file, unknown kind, unknown or non-numeric column or value is a one-line error."""
     path = Path(path)
     header, lines = _read(path)
@@ -75,20 +67,15 @@ def load_fit_data(path: str | Path, *, schema: dict[str, dict] | None = None) ->
     if kind == "profiles" and extra:
         raise InputError(f"{path}: profile data take only the columns {', '.join(PROFILE_COLUMNS)}; "
                          f"unexpected {', '.join(extra)}")
-    keys = {name: _condition_key(path, name, schema) for name in extra + (["c_rate"] if kind != "profiles" else [])}
+    keys = {name: _condition_key(path, name) for name in extra + (["c_rate"] if kind != "profiles" else [])}
     rows = tuple(_numbers(path, line_number, header, line) for line_number, line in lines)
     if not rows:
         raise InputError(f"{path}: no data rows")
-    conditions: list[dict[str, Any]] = []
-    row_condition = []
-    for row in rows:
-        condition = {keys[name]: row[name] for name in keys}
-        if condition not in conditions:
-            conditions.append(condition)
-        row_condition.append(conditions.index(condition))
-    observed = np.array([row[OBSERVED[kind][0]] for row in rows])
-    return FitData(path=path, kind=kind, rows=rows, conditions=tuple(conditions),
-                   row_condition=np.array(row_condition), observed=observed)
+    settings = [tuple((keys[name], row[name]) for name in keys) for row in rows]
+    conditions = list(dict.fromkeys(settings))  # in order of first appearance
+    return FitData(path=path, kind=kind, rows=rows, conditions=tuple(dict(c) for c in conditions),
+                   row_condition=np.array([conditions.index(s) for s in settings]),
+                   observed=np.array([row[OBSERVED[kind][0]] for row in rows]))
 
 
 def _read(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
@@ -116,11 +103,9 @@ def _kind(path: Path, header: list[str]) -> str:
                      "or profiles (time_s, step, y_um, c_norm)")
 
 
-def _condition_key(path: Path, column: str, schema: dict[str, dict] | None) -> str:
-    schema = case_file.SCHEMA if schema is None else schema
-    table, key = resolve_key("protocol.c_rate" if column == "c_rate" else column,
-                             option=f"{path}: column", schema=schema)
-    kinds = schema[table][key]
+def _condition_key(path: Path, column: str) -> str:
+    table, key = resolve_key("protocol.c_rate" if column == "c_rate" else column, option=f"{path}: column")
+    kinds = case_file.SCHEMA[table][key]
     if float not in (kinds if isinstance(kinds, tuple) else (kinds,)):
         raise InputError(f"{path}: column {column!r} is {table}.{key}, which does not take numbers")
     return f"{table}.{key}"

@@ -1,7 +1,6 @@
 """GITT analysis: pulses and rests found in (time, current, voltage) data, one Weppner-Huggins
 estimate of D per pulse in both of its forms, and the average concentration of each pulse
-(SPEC sect. 5; paper 1, eqn 5 and SI S3). The model-based analysis that replaces Weppner-Huggins
-as the default is in model/gitt_model.py (per pulse) and model/gitt_record.py (whole record).
+(SPEC sect. 5; paper 1, eqn 5 and SI S3); the model-based analysis is in model/gitt_model.py.
 
 For a pulse of length ``t_p`` at constant current between two rests (ref. Weppner & Huggins,
 J. Electrochem. Soc. 124 (1977) 1569)::
@@ -9,9 +8,9 @@ J. Electrochem. Soc. 124 (1977) 1569)::
     D = 4 / (pi t_p) * (m V_m / (M S))^2 * (dE_s / dE_t)^2                  (transient form)
     D = 4 / pi * (m V_m / (M S))^2 * (dE_s / (t_p dE/dsqrt(t)))^2          (sqrt(t) form)
 
-``m V_m / (M S)`` is the active volume over its reacting area, the diffusion length L: the film
-thickness for a dense electrode of area S, ``r / 3`` for spherical particles of radius r. Both
-hold while ``t_p << L^2 / D``; each pulse reports ``t_p D / L^2`` and is flagged beyond a limit.
+``m V_m / (M S)`` is the diffusion length L: the film thickness for a dense electrode of area S,
+``r / 3`` for spheres of radius r. Both hold while ``t_p << L^2 / D``; each pulse reports
+``t_p D / L^2`` and is flagged beyond a limit.
 
 Sample convention: the current logged at sample k flowed during (t_{k-1}, t_k]. A pulse runs
 from the last rest sample before it (``t_on``, voltage E_0) to its last sample; ``dE_t`` runs
@@ -78,6 +77,8 @@ class Pulse:
     short_time_ratio: float  # t_p D / L^2 with the transient-form D
     valid: bool
     note: str
+    first: int  # the pulse's first and last sample
+    last: int
 
     @property
     def c_mol_m3(self) -> float:
@@ -94,13 +95,12 @@ def read_gitt_csv(path: str | Path) -> GittData:
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:  # a byte-order mark is not part of a name
             reader = csv.DictReader(handle)
-            names = [n.strip() for n in reader.fieldnames or ()]
-            missing = [c for c in COLUMNS if c not in names]
+            reader.fieldnames = [n.strip() for n in reader.fieldnames or ()]
+            missing = [c for c in COLUMNS if c not in reader.fieldnames]
             if missing:
                 raise InputError(f"{path}: missing column(s) {', '.join(missing)}; GITT data need {', '.join(COLUMNS)}")
             rows = []
             for line, record in enumerate(reader, start=2):
-                record = {k.strip(): v for k, v in record.items() if k is not None}
                 try:
                     rows.append(tuple(float(record[c]) for c in COLUMNS))
                 except (TypeError, ValueError):
@@ -141,6 +141,11 @@ def find_pulses(data: GittData, *, threshold_A: float | None = None) -> list[tup
     return pulses
 
 
+def rest_ends(pulses: list[tuple[int, int]], size: int) -> list[int]:
+    """The last sample of the rest after each pulse."""
+    return [first - 1 for first, _ in pulses[1:]] + [size - 1]
+
+
 def concentration(data: GittData, sample: GittSample) -> np.ndarray:
     """The average Li concentration at every sample from the charge passed (Faraday), from ``c_initial``."""
     sign = -1.0 if sample.charge_current_positive else 1.0
@@ -152,9 +157,8 @@ def check_current_sign(data: GittData, sample: GittSample, pulses: list[tuple[in
     """Refuse a record whose voltage falls while Li is taken out (and rises while it is put in)
     in most pulses: the current's sign contradicts ``charge_current_positive``."""
     sign = 1.0 if sample.charge_current_positive else -1.0
-    response = [np.sign(data.voltage_V[last] - data.voltage_V[first - 1]) * np.sign(data.current_A[first]) * sign
-                for first, last in pulses]
-    against = sum(r < 0 for r in response)
+    against = sum(np.sign(data.voltage_V[last] - data.voltage_V[first - 1]) * np.sign(data.current_A[first]) * sign < 0
+                  for first, last in pulses)
     if against > len(pulses) / 2:
         flip = "false" if sample.charge_current_positive else "true"
         raise InputError(f"{data.source}: the voltage moves against the current in {against} of {len(pulses)} pulses "
@@ -165,15 +169,16 @@ def check_current_sign(data: GittData, sample: GittSample, pulses: list[tuple[in
 
 def analyse_pulses(data: GittData, sample: GittSample, *, threshold_A: float | None = None,
                    short_time_ratio_max: float = 0.1) -> list[Pulse]:
-    """Weppner-Huggins D (both forms) and average concentration of every pulse."""
+    """Weppner-Huggins D (both forms) and average concentration of every pulse; refuses a record
+    whose current's sign contradicts the sample (:func:`check_current_sign`)."""
     pulses = find_pulses(data, threshold_A=threshold_A)
+    check_current_sign(data, sample, pulses)
     t, current, voltage = data.time_s, data.current_A, data.voltage_V
     c = concentration(data, sample)
     length = sample.diffusion_length_m
-    starts = [p[0] for p in pulses] + [t.size]
     results = []
-    for index, (first, last) in enumerate(pulses):
-        before, rest_end = first - 1, starts[index + 1] - 1  # last rest sample before / after the pulse
+    for index, ((first, last), rest_end) in enumerate(zip(pulses, rest_ends(pulses, t.size))):
+        before = first - 1  # the last rest sample before the pulse
         t_on, t_p = t[before], t[last] - t[before]
         d_es = voltage[rest_end] - voltage[before]
         d_et = voltage[last] - voltage[first]
@@ -189,7 +194,7 @@ def analyse_pulses(data: GittData, sample: GittSample, *, threshold_A: float | N
             c_start_mol_m3=float(c[before]), c_end_mol_m3=float(c[last]),
             dE_s_V=float(d_es), dE_t_V=float(d_et), ir_drop_V=float(voltage[first] - voltage[before]),
             dE_dsqrt_t_V_s05=slope, D_transient_m2_s=d_transient, D_sqrt_t_m2_s=d_sqrt,
-            short_time_ratio=ratio, valid=not note, note=note,
+            short_time_ratio=ratio, valid=not note, note=note, first=first, last=last,
         ))
     return results
 

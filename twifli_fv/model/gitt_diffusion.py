@@ -6,17 +6,12 @@ piecewise-constant flux through the surface, and the surface concentration at ch
     dc/dr = 0 at r = 0,   -D dc/dr = j(t) at r = R (j > 0 takes Li out).
 
 Cells are graded geometrically towards the surface (the diffusion layer of a short pulse is a
-few per cent of R). Time stepping is implicit: variable-step BDF2, restarted with one backward
-Euler step at every switch of the flux, on steps that grow geometrically after each switch and
-land on every output time. D(c) at a face is the mean-concentration value extrapolated from
-the two previous steps (second order, no inner iteration).
-
-Each step solves a tridiagonal system of 60 unknowns with LAPACK's ``gtsv`` (through
-``scipy.linalg.lapack``; what ``solve_banded`` does for this band, without its per-call checks,
-which cost more than the solve): this is a one-dimensional analysis kernel called ~10^5 times per
-record, for which a PETSc matrix and KSP (the project's solve layer, built for the 2D/3D
-microstructure) would cost more in set-up than the solve. The kernel is checked against the
-analytic series for constant D in the tests.
+few per cent of R). Time stepping is variable-step BDF2, restarted with one backward Euler step at
+every switch of the flux, on steps that grow geometrically after each switch and land on every
+output time; D(c) at a face is the mean-concentration value extrapolated from the two previous
+steps (second order, no inner iteration). Each step is one tridiagonal solve with LAPACK's ``gtsv``
+(without ``solve_banded``'s per-call checks, which cost more than the solve): a one-dimensional
+kernel called ~10^5 times per record, too small for the PETSc solve layer.
 """
 
 from __future__ import annotations
@@ -48,19 +43,6 @@ class Grid:
         edges = np.concatenate([[0.0], np.cumsum(widths[::-1])])
         return cls(edges_m=length_m * edges / edges[-1], exponent=2 if sphere else 0)
 
-    @property
-    def volumes(self) -> np.ndarray:
-        k = self.exponent + 1
-        return np.diff(self.edges_m**k) / k
-
-    @property
-    def centres(self) -> np.ndarray:
-        return 0.5 * (self.edges_m[1:] + self.edges_m[:-1])
-
-    @property
-    def surface_area(self) -> float:
-        return float(self.edges_m[-1] ** self.exponent)
-
 
 def step_times(*, outputs_s: np.ndarray, switches_s: np.ndarray, first_step_s: float,
                growth: float = 1.1) -> np.ndarray:
@@ -89,9 +71,10 @@ def surface_concentration(grid: Grid, diffusivity: Diffusivity, *, c_initial_mol
     """c at the surface at ``outputs_s``, from a uniform ``c_initial`` at ``switches_s[0]``; the
     flux ``flux_mol_m2_s[i]`` holds from ``switches_s[i]`` to the next switch (the last to the end)."""
     times = step_times(outputs_s=outputs_s, switches_s=switches_s, first_step_s=first_step_s, growth=growth)
-    volumes, centres, edges = grid.volumes, grid.centres, grid.edges_m
-    conductance = edges[1:-1] ** grid.exponent / np.diff(centres)  # face area / centre distance
-    area, half = grid.surface_area, edges[-1] - centres[-1]
+    edges, exponent = grid.edges_m, grid.exponent
+    volumes, centres = np.diff(edges ** (exponent + 1)) / (exponent + 1), 0.5 * (edges[1:] + edges[:-1])
+    conductance = edges[1:-1] ** exponent / np.diff(centres)  # face area / centre distance
+    area, half = float(edges[-1] ** exponent), edges[-1] - centres[-1]
     dt = np.diff(times)
     flux = np.asarray(flux_mol_m2_s, float)[np.searchsorted(switches_s, times[:-1], side="right") - 1]
     ratio = dt / np.concatenate([[np.inf], dt[:-1]])

@@ -1,22 +1,16 @@
-"""Model-based GITT analysis per pulse: each pulse and its relaxation fitted with the diffusion
-problem in the sample's own geometry (model/gitt_diffusion.py), D constant over the pulse or
-varying inside it as a given shape (``D shape(c) / shape(c_avg)``) (SPEC sect. 5; paper 1, eqn 5
-and SI S3), instead of the Weppner-Huggins short-time limit.
-
-The cell voltage in a window (end of the rest before the pulse, the pulse, the rest after it) is
+"""Model-based GITT analysis: the record fitted with the diffusion problem in the sample's own
+geometry (model/gitt_diffusion.py) instead of the Weppner-Huggins short-time limit (SPEC sect. 5;
+paper 1, eqn 5 and SI S3). Per pulse (:func:`fit_pulse`), ln D is fitted by bounded least squares on
 
     E(t) = a + b (U(c_s(t)) - U(c_start)) + V_IR [current on]
 
-with ``c_s`` the simulated surface concentration for a trial D, ``U`` the open-circuit voltage
-interpolated through the relaxed rest voltages against the Faraday concentration (its local
-shape), and three linear parameters: the rest voltage ``a``, the scale ``b`` of the local OCV
-slope (1 when the rests were relaxed) and the IR drop ``V_IR`` (from the fit, not from the first
-sample). Samples whose surface concentration (at the start value of D) lies beyond the rests'
-range by more than half a rest spacing are left out: the OCV is unknown there (the last pulses'
-transients). The pulse runs from the last rest sample to the last pulse sample (the current logged at
-a sample flowed since the previous one). ln D is fitted by bounded least squares (scipy
-``least_squares``, trf) on the residual with the linear parameters projected out (variable
-projection); its standard error is the Jacobian's scaled by the residual variance.
+over the end of the rest before the pulse, the pulse and the rest after it, the rest voltage ``a``,
+OCV-slope scale ``b`` and IR drop ``V_IR`` projected out (variable projection). The whole record
+(:func:`fit_record`) is fitted with eqn 5, ``D = D_trace (c_max + c) / (c_max - c)`` (SPEC sect. 2),
+on ``E(t) = U(c_s(t)) + R I(t)``, the ohmic resistance ``R`` projected out. ``c_s`` is the simulated
+surface concentration, ``U`` the OCV through the relaxed rest voltages (:class:`Ocv`); samples whose
+``c_s`` (at the start values) leaves the rests' range have no known OCV and are left out. Standard
+errors are the Jacobian's, scaled by the residual variance.
 """
 
 from __future__ import annotations
@@ -26,7 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twifli_fv.model.gitt import GittData, GittSample
+from twifli_fv.model.diffusivity import standard_errors
+from twifli_fv.model.gitt import GittData, GittSample, rest_ends
 from twifli_fv.model.gitt_diffusion import Diffusivity, Grid, surface_concentration
 
 LOG_D_BOUNDS = (math.log(1e-24), math.log(1e-6))  # m^2 s^-1: any solid, and no overflow
@@ -68,23 +63,14 @@ def sample_geometry(sample: GittSample) -> tuple[Grid, float]:
     return grid, 1.0 / length  # A / V = 3 / r for spheres, 1 / L for a film
 
 
-def rest_ends(pulses: list[tuple[int, int]], size: int) -> list[int]:
-    """The last sample of the rest after each pulse."""
-    return [first - 1 for first, _ in pulses[1:]] + [size - 1]
-
-
-def relaxed_voltage(data: GittData, start: int, end: int, *, tail: float = 0.02) -> float:
-    """Mean voltage over the last ``tail`` of the rest from sample ``start`` to ``end`` (noise averaged)."""
-    t = data.time_s
-    inside = t[start:end + 1] >= t[end] - tail * (t[end] - t[start])
-    return float(np.mean(data.voltage_V[start:end + 1][inside]))
-
-
 def rest_ocv(data: GittData, c: np.ndarray, pulses: list[tuple[int, int]]) -> Ocv:
-    """The OCV through the relaxed voltage before the first pulse and at the end of every rest."""
-    ends = rest_ends(pulses, c.size)
+    """The OCV through the relaxed voltage (the mean over the last 2 % of a rest: noise averaged)
+    before the first pulse and at the end of every rest."""
+    t, points = data.time_s, {}
     starts = [0] + [last + 1 for _, last in pulses]
-    points = {float(c[end]): relaxed_voltage(data, start, end) for start, end in zip(starts, [pulses[0][0] - 1] + ends)}
+    for start, end in zip(starts, [pulses[0][0] - 1] + rest_ends(pulses, c.size)):
+        inside = t[start:end + 1] >= t[end] - 0.02 * (t[end] - t[start])
+        points[float(c[end])] = float(np.mean(data.voltage_V[start:end + 1][inside]))
     x = np.array(sorted(points))
     return Ocv(c_mol_m3=x, voltage_V=np.array([points[k] for k in x]))
 
@@ -113,7 +99,6 @@ class PulseFit:
     ir_drop_V: float
     ocv_scale: float  # b: the fitted local OCV slope over the rests' one
     residual_rms_V: float
-    samples: int
     unrelaxed: float  # |c_s - c_end| at the end of the following rest, over the pulse's step in c
 
 
@@ -164,7 +149,7 @@ def fit_pulse(data: GittData, sample: GittSample, c: np.ndarray, ocv: Ocv, *, fi
     unrelaxed = (surface(log_d)[-1] - c[end]) / (c[first - 1] - c[last])
     ir_drop = float(linear[2]) if on[kept].any() else math.nan  # every pulse sample beyond the OCV's range
     return PulseFit(D_m2_s=math.exp(log_d), D_stderr_m2_s=math.exp(log_d) * stderr, ir_drop_V=ir_drop,
-                    ocv_scale=float(linear[1]), residual_rms_V=float(np.sqrt(np.mean(res**2))), samples=int(t.size),
+                    ocv_scale=float(linear[1]), residual_rms_V=float(np.sqrt(np.mean(res**2))),
                     unrelaxed=float(abs(unrelaxed)))
 
 
@@ -176,3 +161,60 @@ def fit_pulses(data: GittData, sample: GittSample, c: np.ndarray, pulses: list[t
     ocv = rest_ocv(data, c, pulses)
     return [fit_pulse(data, sample, c, ocv, first=first, last=last, end=end, D_start_m2_s=start, shape=shape_law)
             for (first, last), end, start in zip(pulses, rest_ends(pulses, c.size), D_start_m2_s)]
+
+
+@dataclass(frozen=True)
+class RecordFit:
+    D_trace_m2_s: float
+    c_max_mol_m3: float
+    resistance_ohm: float
+    D_trace_stderr_log10: float
+    c_max_stderr_mol_m3: float
+    residual_rms_V: float
+
+
+def fit_record(data: GittData, sample: GittSample, c: np.ndarray, pulses: list[tuple[int, int]], *,
+               D_trace_start_m2_s: float, c_max_start_mol_m3: float) -> RecordFit:
+    """Fit eqn 5 to the whole record's voltage, starting from ``D_trace_start``, ``c_max_start``."""
+    from scipy.optimize import least_squares
+
+    grid, area_per_volume = sample_geometry(sample)
+    t = data.time_s
+    index = np.unique(np.concatenate([[0]] + [window(data, first, last, end)
+                                              for (first, last), end in zip(pulses, rest_ends(pulses, t.size))]))
+    times, volts, amps = t[index], data.voltage_V[index], data.current_A[index]
+    switches = np.concatenate([[t[0]], np.ravel([(t[first - 1], t[last]) for first, last in pulses])])
+    flux = np.zeros(switches.size)
+    flux[1::2] = [(c[first - 1] - c[last]) / (t[last] - t[first - 1]) / area_per_volume for first, last in pulses]
+    shortest = min(t[last] - t[first - 1] for first, last in pulses)
+    ocv = rest_ocv(data, c, pulses)
+    top = float(c.max())
+
+    def law(x: np.ndarray):
+        trace, c_max = math.exp(x[0]), top + math.exp(x[1])
+        return lambda cc: trace * (c_max + cc) / np.maximum(c_max - cc, 1e-6 * c_max)
+
+    def surface(x: np.ndarray) -> np.ndarray:
+        return surface_concentration(grid, law(x), c_initial_mol_m3=float(c[0]), switches_s=switches,
+                                     flux_mol_m2_s=flux, outputs_s=times, first_step_s=1e-3 * shortest, growth=1.1)
+
+    def residual(x: np.ndarray) -> np.ndarray:
+        rest = (volts - ocv(surface(x)))[inside]
+        resistance = float(amps[inside] @ rest) / float(amps[inside] @ amps[inside])
+        return resistance * amps[inside] - rest
+
+    gap = max(c_max_start_mol_m3 - top, 1e-3 * top)
+    start = np.array([np.clip(math.log(D_trace_start_m2_s), *LOG_D_BOUNDS), math.log(gap)])
+    bounds = ([LOG_D_BOUNDS[0], math.log(1e-4 * top)], [LOG_D_BOUNDS[1], math.log(10 * top)])
+    start[1] = np.clip(start[1], bounds[0][1], bounds[1][1])
+    c_s = surface(start)  # samples whose surface concentration leaves the rests' range: no OCV known there
+    inside = (c_s >= ocv.c_mol_m3[0]) & (c_s <= ocv.c_mol_m3[-1])
+    result = least_squares(residual, start, bounds=bounds, diff_step=1e-6, xtol=1e-10, ftol=1e-12, max_nfev=60)
+    res, stderr = result.fun, standard_errors(result, parameters=3)
+    rest = (volts - ocv(surface(result.x)))[inside]
+    return RecordFit(
+        D_trace_m2_s=math.exp(result.x[0]), c_max_mol_m3=top + math.exp(result.x[1]),
+        resistance_ohm=float(amps[inside] @ rest) / float(amps[inside] @ amps[inside]),
+        D_trace_stderr_log10=float(stderr[0]) / math.log(10), c_max_stderr_mol_m3=float(stderr[1]) * math.exp(result.x[1]),
+        residual_rms_V=float(np.sqrt(np.mean(res**2))),
+    )
