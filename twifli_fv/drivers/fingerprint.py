@@ -32,8 +32,9 @@ def fingerprint(case: Case, grid: bytes, *, ranks: Ranks) -> dict:
             with path.open("rb") as handle:  # in chunks: an image may be larger than a rank's memory share
                 inputs[str(path)] = hashlib.file_digest(handle, "sha256").hexdigest()
     grids = ranks.gather(_sha(grid))
+    grid_digest = grids[0] if ranks.size == 1 else _sha(json.dumps(grids).encode())
     return {"format": CHECKPOINT_FORMAT, "case": _sha(json.dumps(settings, sort_keys=True).encode()),
-            "grid": grids[0] if ranks.size == 1 else _sha(json.dumps(grids).encode()), "inputs": inputs}
+            "grid": grid_digest, "inputs": inputs}
 
 
 def difference(saved: object, now: dict) -> str | None:

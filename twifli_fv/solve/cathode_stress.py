@@ -26,6 +26,7 @@ from twifli_fv.model.mechanics import (
 )
 from twifli_fv.solve.elasticity import ElasticProblem, ElasticSolution, ElasticSystem
 
+
 @dataclass(frozen=True)
 class CathodeMechanics:
     """Elastic constants (Pa), Vegard coefficients (strain per unit ``c / c_max``) and the separator condition."""

@@ -26,17 +26,12 @@ from twifli_fv.image.slab import Slab, split_planes, with_halo
 from twifli_fv.mesh.faces import in_plane_axes
 from twifli_fv.properties.connectivity import percolating
 from twifli_fv.properties.microstructure import ELECTRONIC
-from twifli_fv.properties.tortuosity import (
-    C_IN,
-    C_OUT,
-    G_BOUNDARY,
-    TortuosityResult,
-    tortuosity_from_flux,
-)
+from twifli_fv.properties.tortuosity import C_IN, C_OUT, G_BOUNDARY, TortuosityResult, tortuosity_from_flux
 from twifli_fv.ranks import ONE, Ranks
 from twifli_fv.solve.fv import aij_matrix
 from twifli_fv.solve.multigrid import multigrid_cg, prolongation
-from twifli_fv.solve.petsc_env import petsc, ranks as comm_ranks, world
+from twifli_fv.solve.petsc_env import petsc, world
+from twifli_fv.solve.petsc_env import ranks as comm_ranks
 from twifli_fv.solve.tortuosity_rows import assemble_rows, linear_profile
 
 log = logging.getLogger(__name__)
