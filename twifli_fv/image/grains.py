@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from twifli_fv.errors import InputError
 from twifli_fv.image.generate import check_shape, paint_balls
@@ -71,6 +70,8 @@ def generate_grains(
         raise InputError(f"grains: pore_fraction must lie in [0, 1), got {pore_fraction!r}")
     if crack_count < 0 or tilt_spread_deg < 0:
         raise InputError("grains: crack_count and tilt_spread_deg must not be negative")
+    from scipy.spatial import cKDTree
+
     rng = np.random.default_rng([seed, 1])
     plane = shape[1:]
     width_cells = grain_width_um / voxel_size_um

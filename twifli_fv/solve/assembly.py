@@ -60,37 +60,46 @@ class CellSystem:
         faces = np.arange(first.size)
         row = np.concatenate([rows, first[mine_first], second[mine_second]])
         column = np.concatenate([rows, second[mine_first], first[mine_second]])
-        face = np.concatenate([faces[mine_first], faces[mine_second]])  # face of each off-diagonal contribution
+        self._face = np.concatenate([faces[mine_first], faces[mine_second]])  # face of each off-diagonal contribution
         entries, target = np.unique((row - self.start) * self.size + column, return_inverse=True)
         del row, column
+        index = PETSc.IntType
+        diagonal = target[: rows.size]
+        on_row = np.concatenate([diagonal[first[mine_first] - self.start], diagonal[second[mine_second] - self.start]])
         self.nonzeros = int(entries.size)
         off = target[rows.size :]  # the value of each off-diagonal contribution
-        order = np.argsort(off)
-        off, self._off_face = off[order], face[order]
-        starts = np.flatnonzero(np.r_[True, off[1:] != off[:-1]])  # each entry's first face
-        # more than one face per entry (a periodic direction two cells wide): fill() sums their conductances
-        self._off, self._starts = off[starts], None if starts.size == off.size else starts
-        self._diagonal = target[: rows.size].copy()
-        del off, order, face, starts
-        indptr = np.zeros(rows.size + 1, dtype=PETSc.IntType)
+        if np.unique(off).size == off.size:  # one face per off-diagonal entry: place the values directly
+            order = np.argsort(off)
+            self._off, self._off_face = off[order], self._face[order]
+            self._diagonal, self._targets = diagonal.copy(), None
+            del self._face
+        else:  # two faces between the same cells (a periodic direction two cells wide): sum them
+            self._targets = np.concatenate([diagonal, on_row, off])  # where each weight of fill() goes
+        del off
+        indptr = np.zeros(rows.size + 1, dtype=index)
         np.cumsum(np.bincount(entries // self.size, minlength=rows.size), out=indptr[1:])
-        pattern = (indptr, (entries % self.size).astype(PETSc.IntType))
-        del entries, target
-        if self.ghosts.size or self.start:  # the faces' cells as indices into [own cells..., ghosts...]
+        self._csr = (indptr, (entries % self.size).astype(index))
+        del entries, target, diagonal, on_row
+        if self.ghosts.size:  # the faces' cells as indices into [own cells..., ghosts...] (see with_ghosts)
             owned = self.stop - self.start
             first, second = (np.where(mine, cells - self.start, owned + np.searchsorted(self.ghosts, cells))
                              for cells, mine in ((first, mine_first), (second, mine_second)))
+        elif self.start:
+            first, second = first - self.start, second - self.start
         self.first, self.second = first, second  # each face's cells, local: own rows first, then the ghosts
         del mine_first, mine_second
         self._values = np.zeros(self.nonzeros)  # PETSc uses them in place, refilled by fill()
-        self._row_starts, self._inner, self._outer_rows = indptr[:-1], self.nonzeros, None
-        csr = (*pattern, self._values)
+        self._row_starts, self._inner, self._outer_rows = self._csr[0][:-1], self.nonzeros, None
+        csr = (*self._csr, self._values)
         if self.comm.getSize() > 1:  # PETSc's diagonal and off-diagonal blocks, in place as well (no COO copy)
-            place, (ai, aj), (bi, bj), self._outer_rows = split_blocks(*pattern, own=unknowns)
-            self._off, self._diagonal = place[self._off], place[self._diagonal]
-            self._row_starts, self._inner = ai[:-1], int(ai[-1])
+            place, (ai, aj), (bi, bj), self._outer_rows = split_blocks(*self._csr, own=unknowns)
+            if self._targets is None:
+                self._off, self._diagonal = place[self._off], place[self._diagonal]
+            else:
+                self._targets = place[self._targets]
+            self._row_starts, self._inner, self._csr = ai[:-1], int(ai[-1]), None
             csr = ((ai, aj, self._values[: self._inner]), (bi, bj, self._values[self._inner :]))
-            del place, pattern
+            del place
         local_size = (self.stop - self.start, self.size)
         self.matrix = aij_matrix(csr, sizes=(local_size, local_size), comm=self.comm, spd=True)
         self.b = self.x.duplicate()
@@ -136,13 +145,17 @@ class CellSystem:
 
     def fill(self, diagonal: np.ndarray, conductance: np.ndarray) -> None:
         """Set ``A`` from ``d`` of this rank's rows and ``g`` of its faces (:attr:`first`, :attr:`second`)."""
-        values, g = self._values, conductance[self._off_face]
-        values[self._off] = -g if self._starts is None else -np.add.reduceat(g, self._starts)
-        values[self._diagonal] = 0.0
-        sums = np.add.reduceat(values[: self._inner], self._row_starts)
-        if self._outer_rows is not None:  # the entries of the off-diagonal block (columns of other ranks)
-            sums += np.bincount(self._outer_rows, weights=values[self._inner :], minlength=sums.size)
-        values[self._diagonal] = diagonal - sums
+        if self._targets is None:
+            values = self._values
+            values[self._off] = -conductance[self._off_face]
+            values[self._diagonal] = 0.0
+            sums = np.add.reduceat(values[: self._inner], self._row_starts)
+            if self._outer_rows is not None:  # the entries of the off-diagonal block (columns of other ranks)
+                sums += np.bincount(self._outer_rows, weights=values[self._inner :], minlength=sums.size)
+            values[self._diagonal] = diagonal - sums
+        else:
+            g = conductance[self._face]
+            self._values[:] = np.bincount(self._targets, weights=np.concatenate([diagonal, g, -g]), minlength=self.nonzeros)
         self.matrix.assemble()
 
     def with_ghosts(self, own: np.ndarray) -> np.ndarray:
