@@ -17,7 +17,7 @@ import numpy as np
 from twifli_fv.model.constants import FARADAY
 from twifli_fv.model.protocol import Step
 from twifli_fv.solve.dense import DenseSolver, DenseStep
-from twifli_fv.solve.stepping import SIGN, Attempt, RunState, Stepping, step_record, time_to_target
+from twifli_fv.solve.stepping import SIGN, Attempt, RunState, Stepper, Stepping
 
 MAX_VOLTAGE_CHANGE_V = 0.02
 VOLTAGE_TOL_V = 1e-3
@@ -28,41 +28,29 @@ DENSE_STEPPING = Stepping(dt_min_s=1e-3, max_change=0.02, frames_at_step_ends=Tr
 
 
 @dataclass
-class DenseStepping:
+class DenseStepping(Stepper):
     """A :class:`DenseSolver` as the protocol loop's stepper."""
 
     solver: DenseSolver
     stepping: Stepping = DENSE_STEPPING
     crossed: bool = False  # the last kept step crossed the voltage cut-off
+    target_name = "mean x"
 
-    def li_mol(self) -> float:
-        return self.solver.li_mol()
+    def mean(self) -> float:
+        return self.solver.mean_x()
 
     def end_reason(self, step: Step, state: RunState) -> str | None:
-        if self.crossed:
-            return f"cut-off {step.until_voltage_V:g} V reached"
-        if step.duration_s is not None and state.step_elapsed_s >= step.duration_s * (1 - 1e-12):
-            return "duration reached"
-        target = step.until_lithiation
-        if target is not None:
-            mean, tol = self.solver.mean_x(), self.stepping.target_tol
-            if (step.kind == "charge" and mean <= target + tol) or (step.kind == "discharge" and mean >= target - tol):
-                return f"mean x {target:g} reached"
-        return None
+        return f"cut-off {step.until_voltage_V:g} V reached" if self.crossed else super().end_reason(step, state)
 
-    def next_dt(self, step: Step, state: RunState) -> float:
-        stepping = self.stepping
-        wanted = min(state.dt_s, stepping.dt_max_s)
-        dt = stepping.dt_max_s / 2 ** max(0, math.ceil(math.log2(stepping.dt_max_s / wanted) - 1e-9))
-        limits = [dt, state.next_frame_s - state.time_s]
-        if step.duration_s is not None:
-            limits.append(step.duration_s - state.step_elapsed_s)
-        if step.until_lithiation is not None:  # no time limit at rest (rate 0)
-            model = self.solver.model
-            volume = float(np.count_nonzero(model.grains.solid)) * model.grains.cell_volume_m3
-            rate = _current(step) * model.collector_area_m2 / (FARADAY * volume * model.c_max_mol_m3)
-            limits += time_to_target(step, self.solver.mean_x(), rate)
-        return max(min(limits), stepping.dt_min_s)
+    def wanted_dt(self, state: RunState) -> float:
+        """``dt_max / 2^k``, at most the step length aimed at."""
+        dt_max = self.stepping.dt_max_s
+        return dt_max / 2 ** max(0, math.ceil(math.log2(dt_max / min(state.dt_s, dt_max)) - 1e-9))
+
+    def rate(self, step: Step, state: RunState) -> float:
+        model = self.solver.model
+        volume = float(np.count_nonzero(model.grains.solid)) * model.grains.cell_volume_m3
+        return _current(step) * model.collector_area_m2 / (FARADAY * volume * model.c_max_mol_m3)
 
     def attempt(self, dt: float, step: Step, state: RunState) -> Attempt:
         solver, stepping = self.solver, self.stepping
@@ -88,12 +76,10 @@ class DenseStepping:
         return Attempt(accepted=True, dt_next_s=self._grown(dt, change, voltage_change), detail=trial)
 
     def record(self, step: Step, state: RunState, reason: str) -> dict:
-        solver, model = self.solver, self.solver.model
         self.crossed = False
-        record = step_record(step, state, reason, collector_area_m2=model.collector_area_m2, li_mol=solver.li_mol(),
-                             mean_c_norm=solver.mean_x())
-        return record | {"capacity_mAh_g": abs(record["charge_C"]) / 3.6 / (model.am_mass_kg * 1e3),
-                         "end_voltage_V": solver.voltage}
+        record = super().record(step, state, reason)
+        return record | {"capacity_mAh_g": abs(record["charge_C"]) / 3.6 / (self.solver.model.am_mass_kg * 1e3),
+                         "end_voltage_V": self.solver.voltage}
 
     def _grown(self, dt: float, change: float, voltage_change: float) -> float:
         factors = [0.9 * limit / value for value, limit in ((change, self.stepping.max_change),

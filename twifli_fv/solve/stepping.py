@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from twifli_fv.model.protocol import Step
 
@@ -69,20 +69,61 @@ class Attempt:
     detail: Any = None  # what the model reports about the kept step (e.g. the dense model's voltages)
 
 
-class Stepper(Protocol):
-    """What the loop needs of a model: its solver's state, step-length policy and end events."""
+class Stepper:
+    """What the loop needs of a model: its solver's state, step-length policy and end events.
 
+    A model's stepper is a dataclass with ``solver`` and ``stepping`` that adds ``attempt(dt, step, state) ->
+    Attempt`` (a trial step), ``mean()`` (the mean lithiation a step's ``until_lithiation`` aims at),
+    ``wanted_dt(state)`` (its policy's step length) and ``rate(step, state)`` (the d(mean)/dt expected, 0 if unknown),
+    and may add end events; the rest is the same for every model.
+    """
+
+    solver: Any  # the model's solver (its li_mol() and model.collector_area_m2)
     stepping: Stepping
+    target_name: str = "mean SOC"  # what a step's until_lithiation aims at, in end reasons
 
-    def li_mol(self) -> float: ...
+    def li_mol(self) -> float:
+        return self.solver.li_mol()
 
-    def end_reason(self, step: Step, state: RunState) -> str | None: ...
+    def end_reason(self, step: Step, state: RunState) -> str | None:
+        """Why ``step`` ends now: its duration is over or its mean-lithiation target reached; else None."""
+        if step.duration_s is not None and state.step_elapsed_s >= step.duration_s * (1 - 1e-12):
+            return "duration reached"
+        target, tol = step.until_lithiation, self.stepping.target_tol
+        if target is not None:
+            mean = self.mean()
+            if (step.kind == "charge" and mean <= target + tol) or (step.kind == "discharge" and mean >= target - tol):
+                return f"{self.target_name} {target:g} reached"
+        return None
 
-    def next_dt(self, step: Step, state: RunState) -> float: ...
+    def next_dt(self, step: Step, state: RunState) -> float:
+        """The wanted step length cut to land on the next frame, the step's end and its mean-lithiation target."""
+        limits = [self.wanted_dt(state), state.next_frame_s - state.time_s]
+        if step.duration_s is not None:
+            limits.append(step.duration_s - state.step_elapsed_s)
+        if step.until_lithiation is not None:
+            rate = self.rate(step, state)
+            remaining = (step.until_lithiation - self.mean()) / rate if rate else 0.0
+            limits += [remaining] if remaining > 0 else []
+        return max(min(limits), self.stepping.dt_min_s)
 
-    def attempt(self, dt: float, step: Step, state: RunState) -> Attempt: ...
-
-    def record(self, step: Step, state: RunState, reason: str) -> dict: ...
+    def record(self, step: Step, state: RunState, reason: str) -> dict:
+        """What a finished protocol step did: charge passed (positive on charge), Li change, end state and reason."""
+        area = self.solver.model.collector_area_m2
+        charge = -SIGN[step.kind] * step.current_density_A_m2 * area * state.step_elapsed_s
+        change = self.li_mol() - state.li_at_step_start_mol
+        return {
+            "text": step.text,
+            "kind": step.kind,
+            "duration_s": state.step_elapsed_s,
+            "current_density_A_m2": step.current_density_A_m2,
+            "charge_C": charge,
+            "li_change_mol": change,
+            "charge_C_m2": charge / area,
+            "li_change_mol_m2": change / area,
+            "mean_c_norm_end": self.mean(),
+            "end_reason": reason,
+        }
 
 
 def run_protocol(
@@ -134,28 +175,3 @@ def run_protocol(
         on_frame(state)  # the final state, between two frame times
     state.finished = True
     return state
-
-
-def time_to_target(step: Step, mean: float, rate: float) -> list[float]:
-    """The time until the mean lithiation reaches the step's target at ``rate`` per second (none if not ahead)."""
-    remaining = (step.until_lithiation - mean) / rate if rate else 0.0
-    return [remaining] if remaining > 0 else []
-
-
-def step_record(step: Step, state: RunState, reason: str, *, collector_area_m2: float, li_mol: float,
-                mean_c_norm: float) -> dict:
-    """What a finished protocol step did: charge passed (positive on charge), Li change, end state and reason."""
-    charge = -SIGN[step.kind] * step.current_density_A_m2 * collector_area_m2 * state.step_elapsed_s
-    change = li_mol - state.li_at_step_start_mol
-    return {
-        "text": step.text,
-        "kind": step.kind,
-        "duration_s": state.step_elapsed_s,
-        "current_density_A_m2": step.current_density_A_m2,
-        "charge_C": charge,
-        "li_change_mol": change,
-        "charge_C_m2": charge / collector_area_m2,
-        "li_change_mol_m2": change / collector_area_m2,
-        "mean_c_norm_end": mean_c_norm,
-        "end_reason": reason,
-    }

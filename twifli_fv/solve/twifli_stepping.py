@@ -15,7 +15,7 @@ from twifli_fv.errors import NumericalError
 from twifli_fv.model.constants import FARADAY
 from twifli_fv.model.protocol import Step
 from twifli_fv.model.twifli import EXHAUSTED, Drive
-from twifli_fv.solve.stepping import SIGN, Attempt, RunState, Stepping, step_record, time_to_target
+from twifli_fv.solve.stepping import SIGN, Attempt, RunState, Stepper, Stepping
 from twifli_fv.solve.twifli import TwifliSolver
 
 GROWTH = 2.0  # largest growth of the step length from one step to the next
@@ -24,37 +24,34 @@ SLOW_GROWTH = 0.7
 
 
 @dataclass
-class TwifliStepping:
+class TwifliStepping(Stepper):
     """A :class:`TwifliSolver` as the protocol loop's stepper."""
 
     solver: TwifliSolver
     stepping: Stepping = Stepping()
 
-    def li_mol(self) -> float:
-        return self.solver.li_mol()
+    def mean(self) -> float:
+        return self.solver.mean_c_norm()
 
     def end_reason(self, step: Step, state: RunState) -> str | None:
-        solver, drive = self.solver, _drive(step)
-        if step.duration_s is not None and state.step_elapsed_s >= step.duration_s * (1 - 1e-12):
-            return "duration reached"
-        target = step.until_lithiation
-        if target is not None:
-            mean, tol = solver.mean_c_norm(), self.stepping.target_tol
-            if (step.kind == "charge" and mean <= target + tol) or (step.kind == "discharge" and mean >= target - tol):
-                return f"mean SOC {target:g} reached"
-        if step.kind != "rest" and solver.reactivity(drive) < EXHAUSTED:
+        reason = super().end_reason(step, state)
+        if reason is None and step.kind != "rest" and self.solver.reactivity(_drive(step)) < EXHAUSTED:
             what = "empty" if step.kind == "charge" else "full"
             return f"no active interface can react (AM at the AM|SE interfaces is {what}: sum(W s)/S < {EXHAUSTED:g})"
-        return None
+        return reason
 
-    def next_dt(self, step: Step, state: RunState) -> float:
-        stepping = self.stepping
-        limits = [state.dt_s, stepping.dt_max_s, state.next_frame_s - state.time_s]
-        if step.duration_s is not None:
-            limits.append(step.duration_s - state.step_elapsed_s)
-        if step.until_lithiation is not None and step.kind != "rest":
-            limits += time_to_target(step, self.solver.mean_c_norm(), self._expected_rate(step) or state.rate_per_s)
-        return max(min(limits), stepping.dt_min_s)
+    def wanted_dt(self, state: RunState) -> float:
+        return min(state.dt_s, self.stepping.dt_max_s)
+
+    def rate(self, step: Step, state: RunState) -> float:
+        """Exact for a galvanostatic step in 'conserve' mode, else the last step's; none at rest."""
+        model = self.solver.model
+        if step.kind == "rest":
+            return 0.0
+        if model.normalisation != "conserve":
+            return state.rate_per_s
+        li_rate = step.current_density_A_m2 * model.collector_area_m2 / FARADAY
+        return SIGN[step.kind] * li_rate / (model.am_volume_m3 * model.c_sat_mol_m3) or state.rate_per_s
 
     def attempt(self, dt: float, step: Step, state: RunState) -> Attempt:
         solver, stepping = self.solver, self.stepping
@@ -73,11 +70,6 @@ class TwifliStepping:
         state.rate_per_s = (solver.mean_c_norm() - before) / dt
         return Attempt(accepted=True, dt_next_s=self._grown(dt, sweeps, solver.last_change))
 
-    def record(self, step: Step, state: RunState, reason: str) -> dict:
-        solver = self.solver
-        return step_record(step, state, reason, collector_area_m2=solver.model.collector_area_m2,
-                           li_mol=solver.li_mol(), mean_c_norm=solver.mean_c_norm())
-
     def _grown(self, dt: float, sweeps: int, change: float) -> float:
         """Next step length: aim at ``max_change`` per step, never grow past ``GROWTH`` or ``dt_max_s``."""
         target = self.stepping.max_change
@@ -85,14 +77,6 @@ class TwifliStepping:
         if sweeps > SLOW_SWEEPS:
             factor = min(factor, SLOW_GROWTH)
         return min(dt * factor, self.stepping.dt_max_s)
-
-    def _expected_rate(self, step: Step) -> float:
-        """d(mean c_norm)/dt of a galvanostatic step in 'conserve' mode (exact there; 0 = unknown)."""
-        model = self.solver.model
-        if model.normalisation != "conserve":
-            return 0.0
-        li_rate = step.current_density_A_m2 * model.collector_area_m2 / FARADAY
-        return SIGN[step.kind] * li_rate / (model.am_volume_m3 * model.c_sat_mol_m3)
 
     def _aimed(self, step: Step, before: float) -> float:
         """The share of the kept step that lands on the mean-SOC target if the step passed it, else 1."""
