@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from twifli_fv.case import Case
 from twifli_fv.model.protocol import Step
-from twifli_fv.ranks import ONE, Ranks
-from twifli_fv.solve.stepping import Stepping
+from twifli_fv.outputs.recorder import Recorded
+from twifli_fv.solve.stepping import Stepper, Stepping
 
 
-class CaseRun:
+@dataclass(kw_only=True)
+class CaseRun(Recorded):
     """Base of :class:`~twifli_fv.drivers.twifli_case.TwifliRun` and :class:`~twifli_fv.drivers.dense_case.DenseRun`."""
 
     case: Case
     steps: list[Step]
     one_c_A_m2: float
-    stepper: object
-    ranks: Ranks = ONE  # the ranks the model's cells are distributed over (ONE: one process holds them all)
+    stepper: Stepper | None = None  # made by the model's start()
 
     @property
     def solver(self):  # noqa: ANN201 - the model's solver
@@ -33,11 +33,6 @@ class CaseRun:
     @property
     def plots(self) -> bool:
         return bool(self.case.get("output", "plots", True))
-
-    @property
-    def field_constants(self) -> dict[str, int]:
-        """One-value field data written into every field frame (none unless the model has codes to name)."""
-        return {}
 
     @property
     def title(self) -> str:
@@ -57,6 +52,5 @@ class CaseRun:
     def stepping(self, base: Stepping = Stepping(), **policy: float) -> Stepping:
         """``base`` (a model's step settings) with the case's ``[output]`` and ``[solver]`` values and ``policy``."""
         frame = self.case.positive("output", "frame_interval_s")
-        dt_max = policy.pop("dt_max_s", self.case.positive("solver", "dt_max_s", frame))
         return replace(base, frame_interval_s=frame, dt_initial_s=self.case.positive("solver", "dt_initial_s"),
-                       dt_max_s=dt_max, **policy)
+                       dt_max_s=self.case.positive("solver", "dt_max_s", frame), **policy)

@@ -9,7 +9,7 @@ column), the fields ``x``, ``c``, ``grain``, ``tilt_deg`` and ``D_through_m2_s``
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,7 @@ from twifli_fv.model.anisotropy import check_diffusivities, diffusion_tensor
 from twifli_fv.model.butler_volmer import ButlerVolmer
 from twifli_fv.model.constants import FARADAY
 from twifli_fv.model.dense import DenseModel
-from twifli_fv.model.protocol import Step, parse_protocol
+from twifli_fv.model.protocol import parse_protocol
 from twifli_fv.outputs.voltage import plot_voltage_curves, write_voltage_curve
 from twifli_fv.parameters import CM2_S
 from twifli_fv.solve.anisotropic_diffusion import effective_diffusivity
@@ -41,13 +41,9 @@ GENERATED_GRAIN_KEYS = ("grain_width_um", "tilt_mean_deg", "tilt_spread_deg", "p
 class DenseRun(CaseRun):
     """A prepared dense case; :meth:`start` makes its solver (fresh or from a checkpoint)."""
 
-    case: Case
     model: DenseModel
-    steps: list[Step]
     c_initial: np.ndarray
-    one_c_A_m2: float
     diffusion: dict
-    stepper: DenseStepping | None = None
     rows: list[dict] = field(default_factory=list)  # the voltage curve, one row per kept time step
     mechanics: MechanicsRecorder | None = None  # stresses per field frame when [mechanics] is enabled
     mechanics_summary: dict = field(default_factory=dict)
@@ -69,9 +65,8 @@ class DenseRun(CaseRun):
     def start(self, arrays: dict[str, np.ndarray] | None) -> None:
         """Make the solver: from the initial state, or from a checkpoint's arrays (which it consumes)."""
         case = self.case
-        frame = case.positive("output", "frame_interval_s")
-        stepping = self.stepping(DENSE_STEPPING, dt_max_s=min(case.positive("solver", "dt_max_s", frame), frame),
-                                 max_change=case.positive("solver", "max_change"))
+        stepping = self.stepping(DENSE_STEPPING, max_change=case.positive("solver", "max_change"))
+        stepping = replace(stepping, dt_max_s=min(stepping.dt_max_s, stepping.frame_interval_s))  # never past a frame
         if arrays is None:
             solver = DenseSolver(self.model, self.c_initial)
         else:
@@ -89,9 +84,6 @@ class DenseRun(CaseRun):
 
     def profile_field(self) -> np.ndarray:
         return self.solver.c.reshape(self.model.grains.shape) / self.model.c_max_mol_m3
-
-    def at_frame(self, time_s: float) -> None:
-        """The voltage curve is recorded per time step (:meth:`at_step`)."""
 
     def at_step(self, state: RunState, attempt: Attempt) -> None:
         """One row of the voltage curve per kept time step."""

@@ -24,7 +24,7 @@ from twifli_fv.image.segmented import SegmentedImage, load_image
 from twifli_fv.mesh.grid import build_mesh
 from twifli_fv.model.constants import FARADAY
 from twifli_fv.model.diffusivity import AnomalousDiffusivity, ConstantDiffusivity, TabulatedDiffusivity
-from twifli_fv.model.protocol import Step, parse_protocol
+from twifli_fv.model.protocol import parse_protocol
 from twifli_fv.model.twifli import Drive, TwifliModel
 from twifli_fv.outputs.plots import plot_series
 from twifli_fv.parameters import CM2_S
@@ -40,13 +40,9 @@ from twifli_fv.solve.twifli_stepping import TwifliStepping
 class TwifliRun(CaseRun):
     """A prepared TWIF-Li case; :meth:`start` makes its solver (fresh or from a checkpoint)."""
 
-    case: Case
     grid: SegmentedImage  # the run's image
     model: TwifliModel
-    steps: list[Step]
     tortuosity: dict
-    one_c_A_m2: float
-    stepper: TwifliStepping | None = None
     means: list[float] = field(default_factory=list)
     profile_label: str = "c / c_sat (AM row average)"
     map_name: str = "c_norm_map.png"

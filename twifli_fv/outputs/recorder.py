@@ -24,7 +24,7 @@ from twifli_fv.outputs.files import write_json
 from twifli_fv.outputs.plots import plot_map, plot_profiles
 from twifli_fv.outputs.profiles import row_average, write_profiles
 from twifli_fv.outputs.vtk import frame_name, write_frame, write_pvd
-from twifli_fv.ranks import Ranks
+from twifli_fv.ranks import ONE, Ranks
 
 CHECKPOINT_EVERY_S = 30.0  # wall time between checkpoints (also one with every field frame)
 
@@ -34,7 +34,7 @@ class Recorded(Protocol):
     array (``profile_field``, ``profile_mask``, ``field_data``, ``checkpoint_arrays``) is of this rank's own planes
     (``grid.slab.local_shape``, or flat in C order); ``write_outputs`` runs on rank 0 alone."""
 
-    ranks: Ranks  # the processes the model is distributed over (ONE: one process holds every cell)
+    ranks: Ranks = ONE  # the processes the model is distributed over (ONE: one process holds every cell)
     grid: VoxelGrid  # the image or grain map the run is on (its ``slab``, if any, this rank's planes)
     profile_mask: np.ndarray  # cells averaged per row (AM, or solid)
     profile_label: str  # what the profiles are, for plots
@@ -45,12 +45,15 @@ class Recorded(Protocol):
 
     def profile_field(self) -> np.ndarray: ...  # the normalised concentration on the (own planes of the) grid
 
-    def at_frame(self, time_s: float) -> None: ...  # record the model's own series
+    def at_frame(self, time_s: float) -> None:
+        """Record the model's own series at a frame (nothing unless it has one)."""
 
     def field_data(self, state) -> dict[str, np.ndarray]: ...  # noqa: ANN001 - RunState
 
     @property
-    def field_constants(self) -> dict[str, int]: ...  # one-value field data of every .vti (e.g. phase codes)
+    def field_constants(self) -> dict[str, int]:
+        """One-value field data of every .vti (none unless the model has codes to name, e.g. phase codes)."""
+        return {}
 
     def checkpoint_arrays(self) -> dict[str, np.ndarray]: ...
 
