@@ -39,7 +39,7 @@ GENERATED_GRAIN_KEYS = ("grain_width_um", "tilt_mean_deg", "tilt_spread_deg", "p
 
 @dataclass
 class DenseRun(CaseRun):
-    """A prepared dense case; :meth:`start` makes its solver (fresh or from a checkpoint)."""
+    """A prepared dense case; :meth:`start` makes its solver, fresh or from (consuming) a checkpoint's arrays."""
 
     model: DenseModel
     c_initial: np.ndarray
@@ -63,7 +63,6 @@ class DenseRun(CaseRun):
         return self.model.grains.solid
 
     def start(self, arrays: dict[str, np.ndarray] | None) -> None:
-        """Make the solver: from the initial state, or from a checkpoint's arrays (which it consumes)."""
         case = self.case
         stepping = self.stepping(DENSE_STEPPING, max_change=case.positive("solver", "max_change"))
         stepping = replace(stepping, dt_max_s=min(stepping.dt_max_s, stepping.frame_interval_s))  # never past a frame

@@ -38,7 +38,7 @@ from twifli_fv.solve.twifli_stepping import TwifliStepping
 
 @dataclass
 class TwifliRun(CaseRun):
-    """A prepared TWIF-Li case; :meth:`start` makes its solver (fresh or from a checkpoint)."""
+    """A prepared TWIF-Li case; :meth:`start` makes its solver, fresh or from (consuming) a checkpoint's arrays."""
 
     grid: SegmentedImage  # the run's image
     model: TwifliModel
@@ -62,7 +62,6 @@ class TwifliRun(CaseRun):
         return self.grid.owned_phases == Phase.AM
 
     def start(self, arrays: dict[str, np.ndarray] | None) -> None:
-        """Make the solver: from the pristine state, or from a checkpoint's arrays (which it consumes)."""
         settings = {key: self.case.get("solver", key) for key in ("sweep_tol", "max_sweeps", "linear_tol")}
         solver = TwifliSolver(self.model, None if arrays is None else arrays.pop("c"), **settings)
         if arrays is not None:

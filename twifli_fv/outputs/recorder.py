@@ -65,8 +65,7 @@ class Recorded(Protocol):
 
 
 class Recorder:
-    """Collects frames, writes field frames and checkpoints, then the outputs. ``writes``: this process writes the
-    outputs (rank 0); with a distributed run every rank writes its pieces too, else the other processes nothing."""
+    """The recorder of a run; ``writes``: this process writes the outputs (rank 0; the others only their pieces)."""
 
     def __init__(self, out: Path, run: Recorded, *, fields_every_s: float, fingerprint: dict,
                  writes: bool = True) -> None:
