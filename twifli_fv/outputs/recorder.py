@@ -13,6 +13,7 @@ so every rank holds the same frames; field frames and checkpoints are written in
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Protocol
 
@@ -99,7 +100,7 @@ class Recorder:
             self._write_field(state, regular=True)
         if field or self.ranks.broadcast(time.monotonic() - self._saved_at >= CHECKPOINT_EVERY_S):
             self.checkpoints += 1
-            save_checkpoint(self.out / "checkpoint.npz", fingerprint=self.fingerprint, state=state.to_dict(),
+            save_checkpoint(self.out / "checkpoint.npz", fingerprint=self.fingerprint, state=asdict(state),
                             own=run.checkpoint_arrays(), shared=self._arrays(), ranks=self.ranks,
                             sequence=self.checkpoints)
             self._saved_at, self.checkpoint_s = time.monotonic(), state.time_s

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from twifli_fv.model.protocol import Step
@@ -41,9 +41,6 @@ class RunState:
     rate_per_s: float = 0.0  # last observed d(mean lithiation)/dt, to aim at targets
     steps: list[dict] = field(default_factory=list)
     finished: bool = False
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
