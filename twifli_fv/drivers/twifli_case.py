@@ -1,7 +1,6 @@
 """A TWIF-Li case: case.toml -> image -> mesh -> tortuosity -> model -> solver, ready for the run driver.
 
-:func:`prepare_twifli` checks everything before any output is touched; the :class:`TwifliRun` it returns
-is what :mod:`twifli_fv.drivers.run` steps and :class:`~twifli_fv.outputs.recorder.Recorder` records:
+:func:`prepare_twifli` makes the :class:`TwifliRun` that :mod:`twifli_fv.drivers.run` steps and records:
 ``profiles.csv`` holds AM row averages of c / c_sat, the fields ``c``, ``c_norm``, ``D``, ``W`` and ``phase``,
 ``plots/`` the profile map, profiles and the mean state of lithiation.
 """
