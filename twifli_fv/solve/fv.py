@@ -38,12 +38,13 @@ def aij_matrix(  # noqa: ANN201 - PETSc.Mat
     sizes: tuple,
     comm,  # noqa: ANN001 - PETSc.Comm
     spd: bool = False,
+    block: int | None = None,
 ):
-    """A PETSc AIJ matrix of this rank's CSR rows (``sizes``: rows and columns, each global or (local, global)),
-    using the arrays themselves, no copy: ``(indptr, indices, values)``, or under ``mpiexec`` the pair of them of
-    :func:`split_blocks` (PETSc's diagonal and off-diagonal blocks). ``spd``: flag it symmetric positive definite."""
+    """A PETSc AIJ matrix (block size ``block``) of this rank's CSR rows using the arrays themselves, no copy:
+    ``(indptr, indices, values)``, or under ``mpiexec`` the pair of them of :func:`split_blocks`; ``sizes``: rows
+    and columns, each global or (local, global). ``spd``: flag it symmetric positive definite."""
     PETSc = petsc()
-    matrix = PETSc.Mat().createAIJWithArrays(sizes, csr, comm=comm)
+    matrix = PETSc.Mat().createAIJWithArrays(sizes, csr, bsize=block, comm=comm)
     if spd:
         matrix.setOption(PETSc.Mat.Option.SYMMETRIC, True)
         matrix.setOption(PETSc.Mat.Option.SPD, True)
