@@ -7,8 +7,6 @@ The net inflow of every cell is then ``L c`` with the symmetric, negative semi-d
     L_PE = L_EP = sum of g_f over the faces f between P and E,    L_PP = -sum of g_f over P's faces
 
 whose columns sum to zero (the flux leaving one cell enters the other: Li is conserved exactly).
-The solvers hand their CSR arrays to PETSc through :func:`aij_matrix` (under ``mpiexec`` split by
-:func:`split_blocks`).
 """
 
 from __future__ import annotations

@@ -65,9 +65,8 @@ def tortuosity_factor(
 ) -> TortuosityResult:
     """Tortuosity factor of the phase ``mask`` along ``axis`` (SPEC sect. 4).
 
-    In-plane axes other than ``axis`` are periodic unless ``periodic=False`` (TauFactor: no-flux);
-    the thickness axis 0 never wraps. ``rtol`` is the CG stopping tolerance; ``flux_mismatch`` in
-    the result tells how well the solve converged. With a ``slab`` (issue 16), ``mask`` holds the planes
+    In-plane axes other than ``axis`` are periodic unless ``periodic=False`` (TauFactor: no-flux); the thickness
+    axis 0 never wraps. ``rtol``: CG's stopping tolerance. With a ``slab`` (issue 16), ``mask`` holds the planes
     this rank reads of the grid ``slab.shape``, and ``axis`` must be 0.
     """
     comm = comm or world()
