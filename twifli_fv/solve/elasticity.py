@@ -202,9 +202,7 @@ def _held(problem: ElasticProblem) -> np.ndarray:
 def face_nodes(problem_shape: tuple[int, ...], periodic: tuple[bool, ...], *, axis: int, side: int) -> np.ndarray:
     """Boolean node grid, True on the face ``side`` (0 low, 1 high) of ``axis``."""
     mask = np.zeros(node_shape(problem_shape, periodic), dtype=bool)
-    index = [slice(None)] * len(problem_shape)
-    index[axis] = 0 if side == 0 else -1
-    mask[tuple(index)] = True
+    np.moveaxis(mask, axis, 0)[-side] = True  # side 0: the first layer, side 1: the last
     return mask
 
 
