@@ -1,9 +1,7 @@
 """FiPy mesh of a segmented image with cell-wise phase and active-area variables.
 
-Under ``mpiexec`` the mesh holds one rank's slab of planes (:mod:`twifli_fv.image.slab`): the per-cell arrays
-cover its own cells, the active-material (AM) unknowns are numbered over the whole grid in cell order (so a rank's
-are one contiguous block, :attr:`CathodeMesh.unknowns`) and :meth:`CathodeMesh.unknown_faces` pairs them across
-the slab's halo planes.
+Under ``mpiexec`` the mesh holds one rank's slab of planes (:mod:`twifli_fv.image.slab`); the active-material
+(AM) unknowns are numbered over the whole grid in cell order (:attr:`CathodeMesh.unknowns`).
 
 Cell order is the image's C order, FiPy's axes reversed (README, "Conventions and choices"); in-plane directions
 are periodic unless ``periodic=False`` (SPEC sect. 1). The FiPy mesh (1-3 kB per cell) is built on first use.
