@@ -1,14 +1,10 @@
 """FiPy mesh of a segmented image with cell-wise phase and active-area variables.
 
-Under ``mpiexec`` the mesh holds one rank's slab of planes (:mod:`twifli_fv.image.slab`): the per-cell arrays
-cover its own cells, the active-material (AM) unknowns are numbered over the whole grid in cell order (so a rank's
-are one contiguous block, :attr:`CathodeMesh.unknowns`) and :meth:`CathodeMesh.unknown_faces` pairs them across
-the slab's halo planes.
+Under ``mpiexec`` the mesh holds one rank's slab of planes (:mod:`twifli_fv.image.slab`); the active-material
+(AM) unknowns are numbered over the whole grid in cell order (:attr:`CathodeMesh.unknowns`).
 
-Cell order is the image's C order: FiPy numbers cells with x fastest, so a 2D image (H, W) becomes
-``Grid2D(nx=W, ny=H)`` with the thickness along FiPy's y, and a 3D image (H, A, B) becomes ``Grid3D(nx=B, ny=A,
-nz=H)`` with the thickness along FiPy's z. In-plane directions are periodic unless ``periodic=False`` (SPEC sect. 1).
-The FiPy mesh itself is built on first use: it costs 1-3 kB per cell, which the PETSc-assembled solver does without.
+Cell order is the image's C order, FiPy's axes reversed (README, "Conventions and choices"); in-plane directions
+are periodic unless ``periodic=False`` (SPEC sect. 1). The FiPy mesh (1-3 kB per cell) is built on first use.
 """
 
 from __future__ import annotations

@@ -34,9 +34,8 @@ def label_components(mask: np.ndarray, *, wrap_axes: tuple[int, ...] = ()) -> tu
 def percolating(mask: np.ndarray, *, wrap_axes: tuple[int, ...] = (), ranks: Ranks = ONE) -> np.ndarray:
     """True on the cells of ``mask`` whose component touches both end planes of axis 0 (through the thickness).
 
-    Under several ``ranks``, ``mask`` is this rank's own planes of a slab (:mod:`twifli_fv.image.slab`) and the ends
-    are the whole grid's first plane (rank 0's) and last plane (the last rank's): the components of each slab are
-    joined across the slab boundaries (:func:`slab_ends`, :func:`percolating_labels`); one process is one slab.
+    Under several ``ranks``, ``mask`` is this rank's own planes of a slab (:mod:`twifli_fv.image.slab`), the ends are
+    the whole grid's and the slabs' components are joined (:func:`slab_ends`, :func:`percolating_labels`).
     """
     labels, count = label_components(mask, wrap_axes=wrap_axes)
     below, _ = ranks.exchange(down=None, up=labels[-1])

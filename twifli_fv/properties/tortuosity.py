@@ -1,14 +1,11 @@
 """Tortuosity factor: the steady-diffusion problem and its result (SPEC sect. 4, TauFactor's convention).
 
-Steady diffusion with unit bulk diffusivity in one phase, ``c = 1`` on the phase's faces of the
-plane ``y = 0`` and ``c = 0`` on those of ``y = H``, no flux elsewhere. With the steady flux ``Q``
-through a cross-section of area ``A`` (voxel units):
+Steady diffusion with unit bulk diffusivity in one phase, ``c = 1`` on the phase's faces of ``y = 0`` and ``c = 0``
+on those of ``y = H``, no flux elsewhere; with the steady flux ``Q`` through a cross-section ``A`` (voxel units):
 
     D_eff = Q H / (A (c_top - c_bottom)),   tau = eps / D_eff,
 
-``eps`` the phase's volume fraction of the whole image. The two-point-flux finite-volume scheme
-couples face neighbours with conductance 1 and a boundary cell with its Dirichlet face with
-conductance 2 (half a voxel away). Only the percolating part is solved: other regions carry no flux.
+``eps`` the phase's volume fraction of the whole image (README, "Conventions and choices").
 """
 
 from __future__ import annotations

@@ -4,13 +4,10 @@ Per face between two solid cells P, E along axis a (face area ``A = h^(d-1)``)::
 
     q = -A D_aa,h (c_E - c_P) / h          (flux from P to E)
 
-``D_aa,h`` is the harmonic mean of the two cells' components along the face normal (flux
-continuity across grain boundaries). Faces touching a pore or crack carry nothing; in-plane axes
-are periodic, axis 0 (thickness) is closed. The off-diagonal components ``D_ab`` of tilted grains
-are left out (README, "Transport": with them the operator is not dissipative when |D_xy| >> D_xx). The
-two-point operator is symmetric, negative semi-definite and monotone (an M-matrix), conserves Li
-exactly and gives the exact through-thickness D of a tilted grain spanning a periodic domain
-(``D_00``); it misses the sideways drift of Li inside a tilted grain.
+``D_aa,h`` is the harmonic mean of the two cells' components along the face normal. Faces touching a pore or crack
+carry nothing; in-plane axes are periodic, axis 0 (thickness) is closed. The off-diagonal ``D_ab`` of tilted
+grains are left out (README, "Transport"): the operator is an M-matrix, conserves Li exactly and gives the exact
+through-thickness D (``D_00``) of a tilted grain spanning a periodic domain.
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
 """Stresses in a dense cathode from its Li concentration (paper 2, Fig. 5c-f; SPEC sect. 6), one-way coupled.
 
-The elastic body is the grain map (in-plane axes periodic) with each grain's stiffness and chemical strain
-(:mod:`twifli_fv.model.mechanics`); pores and cracks are voids; the current-collector face is held. On the
-separator side, ``"free"`` leaves the surface traction-free; ``"bonded"`` adds an SE layer (``se_layer_cells``
-thick, free on top) joined to the cathode by a one-voxel row that is SE at the contacts and void (the
-interfacial gap) elsewhere (README, "Chemo-mechanics", "Boundaries").
+The elastic body is the grain map with each grain's stiffness and chemical strain (:mod:`twifli_fv.model.mechanics`),
+held at the current collector; ``"bonded"`` adds an SE layer joined at the contacts (README, "Chemo-mechanics",
+"Boundaries").
 """
 
 from __future__ import annotations

@@ -1,11 +1,8 @@
-"""The dense-cathode solver: backward-Euler steps of :class:`~twifli_fv.model.dense.DenseModel`
-(paper 2; SPEC sect. 6).
+"""The dense-cathode solver: backward-Euler steps of :class:`~twifli_fv.model.dense.DenseModel` (paper 2; SPEC sect. 6).
 
-The interior is linear, so ``c_new = a + Z N`` exactly, and the whole step is a Newton solve in the
-``n_contacts + 1`` unknowns ``(N, Phi)`` with the dense matrix ``G = Z[contacts]`` (computed once per step
-length and cached, with the PETSc LU factorisation of ``I / dt - L / V`` from
-:mod:`twifli_fv.solve.sparse_lu`). Li is conserved to round-off: the columns of ``L`` sum to zero, so
-``sum V dc = dt sum N``.
+The interior is linear, so ``c_new = a + Z N`` exactly, and the whole step is a Newton solve in the ``n_contacts + 1``
+unknowns ``(N, Phi)`` with the dense matrix ``G = Z[contacts]``, cached per step length with the LU of
+``I / dt - L / V`` (:mod:`twifli_fv.solve.sparse_lu`). Li is conserved to round-off (``sum V dc = dt sum N``).
 """
 
 from __future__ import annotations

@@ -2,12 +2,9 @@
 
 ``div sigma = 0``, ``sigma = C (eps(u) - eps*)`` with a stiffness ``C`` per material and an eigenstrain ``eps*``
 per voxel (:mod:`twifli_fv.model.mechanics`); 2D is plane strain (``eps_zz = 0``, ``sigma_zz`` reported).
-Voids (material ``-1``) carry no elements, so their surfaces are traction-free; solid parts not joined
-through faces to a node with a prescribed displacement cannot be held and are left out (no stress, logged).
-Boundary conditions: prescribed displacements per node and component (NaN = free) and nodal forces; periodic
-axes wrap. Assembly (the grid's CSR pattern on one rank, PETSc's COO interface on several), the lifted
-prescribed values that keep the matrix SPD and CG + GAMG (``rtol`` of the right-hand side's norm, options under
-``-elasticity_``): README, "Chemo-mechanics". Stresses are evaluated at voxel centres.
+Voids (material ``-1``) carry no elements; solid parts not held through faces by a prescribed displacement are
+left out (logged). Boundary conditions, assembly and the solver (options under ``-elasticity_``): README,
+"Chemo-mechanics".
 """
 
 from __future__ import annotations
@@ -27,7 +24,8 @@ from twifli_fv.mesh.q1 import (
     strain_operator,
 )
 from twifli_fv.properties.connectivity import label_components
-from twifli_fv.solve.petsc_env import petsc, user_options, world
+from twifli_fv.solve.fv import aij_matrix
+from twifli_fv.solve.petsc_env import krylov, petsc, user_options, world
 
 log = logging.getLogger(__name__)
 OPTIONS_PREFIX = "elasticity_"
@@ -114,11 +112,7 @@ class ElasticSystem:
         position = np.stack(np.unravel_index(self.active, self.nodes), axis=-1) * h
         coordinates.setArray(position.reshape(-1)[start:stop])
         self.matrix.setNearNullSpace(PETSc.NullSpace().createRigidBody(coordinates))
-        self.ksp = PETSc.KSP().create(comm=self.comm)
-        self.ksp.setOptionsPrefix(OPTIONS_PREFIX)
-        self.ksp.setOperators(self.matrix)
-        self.ksp.setType("cg")
-        self.ksp.getPC().setType("gamg")
+        self.ksp = krylov(self.matrix, comm=self.comm, prefix=OPTIONS_PREFIX, method="cg", preconditioner="gamg")
         self.ksp.setTolerances(rtol=rtol, atol=0.0, max_it=5000)
         with user_options("the elasticity solve"):
             self.ksp.setFromOptions()
@@ -172,10 +166,7 @@ def _csr_matrix(problem: ElasticProblem, nodes: np.ndarray, active: np.ndarray, 
                             shape=(indptr.size - 1,) * 2)
     csr.sort_indices()  # columns wrap across a periodic seam
     csr.eliminate_zeros()  # neighbours across a void share no element: GAMG's graph must not join them
-    arrays = (csr.indptr, csr.indices, csr.data)
-    matrix = PETSc.Mat().createAIJWithArrays(csr.shape, arrays, bsize=ndim, comm=comm)
-    matrix.assemble()
-    return matrix
+    return aij_matrix((csr.indptr, csr.indices, csr.data), sizes=csr.shape, comm=comm, block=ndim)
 
 
 def _coo_matrix(size: int, ndim: int, local: np.ndarray, block: np.ndarray, pinned: np.ndarray, scale: float,
@@ -211,9 +202,7 @@ def _held(problem: ElasticProblem) -> np.ndarray:
 def face_nodes(problem_shape: tuple[int, ...], periodic: tuple[bool, ...], *, axis: int, side: int) -> np.ndarray:
     """Boolean node grid, True on the face ``side`` (0 low, 1 high) of ``axis``."""
     mask = np.zeros(node_shape(problem_shape, periodic), dtype=bool)
-    index = [slice(None)] * len(problem_shape)
-    index[axis] = 0 if side == 0 else -1
-    mask[tuple(index)] = True
+    np.moveaxis(mask, axis, 0)[-side] = True  # side 0: the first layer, side 1: the last
     return mask
 
 

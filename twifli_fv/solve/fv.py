@@ -7,8 +7,6 @@ The net inflow of every cell is then ``L c`` with the symmetric, negative semi-d
     L_PE = L_EP = sum of g_f over the faces f between P and E,    L_PP = -sum of g_f over P's faces
 
 whose columns sum to zero (the flux leaving one cell enters the other: Li is conserved exactly).
-The solvers hand their CSR arrays to PETSc through :func:`aij_matrix` (under ``mpiexec`` split by
-:func:`split_blocks`).
 """
 
 from __future__ import annotations
@@ -38,12 +36,13 @@ def aij_matrix(  # noqa: ANN201 - PETSc.Mat
     sizes: tuple,
     comm,  # noqa: ANN001 - PETSc.Comm
     spd: bool = False,
+    block: int | None = None,
 ):
-    """A PETSc AIJ matrix of this rank's CSR rows (``sizes``: rows and columns, each global or (local, global)),
-    using the arrays themselves, no copy: ``(indptr, indices, values)``, or under ``mpiexec`` the pair of them of
-    :func:`split_blocks` (PETSc's diagonal and off-diagonal blocks). ``spd``: flag it symmetric positive definite."""
+    """A PETSc AIJ matrix (block size ``block``) of this rank's CSR rows using the arrays themselves, no copy:
+    ``(indptr, indices, values)``, or under ``mpiexec`` the pair of them of :func:`split_blocks`; ``sizes``: rows
+    and columns, each global or (local, global). ``spd``: flag it symmetric positive definite."""
     PETSc = petsc()
-    matrix = PETSc.Mat().createAIJWithArrays(sizes, csr, comm=comm)
+    matrix = PETSc.Mat().createAIJWithArrays(sizes, csr, bsize=block, comm=comm)
     if spd:
         matrix.setOption(PETSc.Mat.Option.SYMMETRIC, True)
         matrix.setOption(PETSc.Mat.Option.SPD, True)

@@ -39,6 +39,16 @@ def ranks(comm=None) -> Ranks:  # noqa: ANN001 - PETSc.Comm
     return Ranks(comm.tompi4py() if comm.getSize() > 1 else None)
 
 
+def krylov(operator, *, comm, prefix: str, method: str, preconditioner: str):  # noqa: ANN001, ANN201 - PETSc
+    """A KSP of ``method`` with a ``preconditioner`` PC on ``operator``, reading PETSc options under ``prefix``."""
+    ksp = petsc().KSP().create(comm=comm)
+    ksp.setOptionsPrefix(prefix)
+    ksp.setOperators(operator)
+    ksp.setType(method)
+    ksp.getPC().setType(preconditioner)
+    return ksp
+
+
 @contextmanager
 def user_options(what: str) -> Iterator[None]:
     """Where PETSc reads ``PETSC_OPTIONS`` for ``what``: its refusal becomes a one-line :class:`InputError`."""

@@ -2,12 +2,9 @@
 ``I / dt - L / V`` (:mod:`twifli_fv.solve.dense`) and the steady through-thickness problem of its effective D
 (:func:`twifli_fv.solve.anisotropic_diffusion.effective_diffusivity`).
 
-The SciPy matrix becomes a sequential AIJ matrix on ``COMM_SELF`` (its CSR arrays used in place); a ``preonly``
-KSP with an ``lu`` PC factorises it once (PETSc's native LU, nested-dissection ordering, no pivoting: both
-matrices are diagonally dominant M-matrices, every diagonal entry stored). Only an exactly zero pivot counts as
-zero: PETSc's zero-pivot test is absolute (``|pivot| <= 2.2e-14``), and in SI units the matrix of the effective
-D has pivots near 1e-16 m^3 s^-1. Several right-hand sides are solved one column at a time (faster here than
-``KSPMatSolve``). PETSc options under the prefix ``dense_`` (e.g. ``-dense_pc_factor_mat_ordering_type rcm``).
+PETSc's native LU without pivoting (both matrices are diagonally dominant M-matrices); only an exactly zero pivot
+counts as zero, since PETSc's test is absolute and the effective D's matrix has pivots near 1e-16 m^3 s^-1.
+PETSc options under the prefix ``dense_`` (e.g. ``-dense_pc_factor_mat_ordering_type rcm``).
 """
 
 from __future__ import annotations
@@ -17,7 +14,7 @@ from scipy import sparse
 
 from twifli_fv.errors import NumericalError
 from twifli_fv.solve.fv import aij_matrix
-from twifli_fv.solve.petsc_env import petsc, user_options
+from twifli_fv.solve.petsc_env import krylov, petsc, user_options
 
 OPTIONS_PREFIX = "dense_"
 
@@ -37,12 +34,8 @@ class SparseLU:
                      np.ascontiguousarray(csr.data, dtype=PETSc.ScalarType))
         comm = PETSc.COMM_SELF
         self.matrix = aij_matrix(self._csr, sizes=(self.size, self.size), comm=comm)
-        self.ksp = PETSc.KSP().create(comm=comm)
-        self.ksp.setOptionsPrefix(OPTIONS_PREFIX)
-        self.ksp.setOperators(self.matrix)
-        self.ksp.setType("preonly")
+        self.ksp = krylov(self.matrix, comm=comm, prefix=OPTIONS_PREFIX, method="preonly", preconditioner="lu")
         pc = self.ksp.getPC()
-        pc.setType("lu")
         pc.setFactorPivot(zeropivot=0.0)  # only exact zeros, as SuperLU: PETSc's test is absolute, not scaled
         with user_options("the dense model's LU"):
             self.ksp.setFromOptions()
@@ -60,6 +53,7 @@ class SparseLU:
             raise ValueError(f"right-hand side of shape {b.shape} for a {self.size} x {self.size} matrix")
         if b.ndim == 1:
             return self._solve(b)
+        # one column at a time: faster here than KSPMatSolve
         return np.column_stack([self._solve(column) for column in b.T]) if b.shape[1] else np.zeros(b.shape)
 
     def destroy(self) -> None:

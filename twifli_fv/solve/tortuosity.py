@@ -1,16 +1,9 @@
 """Tortuosity factors with PETSc: CG + two-level multigrid on the voxel grid (SPEC sect. 4).
 
-The operator is the two-point-flux Laplacian on the percolating cells of one phase (see
-:mod:`twifli_fv.properties.tortuosity`), its rows assembled straight into CSR arrays
-(:mod:`twifli_fv.solve.tortuosity_rows`) that PETSc takes without a copy on one rank; CG is preconditioned by
-one geometric level over algebraic multigrid (:mod:`twifli_fv.solve.multigrid`).
-
-Under ``mpiexec`` the grid is cut into slabs of planes along the transport axis 0 (issue 16;
-:mod:`twifli_fv.image.slab`): each rank finds the percolating cells of its own planes (components joined across
-the slabs, :func:`twifli_fv.properties.connectivity.percolating`), owns exactly their rows (numbered as on one
-process), builds the aggregation level on its own planes and never holds the whole grid. The answer equals the
-serial one; only the preconditioner differs when a slab starts on an odd plane (its 2 x 2 x 2 blocks shift).
-PETSc options tune it under the prefix ``tortuosity_`` (e.g. ``-tortuosity_mg_coarse_pc_gamg_threshold 0.01``).
+The two-point-flux Laplacian on the percolating cells of one phase (:mod:`twifli_fv.properties.tortuosity`), its
+rows from :mod:`twifli_fv.solve.tortuosity_rows`, its preconditioner from :mod:`twifli_fv.solve.multigrid`. Under
+``mpiexec`` each rank solves the rows of its own slab of planes along axis 0 (issue 16; README, "On several
+ranks"). PETSc options under the prefix ``tortuosity_`` (e.g. ``-tortuosity_mg_coarse_pc_gamg_threshold 0.01``).
 """
 
 from __future__ import annotations
@@ -72,9 +65,8 @@ def tortuosity_factor(
 ) -> TortuosityResult:
     """Tortuosity factor of the phase ``mask`` along ``axis`` (SPEC sect. 4).
 
-    In-plane axes other than ``axis`` are periodic unless ``periodic=False`` (TauFactor: no-flux);
-    the thickness axis 0 never wraps. ``rtol`` is the CG stopping tolerance; ``flux_mismatch`` in
-    the result tells how well the solve converged. With a ``slab`` (issue 16), ``mask`` holds the planes
+    In-plane axes other than ``axis`` are periodic unless ``periodic=False`` (TauFactor: no-flux); the thickness
+    axis 0 never wraps. ``rtol``: CG's stopping tolerance. With a ``slab`` (issue 16), ``mask`` holds the planes
     this rank reads of the grid ``slab.shape``, and ``axis`` must be 0.
     """
     comm = comm or world()

@@ -117,7 +117,5 @@ def _on_edge(shape: tuple[int, ...], axes: tuple[int, ...]) -> np.ndarray:
     """True on the first and last cells along any of ``axes``."""
     edge = np.zeros(shape, dtype=bool)
     for axis in axes:
-        ends = [slice(None)] * len(shape)
-        ends[axis] = [0, shape[axis] - 1]
-        edge[tuple(ends)] = True
+        np.moveaxis(edge, axis, 0)[[0, -1]] = True
     return edge
