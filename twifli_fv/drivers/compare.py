@@ -1,10 +1,5 @@
-"""``twifli compare``: model-experiment comparison of through-thickness Li profiles (paper 1, Figs 3-4).
-
-Both sides are ``profiles.csv`` tables; the run is interpolated linearly in time and y onto the experiment's
-grid and errors are run minus experiment. Measured points outside the run are dropped, counted by reason, and
-warned about (stderr and JSON) when more than :data:`DROPPED_WARNING` of them. Measured profiles carry no AM
-weights, so the run's end-of-charge mean depletion is given AM-weighted and as the experiment's row mean
-(:data:`DEPLETION`).
+"""``twifli compare``: model-experiment comparison of through-thickness Li profiles (paper 1, Figs 3-4);
+errors are run minus experiment, the run interpolated onto the measured grid (README, "3. Compare.").
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
 """``twifli energy-density``: dense and composite cathodes of given composition compared at electrode level
 (paper 2, Fig 7c-d), written as ``energy_density.json`` (last), ``energy_density.csv`` and ``energy_density.png``.
-
-The settings (``ENERGY_DENSITY_SCHEMA``): a list in ``[composite]`` gives one composite per entry, as Fig 7's
-60-90 wt% series; ``[electrode]`` puts the same AM in every cathode, as in Fig 7.
 """
 
 from __future__ import annotations

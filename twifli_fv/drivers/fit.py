@@ -1,12 +1,6 @@
-"""``twifli fit``: case keys fitted to measured data by bounded least squares (SPEC sect. 6, "Calibration").
-
-``scipy.optimize.least_squares`` (trust region reflective) works in ``log10(value)`` for a key whose
-bounds span a decade or more or that is a positive rate constant, in ``value / (HI - LO)`` otherwise.
-Every model evaluation is a case run in ``CASE/fits/NAME/eval_HASH`` (hashed by its values), so a fit
-run again or resumed re-runs nothing complete; the forward-difference Jacobian's points run ``jobs`` at
-a time in a process pool. Outputs: ``fit.json`` (values, uncertainties, residuals), ``fit.csv`` (every
-run), ``fit.png``; ``cov = s^2 (J^T J)^-1`` in the fitted parameters, ``s^2 = sum r^2 / (m - n)`` for ``m``
-data rows and ``n`` free keys, 68 % and 95 % intervals from Student's t with ``m - n`` degrees of freedom.
+"""``twifli fit``: case keys fitted to measured data by bounded least squares (SPEC sect. 6, "Calibration";
+README, "Calibration": log10 or range-scaled keys, one cached case run per evaluation, and the outputs).
+Uncertainties: ``cov = s^2 (J^T J)^-1``, ``s^2 = sum r^2 / (m - n)``, Student's t with ``m - n`` degrees of freedom.
 """
 
 from __future__ import annotations

@@ -1,10 +1,6 @@
 """``twifli gitt``: GITT data + sample settings -> per-pulse D (``gitt.csv``), the eqn-5 fit
-(``gitt_fit.json``, usable as a case's D(c)) and the D-vs-concentration plot (``gitt.png``).
-
-The model-based forms (``model``, ``record``) fit every pulse with D constant over it (pass 1), then
-refit with D varying inside the pulse as the eqn-5 law fitted to the previous pass says
-(``D(c) / D(c_avg)``), so each value belongs to the pulse's average concentration even where D(c)
-is steep (paper 1, eqn 5; SPEC sect. 5); ``record`` then fits eqn 5 to the whole record.
+(``gitt_fit.json``, usable as a case's D(c)) and the D-vs-concentration plot (``gitt.png``); the passes
+and forms: README, "Model-based fit per pulse" (paper 1, eqn 5; SPEC sect. 5).
 """
 
 from __future__ import annotations

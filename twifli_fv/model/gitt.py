@@ -1,21 +1,15 @@
 """GITT analysis: pulses and rests found in (time, current, voltage) data, one Weppner-Huggins
 estimate of D per pulse in both of its forms, and the average concentration of each pulse
-(SPEC sect. 5; paper 1, eqn 5 and SI S3); the model-based analysis is in model/gitt_model.py.
+(SPEC sect. 5; paper 1, eqn 5 and SI S3; README, "From raw GITT and radiographs to a compared run").
 
-For a pulse of length ``t_p`` at constant current between two rests (ref. Weppner & Huggins,
-J. Electrochem. Soc. 124 (1977) 1569)::
+Weppner & Huggins, J. Electrochem. Soc. 124 (1977) 1569, with L = m V_m / (M S) (film thickness; r / 3 for spheres)::
 
-    D = 4 / (pi t_p) * (m V_m / (M S))^2 * (dE_s / dE_t)^2                  (transient form)
-    D = 4 / pi * (m V_m / (M S))^2 * (dE_s / (t_p dE/dsqrt(t)))^2          (sqrt(t) form)
+    D = 4 / (pi t_p) * L^2 * (dE_s / dE_t)^2                  (transient form)
+    D = 4 / pi * L^2 * (dE_s / (t_p dE/dsqrt(t)))^2          (sqrt(t) form)
 
-``m V_m / (M S)`` is the diffusion length L: the film thickness for a dense electrode of area S,
-``r / 3`` for spheres of radius r. Both hold while ``t_p << L^2 / D``; each pulse reports
-``t_p D / L^2`` and is flagged beyond a limit.
-
-Sample convention: the current logged at sample k flowed during (t_{k-1}, t_k]. A pulse runs
-from the last rest sample before it (``t_on``, voltage E_0) to its last sample; ``dE_t`` runs
-from its first sample (after the IR jump) to its last; ``dE_s`` from E_0 to the last sample of
-the following rest; ``dE/dsqrt(t)`` is the least-squares slope of E against ``sqrt(t - t_on)``.
+The current logged at sample k flowed during (t_{k-1}, t_k]: a pulse runs from the last rest sample
+before it (``t_on``, E_0) to its last; ``dE_t`` from its first sample to its last, ``dE_s`` from E_0 to
+the end of the following rest.
 """
 
 from __future__ import annotations
@@ -120,10 +114,8 @@ def read_gitt_csv(path: str | Path) -> GittData:
 
 
 def find_pulses(data: GittData, *, threshold_A: float | None = None) -> list[tuple[int, int]]:
-    """``(first, last)`` sample indices of each pulse: a run of samples of one sign with
-    ``|I| > threshold`` that has rest samples on both sides. The default threshold is the larger of
-    0.1 % of the largest |I| and 10 times the current noise (robust spread of the sample-to-sample
-    changes), so a record of rests with a noisy current has no pulses."""
+    """``(first, last)`` sample indices of each pulse: a run of samples of one sign with ``|I| > threshold``
+    and rests on both sides (default threshold: README, "Pulses and their concentration")."""
     current = data.current_A
     if threshold_A is None:
         noise = 1.4826 * float(np.median(np.abs(np.diff(current)))) / math.sqrt(2.0)
