@@ -26,7 +26,7 @@ from twifli_fv.drivers.sweep import point_complete, point_quantities, run_point,
 from twifli_fv.drivers.sweep_grid import resolve_key
 from twifli_fv.errors import InputError
 from twifli_fv.outputs.files import write_csv, write_json
-from twifli_fv.outputs.fit_plot import plot_fit
+from twifli_fv.outputs.plots import plot_fit
 
 log = logging.getLogger(__name__)
 

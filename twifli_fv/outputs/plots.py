@@ -101,6 +101,23 @@ def plot_gitt(path: str | Path, c_mol_m3: np.ndarray, estimates: dict[str, np.nd
     return save_figure(figure, path)
 
 
+def plot_fit(path: str | Path, x: np.ndarray, observed: np.ndarray, model: np.ndarray, groups: dict[str, np.ndarray],
+             *, xlabel: str, ylabel: str, title: str = "") -> Path:
+    """``twifli fit``'s plot: data (points) against the fitted model (lines), one colour per group of ``groups``
+    (a label, e.g. a rate, mapped to the indices of its rows)."""
+    figure, ax = pyplot().subplots(figsize=(5.5, 3.8))
+    for number, (label, rows) in enumerate(groups.items()):
+        order = rows[np.argsort(x[rows])]
+        color = f"C{number % 10}"
+        ax.plot(x[order], observed[order], "o", color=color, ms=4, label=label or None)
+        ax.plot(x[order], model[order], "-", color=color, lw=1.2)
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    ax.set_title(f"{title} (points: data, lines: fitted model)", fontsize=9)
+    if any(groups):
+        ax.legend(fontsize=7)
+    return save_figure(figure, path)
+
+
 def plot_study(path: str | Path, axes: list[tuple[str, list]], z: np.ndarray, *, zlabel: str, title: str = "") -> Path:
     """``z`` over the ``(label, values)`` of one varied key of a study (a curve) or two (filled contours of
     ``z[len(x), len(y)]``, paper 2, Figs 3d, 4e-g, 6b), points marked.

@@ -1,16 +1,9 @@
 """VTK image data (``.vti``) of voxel data and time series of them, for ParaView and PyVista (``pyvista.read``).
 
-Coordinates match the FiPy mesh, in metres: x (and y in 3D) in-plane, the thickness along y in 2D and z in 3D. The
-grid is XML ImageData: origin 0, spacing the voxel size, point extent ``0 nx 0 ny 0 nz`` (``nz = 0`` in 2D); VTK
-orders cells with x fastest, the C order of an image indexed [thickness, ..., x]. Each cell array is inline
-``binary`` (base64), zlib-compressed in blocks after a UInt64 block header, as VTK's own XML writers do. Named
-constants (e.g. the phase codes ``phase_AM = 1``) are one-tuple arrays of a ``<FieldData>`` block, which ParaView
-lists as field data and PyVista reads as ``grid.field_data``.
-
-A field frame is one ``.vti``, listed with its time in a ``.pvd`` collection. Under ``mpiexec`` it is parallel image
-data, as ParaView writes it: each rank writes the planes it owns as a piece ``frame_XXXX/frame_XXXX_R.vti`` (its
-extent along the thickness covers only those planes), then rank 0 ``frame_XXXX.pvti`` (PImageData) listing the arrays
-and the pieces, so no rank ever holds the whole field and the frame still opens as one grid.
+Coordinates match the FiPy mesh, in metres: x (and y in 3D) in-plane, the thickness along y in 2D and z in 3D;
+VTK orders cells with x fastest, the C order of an image indexed [thickness, ..., x]. Cell arrays are inline
+zlib-compressed ``binary``, as VTK's own XML writers do; named constants go to ``<FieldData>``. Frames, their
+``.pvd`` and the parallel pieces under ``mpiexec``: README, "TWIF-Li: from an image to the lithium map".
 """
 
 from __future__ import annotations
