@@ -75,6 +75,10 @@ class Case:
     def output(self) -> Path:
         return self.directory / "output"
 
+    @property
+    def toml_path(self) -> Path:
+        return self.directory / self.file
+
     def get(self, table: str, key: str, default: Any = None) -> Any:
         """The value given, else ``default``, else the schema's default for the case's model (else None)."""
         if default is None:
@@ -92,7 +96,7 @@ class Case:
         """A finite positive number from the case, or ``default`` when absent; else a one-line error."""
         value = self.get(table, key, default)
         if value is not None and not (math.isfinite(value) and value > 0):
-            raise InputError(f"{self.directory / self.file}: [{table}] {key} must be positive, got {value!r}")
+            raise InputError(f"{self.toml_path}: [{table}] {key} must be positive, got {value!r}")
         return value
 
 

@@ -31,7 +31,7 @@ def run_gitt(data_csv: str | Path, config_toml: str | Path, output_dir: str | Pa
     sample = gitt_sample(config)
     form = config.get("analysis", "fit_form", "model")
     if form not in FORMS:
-        raise InputError(f"{config.directory / config.file}: analysis.fit_form {form!r}: use 'model', 'record', "
+        raise InputError(f"{config.toml_path}: analysis.fit_form {form!r}: use 'model', 'record', "
                          "'transient' or 'sqrt_t'")
     data = read_gitt_csv(data_csv)
     pulses = analyse_pulses(data, sample, threshold_A=config.positive("analysis", "current_threshold_A"),
@@ -80,7 +80,7 @@ def run_gitt(data_csv: str | Path, config_toml: str | Path, output_dir: str | Pa
 
 def gitt_sample(config: Case) -> GittSample:
     """The sample table of ``gitt.toml`` in SI units (one of density/molar volume, one of area/radius)."""
-    where = config.directory / config.file
+    where = config.toml_path
     mass = config.positive("sample", "active_mass_mg") * 1e-6
     molar_mass = config.positive("sample", "molar_mass_g_mol") * 1e-3
     density, molar_volume = (config.positive("sample", k) for k in ("density_g_cm3", "molar_volume_cm3_mol"))

@@ -8,7 +8,8 @@ collector, separator and anode excluded):
     E_g       = w_AM q V                       Wh/kg; q: delivered capacity (mAh per g of AM), V: mean voltage (V)
     E_v       = E_g rho_el                     Wh/L
 
-A dense cathode is AM only (w_AM = 1); paper 2's numbers and the areal ones: README, "Energy density at electrode level".
+A dense cathode is AM only (w_AM = 1). Paper 2's numbers and the areal ones: README, "Energy density at
+electrode level".
 """
 
 from __future__ import annotations
