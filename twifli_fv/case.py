@@ -118,10 +118,7 @@ def load_case(directory: str | Path) -> Case:
 
 
 def load_config(path: str | Path, *, schema: dict, required: dict, keys: dict | None = None) -> Case:
-    """Read and check any TOML settings file against ``schema``; paths in it are relative to its folder.
-
-    Numbers must be finite; with ``keys`` (:data:`~twifli_fv.case_keys.CASE_KEYS`) within each key's range.
-    """
+    """Read and check any TOML settings file against ``schema`` (and each key's range in ``keys``, if given)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: settings file not found")

@@ -134,9 +134,8 @@ def comparison_dir(case_dir: str | Path) -> Path:
 
 
 def run_compare(case_dir: str | Path, experiment_csv: str | Path) -> Comparison:
-    """Compare the complete run in ``case_dir/output`` with measured profiles; writes ``comparison.json`` (naming
-    the run it compared by its profiles' SHA-256) and ``comparison.png`` to :func:`comparison_dir`. Mean depletion
-    is reported at the end of every charge step of the run."""
+    """Compare the complete run in ``case_dir/output`` with measured profiles; writes ``comparison.json`` and
+    ``comparison.png`` to :func:`comparison_dir`."""
     out = Path(case_dir) / "output"
     if not (out / "summary.json").is_file():
         raise InputError(f"{out}: no complete run here (no summary.json); run `twifli run {case_dir}` first")

@@ -90,8 +90,7 @@ def _composition(config: Case, row: dict) -> tuple[dict[str, float], dict[str, f
 
 def _cathode(config: Case, table: str, fractions: dict[str, float], densities: dict[str, float],
              delivered: object) -> Cathode:
-    """The cathode of ``table`` ([dense] or [composite]): delivered capacity per g of AM the theoretical one when
-    not given, never more; porosity in [0, 1)."""
+    """The cathode of ``table`` ([dense] or [composite]), its delivered capacity checked against the theoretical."""
     theoretical = config.get("active_material", "specific_capacity_mAh_g")
     if delivered is None:
         delivered = theoretical
@@ -111,8 +110,7 @@ def _cathode(config: Case, table: str, fractions: dict[str, float], densities: d
 
 
 def _gain(results: list[EnergyDensity]) -> dict[str, float]:
-    """The dense cathode (first) over the best composite, per measure, in percent (paper 2: +9.42 % Wh/kg,
-    +27.7 % Wh/L at 0.1C)."""
+    """The dense cathode (first) over the best composite, per measure, in percent (paper 2, Fig 7c-d)."""
     dense, composites = results[0], results[1:]
     return {
         "gravimetric": 100 * (dense.gravimetric_Wh_kg / max(r.gravimetric_Wh_kg for r in composites) - 1),

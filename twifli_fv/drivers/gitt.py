@@ -102,8 +102,7 @@ def gitt_sample(config: Case) -> GittSample:
 
 def model_rows(data: GittData, sample: GittSample, pulses: list[Pulse], *, c_max_guess_mol_m3: float,
                fraction_max: float) -> list[dict]:
-    """One row per pulse: the Weppner-Huggins columns and the model-based ``D_m2_s`` with its
-    standard error, fitted IR drop and residual; ``valid``/``note`` judge the model fit."""
+    """One row per pulse: the Weppner-Huggins columns and the model fit's; ``valid``/``note`` judge the model fit."""
     c = concentration(data, sample)
     spans = [(p.first, p.last) for p in pulses]
     fits = fit_pulses(data, sample, c, spans, [p.D_transient_m2_s for p in pulses])
@@ -154,8 +153,7 @@ def _row(pulse: Pulse, fit: PulseFit, unrelaxed_before: float, fraction_max: flo
 
 
 def fit_summary(fit: AnomalousFit, c_mol_m3: np.ndarray, D_m2_s: np.ndarray, stderr_m2_s: list[float]) -> dict:
-    """The eqn-5 fit with units, standard errors from the scatter about the law, and a warning
-    when the law does not describe the points (a systematic residual: too few sign runs)."""
+    """The eqn-5 fit with units and standard errors, and its warnings (README, "Model-based fit per pulse")."""
     residual = np.log(D_m2_s / fit.diffusivity(c_mol_m3))
     warnings = []
     z = _runs_z(residual[np.argsort(c_mol_m3)])

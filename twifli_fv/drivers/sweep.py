@@ -1,6 +1,4 @@
-"""Run a grid of case variants (``twifli sweep``): in ``CASE/sweeps/NAME/`` one case directory per point,
-``sweep.json``, ``sweep.csv`` (the varied keys, then each point's numbers) and ``QUANTITY.png`` (filled contours
-over two varied keys as in paper 2, Figs 3d, 4e-g and 6b, or a curve over one). A point's ``case.toml`` is only
+"""Run a grid of case variants (``twifli sweep``; its outputs: README, "Sweeps"). A point's ``case.toml`` is only
 rewritten when its text changes, so its modification time tells whether an output next to it is older."""
 
 from __future__ import annotations
@@ -118,9 +116,8 @@ def reported_quantities(run) -> list[str]:  # noqa: ANN001 - a prepared TwifliRu
 
 
 def summary_row(summary: dict) -> dict[str, Any]:
-    """The numbers of a run's ``summary.json`` as one flat row: top-level numbers, each step's numbers, kind
-    and end reason (``stepN_...``), ``end_reason`` and ``end_mean_depletion`` (1 - mean c/c_sat after the
-    last step; the AM-weighted mean of the run summary). Values not known yet (None) are kept."""
+    """The numbers of a run's ``summary.json`` as one flat row (the columns: README, "Sweeps"); values not known
+    yet (None) are kept."""
     row = {key: value for key, value in summary.items() if value is None or number(value)}
     steps = summary.get("steps") or []
     for index, step in enumerate(steps, 1):
@@ -139,8 +136,7 @@ def number(value: Any) -> bool:
 
 
 def point_quantities(output: Path) -> dict[str, Any]:
-    """The numbers of a complete point: :func:`summary_row` of its ``summary.json`` (values known),
-    ``end_spread_c_norm`` (max - min of the last profile in ``profiles.csv``) and ``wall_time_s``."""
+    """The numbers of a complete point: :func:`summary_row` (values known), ``end_spread_c_norm``, ``wall_time_s``."""
     row = {key: value for key, value in summary_row(json.loads((output / "summary.json").read_text())).items()
            if value is not None}
     if (output / "profiles.csv").is_file():

@@ -1,6 +1,5 @@
-"""Sweep axes from ``--vary`` specifications, resolved against the case schema (``twifli_fv.case.SCHEMA``, read
-when called: models add tables), and their grid. Values are typed as the schema says; numeric ranges
-``start:stop:N`` are linear, ``start:stop:Nlog`` geometric (``1e-10:1e-8:5log``)."""
+"""Sweep axes from ``--vary`` specifications, typed by the case schema (``twifli_fv.case.SCHEMA``, read when
+called: models add tables), and their grid (README, "Sweeps")."""
 
 from __future__ import annotations
 

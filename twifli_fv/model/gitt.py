@@ -146,8 +146,7 @@ def concentration(data: GittData, sample: GittSample) -> np.ndarray:
 
 
 def check_current_sign(data: GittData, sample: GittSample, pulses: list[tuple[int, int]]) -> None:
-    """Refuse a record whose voltage falls while Li is taken out (and rises while it is put in)
-    in most pulses: the current's sign contradicts ``charge_current_positive``."""
+    """Refuse a record whose voltage moves against the current in most pulses (``charge_current_positive``)."""
     sign = 1.0 if sample.charge_current_positive else -1.0
     against = sum(np.sign(data.voltage_V[last] - data.voltage_V[first - 1]) * np.sign(data.current_A[first]) * sign < 0
                   for first, last in pulses)
@@ -161,8 +160,7 @@ def check_current_sign(data: GittData, sample: GittSample, pulses: list[tuple[in
 
 def analyse_pulses(data: GittData, sample: GittSample, *, threshold_A: float | None = None,
                    short_time_ratio_max: float = 0.1) -> list[Pulse]:
-    """Weppner-Huggins D (both forms) and average concentration of every pulse; refuses a record
-    whose current's sign contradicts the sample (:func:`check_current_sign`)."""
+    """Weppner-Huggins D (both forms) and average concentration of every pulse."""
     pulses = find_pulses(data, threshold_A=threshold_A)
     check_current_sign(data, sample, pulses)
     t, current, voltage = data.time_s, data.current_A, data.voltage_V

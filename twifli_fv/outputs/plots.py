@@ -103,8 +103,7 @@ def plot_gitt(path: str | Path, c_mol_m3: np.ndarray, estimates: dict[str, np.nd
 
 def plot_fit(path: str | Path, x: np.ndarray, observed: np.ndarray, model: np.ndarray, groups: dict[str, np.ndarray],
              *, xlabel: str, ylabel: str, title: str = "") -> Path:
-    """``twifli fit``'s plot: data (points) against the fitted model (lines), one colour per group of ``groups``
-    (a label, e.g. a rate, mapped to the indices of its rows)."""
+    """``twifli fit``'s data (points) and model (lines), one colour per group (a label -> the indices of its rows)."""
     figure, ax = pyplot().subplots(figsize=(5.5, 3.8))
     for number, (label, rows) in enumerate(groups.items()):
         order = rows[np.argsort(x[rows])]
@@ -120,10 +119,7 @@ def plot_fit(path: str | Path, x: np.ndarray, observed: np.ndarray, model: np.nd
 
 def plot_study(path: str | Path, axes: list[tuple[str, list]], z: np.ndarray, *, zlabel: str, title: str = "") -> Path:
     """``z`` over the ``(label, values)`` of one varied key of a study (a curve) or two (filled contours of
-    ``z[len(x), len(y)]``, paper 2, Figs 3d, 4e-g, 6b), points marked.
-
-    Numeric axes spanning two decades or more are logarithmic; text values are placed evenly and named.
-    """
+    ``z[len(x), len(y)]``, paper 2, Figs 3d, 4e-g, 6b), points marked."""
     figure, ax = pyplot().subplots(figsize=(5.5, 3.6) if len(axes) == 1 else (5.8, 4.4))
     positions = [_study_axis(ax, which, label, values) for which, (label, values) in zip("xy", axes)]
     if len(axes) == 1:
@@ -155,8 +151,8 @@ def plot_bars(path: str | Path, names: list[str], panels: dict[str, list[float]]
 
 
 def _study_axis(ax, which: str, label: str, values: list) -> np.ndarray:  # noqa: ANN001
-    """Label the ``which`` axis; the values' positions: numbers (log scale over two decades or more) or text
-    values placed evenly and named."""
+    """Label the ``which`` axis; the values' positions (numbers, on a log scale over two decades or more, or text
+    values placed evenly and named)."""
     getattr(ax, f"set_{which}label")(label)
     if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
         positions = np.asarray(values, dtype=float)

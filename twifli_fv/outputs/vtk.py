@@ -133,8 +133,7 @@ def _field_data(constants: dict[str, int]) -> str:
 
 
 def _written_as(dtype: np.dtype) -> tuple[np.dtype, str]:
-    """The little-endian type of a ``dtype`` array in a file (Float64 for floats, UInt8 for booleans, integers
-    unchanged) and its VTK name."""
+    """The little-endian type of a ``dtype`` array in a file and its VTK name."""
     if dtype.kind not in "fbiu":
         raise TypeError(f"cannot write a {dtype} array as VTK cell data")
     written = {"f": np.dtype("<f8"), "b": np.dtype("u1")}.get(dtype.kind, dtype.newbyteorder("<"))
