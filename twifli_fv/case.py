@@ -1,8 +1,5 @@
-"""Case directories: ``case.toml`` read, checked key by key, and turned into typed settings.
-
-Only this module and the CLI read TOML. Every key carries its unit; a key that is not known
-is an error that names it (and the nearest known key), so a typo never falls back to a default.
-"""
+"""Case directories: ``case.toml`` read, checked key by key (an unknown key is an error naming the nearest
+known one, so a typo never falls back to a default), and turned into typed settings."""
 
 from __future__ import annotations
 

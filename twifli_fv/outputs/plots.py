@@ -1,7 +1,4 @@
-"""PNG plots of a run: the c_norm(y, t) map (paper 1, Figs 3-5), profiles, mean SOC vs time.
-
-matplotlib is imported lazily, with the non-interactive Agg backend.
-"""
+"""PNG plots: a run's c_norm(y, t) map (paper 1, Figs 3-5), profiles and mean SOC, and the studies' figures."""
 
 from __future__ import annotations
 
