@@ -26,12 +26,8 @@ _ZLIB_LEVEL = 1  # fastest; zlib's default level 6 takes ~2x the time for files 
 
 def write_vti(path: str | Path, shape: tuple[int, ...], voxel_size_m: float, cell_data: dict[str, np.ndarray],
               *, field_data: dict[str, int] | None = None, slab: Slab | None = None) -> Path:
-    """Write the voxel grid of ``shape`` with ``cell_data`` (each of ``shape`` or flat) to ``path``.
-
-    Arrays are written as :func:`_written_as` says (NaN kept); ``field_data`` as one-value Int64 arrays of the whole
-    grid. With ``slab`` the file is that piece of the grid: ``cell_data`` holds the slab's own planes
-    (``slab.local_shape``) and the extent covers only them.
-    """
+    """Write the voxel grid of ``shape`` with ``cell_data`` (each of ``shape`` or flat) to ``path``; with ``slab``
+    the file is that piece of the grid (``cell_data`` of ``slab.local_shape``, the extent covering only it)."""
     if len(shape) not in (2, 3):
         raise ValueError(f"a voxel grid is 2D or 3D, not of shape {shape}")
     slab = slab or Slab.whole(shape)
