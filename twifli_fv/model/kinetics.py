@@ -59,9 +59,7 @@ class TwifliDischarge:
 
 
 def linearise(law: TwifliCharge | TwifliDischarge, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Newton's tangent ``W ~ p + q c`` at ``c``: ``(p, q)``, exact at ``c`` also at or past a bound by round-off.
-
-    ``law.sign * q <= 0``: the implicit part of the flux always damps (an M-matrix system).
-    """
+    """Newton's tangent ``W ~ p + q c`` at ``c``: ``(p, q)``; ``law.sign * q <= 0``, so the implicit part of the
+    flux always damps (an M-matrix system)."""
     q = law.slope(c)
     return law.weight(c) - q * c, q
