@@ -37,8 +37,7 @@ class Ranks:
 
     def together(self, action: Callable[[], T], *, errors: tuple[type[BaseException], ...] = (OSError,)) -> T | None:
         """``action()`` on this rank; an ``errors`` exception of any rank is raised on every rank (the lowest rank's),
-        so none is left waiting in a later collective call for a rank that stopped, and the CLI says it once. Also a
-        barrier."""
+        so none waits in a later collective call for a rank that stopped. Also a barrier."""
         result, failed = None, None
         try:
             result = action()

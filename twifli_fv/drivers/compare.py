@@ -100,8 +100,7 @@ def compare_profiles(run: Profiles, experiment: Profiles, *, charge_ends_s: list
 
 
 def _dropped(run: Profiles, experiment: Profiles, compared: np.ndarray) -> dict:
-    """The measured points not compared: in all, outside the run's time span, beyond its thickness (at covered
-    times), and the warning (logged) when they are more than :data:`DROPPED_WARNING` of the measured points."""
+    """The measured points not compared, by reason, and the warning when they are over :data:`DROPPED_WARNING`."""
     run_t, _, run_y, run_c = run
     exp_t, _, exp_y, exp_c = experiment
     measured = np.isfinite(exp_c)

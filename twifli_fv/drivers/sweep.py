@@ -55,8 +55,7 @@ def run_sweep(
     case_dir: str | Path, axes: list[SweepAxis], *, name: str | None = None, jobs: int = 1, resume: bool = False,
     quantity: str | None = None, plots: bool = True,
 ) -> SweepResult:
-    """Run the points of the grid not complete yet; ``resume`` continues interrupted ones from their checkpoint.
-    Everything but the points' own values is checked first (:func:`check_base`)."""
+    """Run the points of the grid not complete yet, after :func:`check_base`; ``resume`` continues interrupted ones."""
     base = load_case(case_dir)
     if not axes:
         raise InputError("sweep: give at least one --vary KEY=V1,V2,...")
@@ -90,8 +89,7 @@ def run_sweep(
 
 
 def check_base(base: Case, quantity: str | None) -> None:
-    """Raise the base case's one-line error (as ``twifli run`` would), or an unknown ``quantity``'s: a multi-run
-    command fails on its own inputs, not once per point."""
+    """Raise the base case's one-line error (as ``twifli run`` would) or an unknown ``quantity``'s, once."""
     from twifli_fv.drivers.run import prepare  # the solver stack, loaded only by a command that runs cases
 
     run = prepare(base)
@@ -220,8 +218,7 @@ def _plot(directory: Path, case: str, axes: list[SweepAxis], rows: tuple[dict, .
 
 
 def point_name(values: dict[str, Any]) -> str:
-    """A directory name from the point's values: ``tau_e=2__D_trace_cm2_s=1e-10`` (``table.key`` if a key repeats;
-    floats as repr: distinct values, distinct names)."""
+    """A directory name from the point's values: ``tau_e=2__D_trace_cm2_s=1e-10`` (``table.key`` if a key repeats)."""
     keys = [name.partition(".")[2] for name in values]
     labels = [key if keys.count(key) == 1 else name for name, key in zip(values, keys)]
     texts = [value if isinstance(value, str) else _value(value) for value in values.values()]

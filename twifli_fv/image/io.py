@@ -85,8 +85,7 @@ def open_image(path: str | Path, *, shape: tuple[int, ...] | None = None, dtype:
 
 @contextmanager
 def _decoding(path: Path) -> Iterator[None]:
-    """Any decoder failure is a bad file, reported in one line; so are Pillow's warnings on a damaged file (e.g.
-    "Corrupt EXIF data")."""
+    """Any decoder failure, or Pillow's warning on a damaged file ("Corrupt EXIF data"), is a one-line error."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")

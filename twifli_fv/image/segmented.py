@@ -97,9 +97,8 @@ def load_image(
     """Read a segmented image file and orient it (SPEC sect. 1; the steps: :mod:`twifli_fv.image.reading`).
 
     ``thickness_axis`` is the file axis through the thickness; ``collector_at_end``: the current collector touches its
-    last index; ``crop`` is in file axes (``"0:128,0:128,:"``). On several ``ranks`` each rank decodes only its slab's
-    planes and halo (the image's ``slab``); with ``balance`` each slab holds about as many voxels of that phase (the
-    unknowns of a run) rather than as many planes.
+    last index; ``crop`` is in file axes (``"0:128,0:128,:"``). On several ``ranks`` each decodes only its slab (and
+    halo); with ``balance`` each slab holds about as many voxels of that phase rather than as many planes.
     """
     source = str(path)
     image = open_labels(path, shape=shape, dtype=dtype)

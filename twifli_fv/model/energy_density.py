@@ -1,12 +1,10 @@
 """Electrode-level energy density of a cathode of given composition (paper 2, Figs 1b and 7c-d).
 
-Per unit mass and volume of the cathode layer (pores count in the volume and weigh nothing; current
-collector, separator and anode excluded):
+Per unit mass and volume of the cathode layer (pores in the volume; current collector, separator, anode excluded):
 
-    rho_solid = 1 / sum_i (w_i / rho_i)        w_i: mass fractions of the solids (AM, SE, carbon, binder), sum 1
-    rho_el    = (1 - porosity) rho_solid       g/cm3 = kg/L
-    E_g       = w_AM q V                       Wh/kg; q: delivered capacity (mAh per g of AM), V: mean voltage (V)
-    E_v       = E_g rho_el                     Wh/L
+    rho_el = (1 - porosity) / sum_i (w_i / rho_i)    g/cm3 = kg/L; w_i: solid mass fractions (AM, SE, carbon, binder)
+    E_g    = w_AM q V                                Wh/kg; q: delivered capacity (mAh per g of AM), V: mean voltage (V)
+    E_v    = E_g rho_el                              Wh/L
 
 A dense cathode is AM only (w_AM = 1). Paper 2's numbers and the areal ones: README, "Energy density at
 electrode level".
