@@ -11,7 +11,7 @@ import numpy as np
 
 
 class VoxelGrid:
-    """Base of the per-voxel maps (``SegmentedImage``, ``GrainMap``): a subclass gives ``shape`` and ``voxel_size_m``."""
+    """Base of the per-voxel maps (``SegmentedImage``, ``GrainMap``); a subclass gives ``shape``, ``voxel_size_m``."""
 
     voxel_size_m: float
 
