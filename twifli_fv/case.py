@@ -14,8 +14,9 @@ from twifli_fv.case_keys import CASE_KEYS, NUM, Key
 from twifli_fv.errors import InputError, did_you_mean
 
 Schema = dict[str, dict[str, type | tuple[type, ...]]]  # table -> key -> allowed types
-SCHEMA: Schema = {  # the types of CASE_KEYS (sweep axes read it)
-    table: {key: spec.kinds for key, spec in keys.items()} for table, keys in CASE_KEYS.items()
+SCHEMA: Schema = {  # the types of CASE_KEYS, always a tuple (sweeps and fits read it)
+    table: {key: spec.kinds if isinstance(spec.kinds, tuple) else (spec.kinds,) for key, spec in keys.items()}
+    for table, keys in CASE_KEYS.items()
 }
 REQUIRED = {"image": ("file", "labels", "voxel_size_um"), "material": ("c_sat_mol_m3",), "protocol": ("steps",)}
 DENSE_ONLY_MATERIAL = ("D_fast_cm2_s", "D_slow_cm2_s", "D_eff_cm2_s", "initial_stoichiometry")

@@ -72,8 +72,7 @@ def parse_free(spec: str, *, case: Case) -> list[FreeParameter]:
         if not part or not match:
             raise InputError(f"--free {spec!r}: write KEY[=LO:HI],..., e.g. D_eff_cm2_s=1e-10:1e-8")
         table, key = resolve_key(match[1], option="--free")
-        kinds = case_file.SCHEMA[table][key]
-        if float not in (kinds if isinstance(kinds, tuple) else (kinds,)):
+        if float not in case_file.SCHEMA[table][key]:
             raise InputError(f"--free {part!r}: {table}.{key} does not take numbers; it cannot be fitted")
         current = case.get(table, key)
         lower, upper = _bounds(part, match, current)

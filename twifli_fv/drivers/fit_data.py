@@ -97,8 +97,7 @@ def _kind(path: Path, header: list[str]) -> str:
 
 def _condition_key(path: Path, column: str) -> str:
     table, key = resolve_key("protocol.c_rate" if column == "c_rate" else column, option=f"{path}: column")
-    kinds = case_file.SCHEMA[table][key]
-    if float not in (kinds if isinstance(kinds, tuple) else (kinds,)):
+    if float not in case_file.SCHEMA[table][key]:
         raise InputError(f"{path}: column {column!r} is {table}.{key}, which does not take numbers")
     return f"{table}.{key}"
 
