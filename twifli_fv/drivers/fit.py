@@ -177,9 +177,8 @@ class _Evaluator:
         """Model minus data at each point (runs not complete yet are run, ``jobs`` at a time)."""
         folders = [self.runs(u) for u in points]
         todo = list(dict.fromkeys(f for group in folders for f in group if not point_complete(f)))
-        arguments = [(str(f), self.resume and (f / "output" / "checkpoint.npz").is_file()) for f in todo]
-        outcomes = (self.pool.map(run_point, *zip(*arguments)) if self.pool and len(todo) > 1
-                    else (run_point(*a) for a in arguments))
+        outcomes = (self.pool.map(run_point, map(str, todo), [self.resume] * len(todo)) if self.pool and len(todo) > 1
+                    else (run_point(str(f), self.resume) for f in todo))
         for folder, (error, seconds) in zip(todo, outcomes):
             log.info("%s: %s (%.1f s)", folder.name, f"failed: {error}" if error else "complete", seconds)
             if error:

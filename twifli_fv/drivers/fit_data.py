@@ -1,8 +1,7 @@
 """Measured data for ``twifli fit``: a CSV read into the model runs it needs and the numbers it holds.
 
-Three kinds, told apart by their columns (SPEC sect. 6; README, "Calibration"): ``capacity`` (``c_rate,
-capacity_mAh_g`` and optionally case keys per row: one run per distinct condition, paper 2, Figs 3c, 4e),
-``voltage`` (``c_rate, capacity_mAh_g, voltage_V``) and ``profiles`` (as ``twifli radiography`` writes them).
+Three kinds, told apart by their columns (:data:`KINDS`; SPEC sect. 6; README, "Calibration"): capacities
+(paper 2, Figs 3c, 4e; optionally case keys per row, one run per distinct condition), voltage curves, profiles.
 """
 
 from __future__ import annotations

@@ -94,12 +94,9 @@ def load_image(
     ranks: Ranks = ONE,
     balance: Phase | None = None,
 ) -> SegmentedImage:
-    """Read a segmented image file and orient it (SPEC sect. 1; the steps: :mod:`twifli_fv.image.reading`).
-
-    ``thickness_axis`` is the file axis through the thickness; ``collector_at_end``: the current collector touches its
-    last index; ``crop`` is in file axes (``"0:128,0:128,:"``). On several ``ranks`` each decodes only its slab (and
-    halo); with ``balance`` each slab holds about as many voxels of that phase rather than as many planes.
-    """
+    """Read a segmented image file and orient it (SPEC sect. 1; the options: :mod:`twifli_fv.image.reading`). On
+    several ``ranks`` each decodes only its slab (and halo); with ``balance`` each slab holds about as many voxels of
+    that phase rather than as many planes."""
     source = str(path)
     image = open_labels(path, shape=shape, dtype=dtype)
     grid = Orientation.of(image.shape, crop=crop, thickness_axis=thickness_axis, collector_at_end=collector_at_end,
