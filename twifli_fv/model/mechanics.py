@@ -10,8 +10,7 @@ strain per unit ``x = c / c_max``; their defaults: README, "Chemo-mechanics"),
 
     eps_ch = (Omega_a (I - n n) + Omega_c n n) (c - c_ref) / c_max
 
-The stiffness of a grain is isotropic (``E``, ``nu``) by default or transversely isotropic about ``n``
-(``C11, C12, C13, C33, C44`` in the crystal frame, c axis = crystal axis 3), rotated into image axes.
+A grain's stiffness is isotropic or transversely isotropic about ``n``, rotated into image axes.
 """
 
 from __future__ import annotations
