@@ -1,9 +1,8 @@
 """Interfacial kinetics laws on the active (AM|SE) interfaces, one small class each, and the TWIF-Li
 weighting factors (paper 1, eqns 2-4; SPEC sect. 3).
 
-A law gives the dimensionless weight ``W(c)`` of SPEC sect. 3 and its slope ``dW/dc``, finite (that at
-``FLOOR``) near the bound (c = 0 on charge, c = c_sat on discharge); the solver linearises ``W ~ p + q c``
-about the latest iterate ``c*`` by Newton's tangent (:func:`linearise`), exact once the sweeps converge.
+A law gives the dimensionless weight ``W(c)`` of SPEC sect. 3 and its slope ``dW/dc`` for :func:`linearise`,
+finite (that at ``FLOOR``) near the bound (c = 0 on charge, c = c_sat on discharge).
 """
 
 from __future__ import annotations
