@@ -226,8 +226,8 @@ def point_name(values: dict[str, Any]) -> str:
 
 
 def write_point_case(base: Case, directory: Path, values: dict[str, Any], *, header: str) -> Case:
-    """Write ``directory/case.toml`` (base settings, ``values`` as ``{"table.key": value}``, input files named by a
-    relative path re-rooted to ``directory``); return it loaded."""
+    """Write ``directory/case.toml``: the base settings, ``values`` (``{"table.key": value}``), relative input paths
+    re-rooted; return it loaded."""
     directory = Path(directory).resolve()
     settings = copy.deepcopy(base.settings)
     for name, value in values.items():

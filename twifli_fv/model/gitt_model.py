@@ -56,8 +56,7 @@ def sample_geometry(sample: GittSample) -> tuple[Grid, float]:
 
 
 def rest_ocv(data: GittData, c: np.ndarray, pulses: list[tuple[int, int]]) -> Ocv:
-    """The OCV through the relaxed voltage (the mean over the last 2 % of a rest: noise averaged)
-    before the first pulse and at the end of every rest."""
+    """The OCV through the relaxed voltages before the first pulse and after each (means over a rest's last 2 %)."""
     t, points = data.time_s, {}
     starts = [0] + [last + 1 for _, last in pulses]
     for start, end in zip(starts, [pulses[0][0] - 1] + rest_ends(pulses, c.size)):

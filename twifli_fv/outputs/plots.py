@@ -148,8 +148,7 @@ def plot_bars(path: str | Path, names: list[str], panels: dict[str, list[float]]
 
 
 def _study_axis(ax, which: str, label: str, values: list) -> np.ndarray:  # noqa: ANN001
-    """Label the ``which`` axis; the values' positions (numbers, on a log scale over two decades or more, or text
-    values placed evenly and named)."""
+    """Label the ``which`` axis; the values' positions (log scale over two decades or more; text placed evenly)."""
     getattr(ax, f"set_{which}label")(label)
     if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
         positions = np.asarray(values, dtype=float)
