@@ -1,8 +1,5 @@
-"""Every ``case.toml`` key: its type, unit, default, allowed range or values and meaning (SPEC, README).
-
-:data:`CASE_KEYS` is the one source of the case schema: :mod:`twifli_fv.case` checks files against it,
-``twifli keys`` prints it and :func:`keys_markdown` renders it for the README.
-"""
+"""Every ``case.toml`` key: its type, unit, default, allowed range or values and meaning (SPEC, README);
+:data:`CASE_KEYS` is the one source of the schema (:mod:`twifli_fv.case`, ``twifli keys``, the README's table)."""
 
 from __future__ import annotations
 

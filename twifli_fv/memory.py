@@ -1,8 +1,5 @@
-"""Sizes estimated before allocating: a problem that cannot fit in memory is refused in one line.
-
-Each estimate is a voxel count times a per-voxel cost measured on the shipped cases (with margin), compared
-with the memory available (``MemAvailable``, or the cgroup limit when lower).
-"""
+"""Sizes estimated before allocating: a problem that cannot fit in memory is refused in one line. Each estimate
+is a voxel count times a per-voxel cost measured on the shipped cases (with margin)."""
 
 from __future__ import annotations
 

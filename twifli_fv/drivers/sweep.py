@@ -226,8 +226,7 @@ def point_name(values: dict[str, Any]) -> str:
 
 
 def write_point_case(base: Case, directory: Path, values: dict[str, Any], *, header: str) -> Case:
-    """Write ``directory/case.toml``: the base settings, ``values`` (``{"table.key": value}``), relative input paths
-    re-rooted; return it loaded."""
+    """Write ``directory/case.toml`` (the base settings, ``values``, relative inputs re-rooted); return it loaded."""
     directory = Path(directory).resolve()
     settings = copy.deepcopy(base.settings)
     for name, value in values.items():

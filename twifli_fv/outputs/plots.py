@@ -114,6 +114,18 @@ def plot_fit(path: str | Path, x: np.ndarray, observed: np.ndarray, model: np.nd
     return save_figure(figure, path)
 
 
+def plot_voltage_curves(path: str | Path, curves: dict[str, tuple[np.ndarray, np.ndarray]], *, title: str = "") -> Path:
+    """Cell voltage against capacity (mAh/g), one line per label."""
+    figure, ax = pyplot().subplots(figsize=(5.5, 3.8))
+    for label, (capacity, voltage) in curves.items():
+        ax.plot(capacity, voltage, label=label)
+    ax.set(xlabel="capacity (mAh g$^{-1}$ LiCoO$_2$)", ylabel="cell voltage (V)")
+    ax.set_title(title, fontsize=10)
+    if len(curves) > 1:
+        ax.legend(fontsize=8)
+    return save_figure(figure, path)
+
+
 def plot_study(path: str | Path, axes: list[tuple[str, list]], z: np.ndarray, *, zlabel: str, title: str = "") -> Path:
     """``z`` over the ``(label, values)`` of one varied key of a study (a curve) or two (filled contours of
     ``z[len(x), len(y)]``, paper 2, Figs 3d, 4e-g, 6b), points marked."""
