@@ -22,5 +22,4 @@ def did_you_mean(name: str, known: Iterable[str] | Mapping[str, str], *, listing
 
 
 class NumericalError(RuntimeError):
-    """A solve that failed on accepted input (a collapsed time step, a linear solve that did not converge); the
-    CLI prints it on one line and exits 3."""
+    """A solve that failed on accepted input (a collapsed time step, an unconverged linear solve); the CLI exits 3."""

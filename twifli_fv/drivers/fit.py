@@ -1,5 +1,4 @@
-"""``twifli fit``: case keys fitted to measured data by bounded least squares (SPEC sect. 6, "Calibration";
-README, "Calibration": log10 or range-scaled keys, one cached case run per evaluation, and the outputs).
+"""``twifli fit``: case keys fitted to measured data by bounded least squares (SPEC sect. 6; README, "Calibration").
 Uncertainties: ``cov = s^2 (J^T J)^-1``, ``s^2 = sum r^2 / (m - n)``, Student's t with ``m - n`` degrees of freedom.
 """
 

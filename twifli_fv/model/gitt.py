@@ -114,8 +114,7 @@ def read_gitt_csv(path: str | Path) -> GittData:
 
 
 def find_pulses(data: GittData, *, threshold_A: float | None = None) -> list[tuple[int, int]]:
-    """``(first, last)`` sample indices of each pulse: a run of samples of one sign with ``|I| > threshold``
-    and rests on both sides (default threshold: README, "Pulses and their concentration")."""
+    """``(first, last)`` sample indices of each pulse: samples of one sign above the threshold, rests on both sides."""
     current = data.current_A
     if threshold_A is None:
         noise = 1.4826 * float(np.median(np.abs(np.diff(current)))) / math.sqrt(2.0)

@@ -81,8 +81,7 @@ def frame_name(index: int, *, ranks: Ranks = ONE) -> str:
 
 def write_frame(directory: Path, index: int, *, grid: VoxelGrid, cell_data: dict[str, np.ndarray],
                 field_data: dict[str, int], ranks: Ranks = ONE) -> str:
-    """Field frame ``index`` of ``cell_data`` (this rank's own cells) in ``directory``; its file name. Collective on
-    several ranks: a piece that fails on any rank fails the frame on all, and the ``.pvti`` comes after every piece."""
+    """Field frame ``index`` of ``cell_data`` (this rank's own cells) in ``directory``; its file name (collective)."""
     name = frame_name(index, ranks=ranks)
     if ranks.size == 1:
         write_vti(directory / name, grid.shape, grid.voxel_size_m, cell_data, field_data=field_data)
