@@ -67,7 +67,7 @@ def rest_ocv(data: GittData, c: np.ndarray, pulses: list[tuple[int, int]]) -> Oc
 
 
 def window(data: GittData, first: int, last: int, end: int, *, points: int = WINDOW_POINTS) -> np.ndarray:
-    """Sample indices fitted for one pulse: a few before it, then the pulse and the rest after it, thinned by ``points``."""
+    """Sample indices fitted for one pulse: a few before it, the pulse and the rest after it, thinned by ``points``."""
     t = data.time_s
     before = np.arange(max(first - 5, 0), first)
     pulse = np.unique(np.linspace(first, last, min(points, last - first + 1)).round().astype(int))
