@@ -7,9 +7,9 @@ Weppner & Huggins, J. Electrochem. Soc. 124 (1977) 1569, with L = m V_m / (M S) 
     D = 4 / (pi t_p) * L^2 * (dE_s / dE_t)^2                  (transient form)
     D = 4 / pi * L^2 * (dE_s / (t_p dE/dsqrt(t)))^2          (sqrt(t) form)
 
-The current logged at sample k flowed during (t_{k-1}, t_k]: a pulse runs from the last rest sample
-before it (``t_on``, E_0) to its last; ``dE_t`` from its first sample to its last, ``dE_s`` from E_0 to
-the end of the following rest.
+The current logged at sample k flowed during (t_{k-1}, t_k]: a pulse runs from the last rest sample before it
+(``t_on``, E_0) to its last; ``dE_t`` from its first sample to its last, ``dE_s`` from E_0 to the end of the
+following rest; ``dE/dsqrt(t)`` is the least-squares slope of E against ``sqrt(t - t_on)``.
 """
 
 from __future__ import annotations
