@@ -1,8 +1,6 @@
 """twifli_fv: image-based finite-volume simulation of lithium transport in solid-state cathodes.
 
-The package picks FiPy's solver backend here, once, before anything imports fipy.
-Layers (each imports only those before it):
-image -> mesh -> properties -> model -> solve -> outputs; the CLI and the case loader sit on top.
+The package picks FiPy's solver backend here, once, before anything imports fipy (layers: README, "Architecture").
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
-"""Case directories: ``case.toml`` read, checked key by key, and turned into typed settings.
-
-Only this module and the CLI read TOML. Every key carries its unit; a key that is not known
-is an error that names it (and the nearest known key), so a typo never falls back to a default.
-"""
+"""Case directories: ``case.toml`` read, checked key by key (an unknown key is an error naming the nearest
+known one, so a typo never falls back to a default), and turned into typed settings."""
 
 from __future__ import annotations
 
@@ -17,8 +14,9 @@ from twifli_fv.case_keys import CASE_KEYS, NUM, Key
 from twifli_fv.errors import InputError, did_you_mean
 
 Schema = dict[str, dict[str, type | tuple[type, ...]]]  # table -> key -> allowed types
-SCHEMA: Schema = {  # the types of CASE_KEYS (sweep axes read it)
-    table: {key: spec.kinds for key, spec in keys.items()} for table, keys in CASE_KEYS.items()
+SCHEMA: Schema = {  # the types of CASE_KEYS, always a tuple (sweeps and fits read it)
+    table: {key: spec.kinds if isinstance(spec.kinds, tuple) else (spec.kinds,) for key, spec in keys.items()}
+    for table, keys in CASE_KEYS.items()
 }
 REQUIRED = {"image": ("file", "labels", "voxel_size_um"), "material": ("c_sat_mol_m3",), "protocol": ("steps",)}
 DENSE_ONLY_MATERIAL = ("D_fast_cm2_s", "D_slow_cm2_s", "D_eff_cm2_s", "initial_stoichiometry")
@@ -75,6 +73,10 @@ class Case:
     def output(self) -> Path:
         return self.directory / "output"
 
+    @property
+    def toml_path(self) -> Path:
+        return self.directory / self.file
+
     def get(self, table: str, key: str, default: Any = None) -> Any:
         """The value given, else ``default``, else the schema's default for the case's model (else None)."""
         if default is None:
@@ -92,7 +94,7 @@ class Case:
         """A finite positive number from the case, or ``default`` when absent; else a one-line error."""
         value = self.get(table, key, default)
         if value is not None and not (math.isfinite(value) and value > 0):
-            raise InputError(f"{self.directory / self.file}: [{table}] {key} must be positive, got {value!r}")
+            raise InputError(f"{self.toml_path}: [{table}] {key} must be positive, got {value!r}")
         return value
 
 
@@ -114,10 +116,7 @@ def load_case(directory: str | Path) -> Case:
 
 
 def load_config(path: str | Path, *, schema: dict, required: dict, keys: dict | None = None) -> Case:
-    """Read and check any TOML settings file against ``schema``; paths in it are relative to its folder.
-
-    Numbers must be finite; with ``keys`` (:data:`~twifli_fv.case_keys.CASE_KEYS`) within each key's range.
-    """
+    """Read and check any TOML settings file against ``schema`` (and each key's range in ``keys``, if given)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: settings file not found")

@@ -1,9 +1,5 @@
-"""Every ``case.toml`` key: its type, unit, default, allowed range or values and meaning (SPEC, README).
-
-:data:`CASE_KEYS` is the one source of the case schema: :mod:`twifli_fv.case` checks files against it,
-``twifli keys`` prints it and :func:`keys_markdown` renders it for the README. A range is checked before
-any work, so ``voxel_size_um = 1e-9`` is refused with the key and the range rather than failing in a solve.
-"""
+"""Every ``case.toml`` key: its type, unit, default, allowed range or values and meaning (SPEC, README);
+:data:`CASE_KEYS` is the one source of the schema (:mod:`twifli_fv.case`, ``twifli keys``, the README's table)."""
 
 from __future__ import annotations
 

@@ -30,9 +30,6 @@ def _sizes(text: str, *, example: str) -> tuple[int, ...]:
         raise InputError(f"--shape {text!r}: write sizes like {example}") from None
 
 
-# --- commands ---------------------------------------------------------------------------------
-
-
 def describe(args: argparse.Namespace) -> None:
     from twifli_fv.properties.microstructure import describe
 

@@ -12,10 +12,8 @@ class InputError(ValueError):
 
 def did_you_mean(name: str, known: Iterable[str] | Mapping[str, str], *, listing: str = "known",
                  otherwise: str | None = None) -> str:
-    """`` (did you mean 'X'?)`` for the choice closest to ``name``, else `` (known: a, b, ...)`` or ``otherwise``.
-
-    ``known`` may map each choice to how it is shown (e.g. a bare key to ``table.key``).
-    """
+    """`` (did you mean 'X'?)`` for the choice closest to ``name``, else `` (known: a, b, ...)`` or ``otherwise``;
+    ``known`` may map each choice to how it is shown (e.g. a bare key to ``table.key``)."""
     shown = dict(known) if isinstance(known, Mapping) else {choice: choice for choice in known}
     match = difflib.get_close_matches(name, list(shown), n=1)
     if match:
@@ -24,8 +22,4 @@ def did_you_mean(name: str, known: Iterable[str] | Mapping[str, str], *, listing
 
 
 class NumericalError(RuntimeError):
-    """A solve that failed on accepted input (a collapsed time step, a linear solve that did not converge).
-
-    Raised by the solve layer; the run driver adds where it happened and what to try, the CLI prints it on one
-    line and exits 3.
-    """
+    """A solve that failed on accepted input (a collapsed time step, an unconverged linear solve); the CLI exits 3."""

@@ -1,9 +1,5 @@
-"""Sizes estimated before allocating: a problem that cannot fit in memory is refused in one line.
-
-Each large allocation (an image refined n^d times, a generated image, a run's grid and solver, FiPy's mesh)
-is estimated from its voxel count and a per-voxel cost measured on the shipped cases (with margin), and
-compared with the memory available (``MemAvailable``, or the cgroup limit when lower).
-"""
+"""Sizes estimated before allocating: a problem that cannot fit in memory is refused in one line. Each estimate
+is a voxel count times a per-voxel cost measured on the shipped cases (with margin)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""The processes a run is split over, as the layers below the solver see them.
-
-Under ``mpiexec`` each rank owns a slab of the voxel grid (:mod:`twifli_fv.image.slab`) and the few numbers that
-involve every cell (totals, maxima, per-row profiles) are combined over the ranks. :class:`Ranks` is that
-combination and nothing else: the solve layer makes one from PETSc's communicator
+"""The processes a run is split over, as the layers below the solver see them: the collectives over the ranks'
+slabs (:mod:`twifli_fv.image.slab`). The solve layer makes a :class:`Ranks` from PETSc's communicator
 (:func:`twifli_fv.solve.petsc_env.ranks`) and passes it down explicitly; ``Ranks()`` is one process alone.
 """
 
@@ -40,8 +37,7 @@ class Ranks:
 
     def together(self, action: Callable[[], T], *, errors: tuple[type[BaseException], ...] = (OSError,)) -> T | None:
         """``action()`` on this rank; an ``errors`` exception of any rank is raised on every rank (the lowest rank's),
-        so none is left waiting in a later collective call for a rank that stopped, and the CLI says it once. Also a
-        barrier."""
+        so none waits in a later collective call for a rank that stopped. Also a barrier."""
         result, failed = None, None
         try:
             result = action()

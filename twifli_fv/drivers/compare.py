@@ -1,10 +1,5 @@
-"""``twifli compare``: model-experiment comparison of through-thickness Li profiles (paper 1, Figs 3-4).
-
-Both sides are ``profiles.csv`` tables; the run is interpolated linearly in time and y onto the experiment's
-grid and errors are run minus experiment. Measured points outside the run are dropped, counted by reason, and
-warned about (stderr and JSON) when more than :data:`DROPPED_WARNING` of them. Measured profiles carry no AM
-weights, so the run's end-of-charge mean depletion is given AM-weighted and as the experiment's row mean
-(:data:`DEPLETION`).
+"""``twifli compare``: model-experiment comparison of through-thickness Li profiles (paper 1, Figs 3-4);
+errors are run minus experiment, the run interpolated onto the measured grid (README, "3. Compare.").
 """
 
 from __future__ import annotations
@@ -105,8 +100,7 @@ def compare_profiles(run: Profiles, experiment: Profiles, *, charge_ends_s: list
 
 
 def _dropped(run: Profiles, experiment: Profiles, compared: np.ndarray) -> dict:
-    """The measured points not compared: in all, outside the run's time span, beyond its thickness (at covered
-    times), and the warning (logged) when they are more than :data:`DROPPED_WARNING` of the measured points."""
+    """The measured points not compared, by reason, and the warning when they are over :data:`DROPPED_WARNING`."""
     run_t, _, run_y, run_c = run
     exp_t, _, exp_y, exp_c = experiment
     measured = np.isfinite(exp_c)
@@ -139,9 +133,8 @@ def comparison_dir(case_dir: str | Path) -> Path:
 
 
 def run_compare(case_dir: str | Path, experiment_csv: str | Path) -> Comparison:
-    """Compare the complete run in ``case_dir/output`` with measured profiles; writes ``comparison.json`` (naming
-    the run it compared by its profiles' SHA-256) and ``comparison.png`` to :func:`comparison_dir`. Mean depletion
-    is reported at the end of every charge step of the run."""
+    """Compare the complete run in ``case_dir/output`` with measured profiles; writes ``comparison.json`` and
+    ``comparison.png`` to :func:`comparison_dir`."""
     out = Path(case_dir) / "output"
     if not (out / "summary.json").is_file():
         raise InputError(f"{out}: no complete run here (no summary.json); run `twifli run {case_dir}` first")

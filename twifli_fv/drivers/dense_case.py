@@ -25,7 +25,8 @@ from twifli_fv.model.butler_volmer import ButlerVolmer
 from twifli_fv.model.constants import FARADAY
 from twifli_fv.model.dense import DenseModel
 from twifli_fv.model.protocol import parse_protocol
-from twifli_fv.outputs.voltage import plot_voltage_curves, write_voltage_curve
+from twifli_fv.outputs.plots import plot_voltage_curves
+from twifli_fv.outputs.voltage import write_voltage_curve
 from twifli_fv.parameters import CM2_S
 from twifli_fv.solve.anisotropic_diffusion import effective_diffusivity
 from twifli_fv.solve.dense import DenseSolver

@@ -1,8 +1,5 @@
 """``twifli energy-density``: dense and composite cathodes of given composition compared at electrode level
 (paper 2, Fig 7c-d), written as ``energy_density.json`` (last), ``energy_density.csv`` and ``energy_density.png``.
-
-The settings (``ENERGY_DENSITY_SCHEMA``): a list in ``[composite]`` gives one composite per entry, as Fig 7's
-60-90 wt% series; ``[electrode]`` puts the same AM in every cathode, as in Fig 7.
 """
 
 from __future__ import annotations
@@ -25,7 +22,7 @@ def run_energy_density(config_toml: str | Path, output_dir: str | Path) -> dict:
     config = load_config(config_toml, schema=ENERGY_DENSITY_SCHEMA, required=ENERGY_DENSITY_REQUIRED)
     given = {key: config.positive("electrode", key) for key in GEOMETRY if config.get("electrode", key) is not None}
     if len(given) > 1:
-        raise InputError(f"{_where(config)}: give one of electrode.{', electrode.'.join(GEOMETRY)}, not {len(given)}")
+        raise InputError(f"{config.toml_path}: give one of electrode.{', electrode.'.join(GEOMETRY)}, not {len(given)}")
     dense, composites = cathodes_from_config(config)
     results = [energy_density(cathode, **given) for cathode in ([dense] if dense else []) + composites]
     rows = [asdict(result) for result in results]
@@ -57,18 +54,18 @@ def cathodes_from_config(config: Case) -> tuple[Cathode | None, list[Cathode]]:
     if "composite" in config.settings:
         table = config.settings["composite"]
         if "am_mass_fraction" not in table:
-            raise InputError(f"{_where(config)}: missing key 'composite.am_mass_fraction'")
+            raise InputError(f"{config.toml_path}: missing key 'composite.am_mass_fraction'")
         keys = [f"{prefix}_mass_fraction" for prefix in SOLIDS.values()] + ["delivered_capacity_mAh_g"]
         columns = {key: table[key] for key in keys if key in table}
         lengths = {len(v) for v in columns.values() if isinstance(v, list)}
         if len(lengths) > 1:
-            raise InputError(f"{_where(config)}: the lists in [composite] differ in length ({sorted(lengths)})")
+            raise InputError(f"{config.toml_path}: the lists in [composite] differ in length ({sorted(lengths)})")
         for index in range(lengths.pop() if lengths else 1):
             row = {key: (value[index] if isinstance(value, list) else value) for key, value in columns.items()}
             composites.append(_cathode(config, "composite", *_composition(config, row),
                                        row.get("delivered_capacity_mAh_g")))
     if dense is None and not composites:
-        raise InputError(f"{_where(config)}: give a [dense] table, a [composite] table or both")
+        raise InputError(f"{config.toml_path}: give a [dense] table, a [composite] table or both")
     return dense, composites
 
 
@@ -78,33 +75,32 @@ def _composition(config: Case, row: dict) -> tuple[dict[str, float], dict[str, f
     for phase, prefix in SOLIDS.items():
         value = row.get(f"{prefix}_mass_fraction", 0.0)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-            raise InputError(f"{_where(config)}: composite.{prefix}_mass_fraction must be in [0, 1], got {value!r}")
+            raise InputError(f"{config.toml_path}: composite.{prefix}_mass_fraction must be in [0, 1], got {value!r}")
         if value > 0:
             fractions[phase] = float(value)
             key = ("active_material", "density_g_cm3") if phase == "AM" else ("composite", f"{prefix}_density_g_cm3")
             densities[phase] = config.positive(*key)
             if densities[phase] is None:
-                raise InputError(f"{_where(config)}: missing key 'composite.{prefix}_density_g_cm3' "
+                raise InputError(f"{config.toml_path}: missing key 'composite.{prefix}_density_g_cm3' "
                                  f"({phase} fraction {value:g})")
     if "AM" not in fractions or abs(sum(fractions.values()) - 1.0) > 1e-6:
-        raise InputError(f"{_where(config)}: [composite] mass fractions {fractions} must include AM and sum to 1")
+        raise InputError(f"{config.toml_path}: [composite] mass fractions {fractions} must include AM and sum to 1")
     return fractions, densities
 
 
 def _cathode(config: Case, table: str, fractions: dict[str, float], densities: dict[str, float],
              delivered: object) -> Cathode:
-    """The cathode of ``table`` ([dense] or [composite]): delivered capacity per g of AM the theoretical one when
-    not given, never more; porosity in [0, 1)."""
+    """The cathode of ``table`` ([dense] or [composite]), its delivered capacity checked against the theoretical."""
     theoretical = config.get("active_material", "specific_capacity_mAh_g")
     if delivered is None:
         delivered = theoretical
     elif isinstance(delivered, bool) or not isinstance(delivered, (int, float)) or not 0 < delivered <= theoretical:
-        raise InputError(f"{_where(config)}: {table}.delivered_capacity_mAh_g must be in (0, {theoretical:g}] "
+        raise InputError(f"{config.toml_path}: {table}.delivered_capacity_mAh_g must be in (0, {theoretical:g}] "
                          f"(active_material.specific_capacity_mAh_g), got {delivered!r}")
     voltage = config.positive(table, "average_voltage_V", config.get("active_material", "average_voltage_V"))
     porosity = config.get(table, "porosity", 0.0)
     if not 0 <= porosity < 1:
-        raise InputError(f"{_where(config)}: {table}.porosity must be in [0, 1), got {porosity!r}")
+        raise InputError(f"{config.toml_path}: {table}.porosity must be in [0, 1), got {porosity!r}")
     material = config.get("active_material", "name", "AM")
     return Cathode(
         name=f"dense {material}" if table == "dense" else f"composite {100 * fractions['AM']:g} wt% {material}",
@@ -114,14 +110,9 @@ def _cathode(config: Case, table: str, fractions: dict[str, float], densities: d
 
 
 def _gain(results: list[EnergyDensity]) -> dict[str, float]:
-    """The dense cathode (first) over the best composite, per measure, in percent (paper 2: +9.42 % Wh/kg,
-    +27.7 % Wh/L at 0.1C)."""
+    """The dense cathode (first) over the best composite, per measure, in percent (paper 2, Fig 7c-d)."""
     dense, composites = results[0], results[1:]
     return {
         "gravimetric": 100 * (dense.gravimetric_Wh_kg / max(r.gravimetric_Wh_kg for r in composites) - 1),
         "volumetric": 100 * (dense.volumetric_Wh_L / max(r.volumetric_Wh_L for r in composites) - 1),
     }
-
-
-def _where(config: Case) -> Path:
-    return config.directory / config.file

@@ -1,12 +1,5 @@
-"""``twifli fit``: case keys fitted to measured data by bounded least squares (SPEC sect. 6, "Calibration").
-
-``scipy.optimize.least_squares`` (trust region reflective) works in ``log10(value)`` for a key whose
-bounds span a decade or more or that is a positive rate constant, in ``value / (HI - LO)`` otherwise.
-Every model evaluation is a case run in ``CASE/fits/NAME/eval_HASH`` (hashed by its values), so a fit
-run again or resumed re-runs nothing complete; the forward-difference Jacobian's points run ``jobs`` at
-a time in a process pool. Outputs: ``fit.json`` (values, uncertainties, residuals), ``fit.csv`` (every
-run), ``fit.png``; ``cov = s^2 (J^T J)^-1`` in the fitted parameters, ``s^2 = sum r^2 / (m - n)`` for ``m``
-data rows and ``n`` free keys, 68 % and 95 % intervals from Student's t with ``m - n`` degrees of freedom.
+"""``twifli fit``: case keys fitted to measured data by bounded least squares (SPEC sect. 6; README, "Calibration").
+Uncertainties: ``cov = s^2 (J^T J)^-1``, ``s^2 = sum r^2 / (m - n)``, Student's t with ``m - n`` degrees of freedom.
 """
 
 from __future__ import annotations
@@ -32,7 +25,7 @@ from twifli_fv.drivers.sweep import point_complete, point_quantities, run_point,
 from twifli_fv.drivers.sweep_grid import resolve_key
 from twifli_fv.errors import InputError
 from twifli_fv.outputs.files import write_csv, write_json
-from twifli_fv.outputs.fit_plot import plot_fit
+from twifli_fv.outputs.plots import plot_fit
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +71,7 @@ def parse_free(spec: str, *, case: Case) -> list[FreeParameter]:
         if not part or not match:
             raise InputError(f"--free {spec!r}: write KEY[=LO:HI],..., e.g. D_eff_cm2_s=1e-10:1e-8")
         table, key = resolve_key(match[1], option="--free")
-        kinds = case_file.SCHEMA[table][key]
-        if float not in (kinds if isinstance(kinds, tuple) else (kinds,)):
+        if float not in case_file.SCHEMA[table][key]:
             raise InputError(f"--free {part!r}: {table}.{key} does not take numbers; it cannot be fitted")
         current = case.get(table, key)
         lower, upper = _bounds(part, match, current)
@@ -184,9 +176,8 @@ class _Evaluator:
         """Model minus data at each point (runs not complete yet are run, ``jobs`` at a time)."""
         folders = [self.runs(u) for u in points]
         todo = list(dict.fromkeys(f for group in folders for f in group if not point_complete(f)))
-        arguments = [(str(f), self.resume and (f / "output" / "checkpoint.npz").is_file()) for f in todo]
-        outcomes = (self.pool.map(run_point, *zip(*arguments)) if self.pool and len(todo) > 1
-                    else (run_point(*a) for a in arguments))
+        outcomes = (self.pool.map(run_point, map(str, todo), [self.resume] * len(todo)) if self.pool and len(todo) > 1
+                    else (run_point(str(f), self.resume) for f in todo))
         for folder, (error, seconds) in zip(todo, outcomes):
             log.info("%s: %s (%.1f s)", folder.name, f"failed: {error}" if error else "complete", seconds)
             if error:

@@ -1,16 +1,7 @@
 """Measured data for ``twifli fit``: a CSV read into the model runs it needs and the numbers it holds.
 
-Three kinds, told apart by their columns (SPEC sect. 6, "Calibration"):
-
-- ``capacity``: ``c_rate, capacity_mAh_g`` and optionally other case keys per row
-  (``contact_fraction``, ``interface.roughness_rms_um`` ...): one run per distinct condition,
-  compared by its summary's ``capacity_mAh_g`` (paper 2, Figs 3c, 4e);
-- ``voltage``: ``c_rate, capacity_mAh_g, voltage_V``: one run per rate, its ``voltage.csv``
-  interpolated at the measured capacities (past the run's end: its last voltage);
-- ``profiles``: ``time_s, step, y_um, c_norm`` as ``twifli radiography`` writes them: one run of the
-  case, its ``profiles.csv`` interpolated in time and y onto the measured points (paper 1, Figs 3-4).
-
-Condition columns take the same key names and typing as ``twifli sweep --vary``.
+Three kinds, told apart by their columns (:data:`KINDS`; SPEC sect. 6; README, "Calibration"): capacities
+(paper 2, Figs 3c, 4e; optionally case keys per row, one run per distinct condition), voltage curves, profiles.
 """
 
 from __future__ import annotations
@@ -105,8 +96,7 @@ def _kind(path: Path, header: list[str]) -> str:
 
 def _condition_key(path: Path, column: str) -> str:
     table, key = resolve_key("protocol.c_rate" if column == "c_rate" else column, option=f"{path}: column")
-    kinds = case_file.SCHEMA[table][key]
-    if float not in (kinds if isinstance(kinds, tuple) else (kinds,)):
+    if float not in case_file.SCHEMA[table][key]:
         raise InputError(f"{path}: column {column!r} is {table}.{key}, which does not take numbers")
     return f"{table}.{key}"
 
@@ -127,9 +117,7 @@ def _numbers(path: Path, line_number: int, header: list[str], line: list[str]) -
 
 
 def _capacity(data: FitData, output: Path, rows: np.ndarray) -> np.ndarray:
-    """The last step's capacity; at a voltage cut-off, where the curve crosses it (linear between the last two
-    time steps): the run lands within 1 mV of the cut-off on a grid of step lengths, which would make the
-    capacity a step function of the parameters, too rough for finite differences."""
+    """The last step's capacity; at a voltage cut-off, where the curve crosses it (why: README, "Calibration")."""
     summary = json.loads((output / "summary.json").read_text())
     capacity = summary.get("capacity_mAh_g")
     if capacity is None:

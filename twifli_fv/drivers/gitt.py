@@ -1,10 +1,6 @@
 """``twifli gitt``: GITT data + sample settings -> per-pulse D (``gitt.csv``), the eqn-5 fit
-(``gitt_fit.json``, usable as a case's D(c)) and the D-vs-concentration plot (``gitt.png``).
-
-The model-based forms (``model``, ``record``) fit every pulse with D constant over it (pass 1), then
-refit with D varying inside the pulse as the eqn-5 law fitted to the previous pass says
-(``D(c) / D(c_avg)``), so each value belongs to the pulse's average concentration even where D(c)
-is steep (paper 1, eqn 5; SPEC sect. 5); ``record`` then fits eqn 5 to the whole record.
+(``gitt_fit.json``, usable as a case's D(c)) and the D-vs-concentration plot (``gitt.png``); the passes
+and forms: README, "Model-based fit per pulse" (paper 1, eqn 5; SPEC sect. 5).
 """
 
 from __future__ import annotations
@@ -35,7 +31,7 @@ def run_gitt(data_csv: str | Path, config_toml: str | Path, output_dir: str | Pa
     sample = gitt_sample(config)
     form = config.get("analysis", "fit_form", "model")
     if form not in FORMS:
-        raise InputError(f"{config.directory / config.file}: analysis.fit_form {form!r}: use 'model', 'record', "
+        raise InputError(f"{config.toml_path}: analysis.fit_form {form!r}: use 'model', 'record', "
                          "'transient' or 'sqrt_t'")
     data = read_gitt_csv(data_csv)
     pulses = analyse_pulses(data, sample, threshold_A=config.positive("analysis", "current_threshold_A"),
@@ -84,7 +80,7 @@ def run_gitt(data_csv: str | Path, config_toml: str | Path, output_dir: str | Pa
 
 def gitt_sample(config: Case) -> GittSample:
     """The sample table of ``gitt.toml`` in SI units (one of density/molar volume, one of area/radius)."""
-    where = config.directory / config.file
+    where = config.toml_path
     mass = config.positive("sample", "active_mass_mg") * 1e-6
     molar_mass = config.positive("sample", "molar_mass_g_mol") * 1e-3
     density, molar_volume = (config.positive("sample", k) for k in ("density_g_cm3", "molar_volume_cm3_mol"))
@@ -106,8 +102,7 @@ def gitt_sample(config: Case) -> GittSample:
 
 def model_rows(data: GittData, sample: GittSample, pulses: list[Pulse], *, c_max_guess_mol_m3: float,
                fraction_max: float) -> list[dict]:
-    """One row per pulse: the Weppner-Huggins columns and the model-based ``D_m2_s`` with its
-    standard error, fitted IR drop and residual; ``valid``/``note`` judge the model fit."""
+    """One row per pulse: the Weppner-Huggins columns and the model fit's; ``valid``/``note`` judge the model fit."""
     c = concentration(data, sample)
     spans = [(p.first, p.last) for p in pulses]
     fits = fit_pulses(data, sample, c, spans, [p.D_transient_m2_s for p in pulses])
@@ -158,8 +153,7 @@ def _row(pulse: Pulse, fit: PulseFit, unrelaxed_before: float, fraction_max: flo
 
 
 def fit_summary(fit: AnomalousFit, c_mol_m3: np.ndarray, D_m2_s: np.ndarray, stderr_m2_s: list[float]) -> dict:
-    """The eqn-5 fit with units, standard errors from the scatter about the law, and a warning
-    when the law does not describe the points (a systematic residual: too few sign runs)."""
+    """The eqn-5 fit with units and standard errors, and its warnings (README, "Model-based fit per pulse")."""
     residual = np.log(D_m2_s / fit.diffusivity(c_mol_m3))
     warnings = []
     z = _runs_z(residual[np.argsort(c_mol_m3)])

@@ -20,7 +20,6 @@ from twifli_fv.outputs.profiles import write_profiles
 def run_radiography(config_toml: str | Path, output_dir: str | Path) -> dict:
     """Process the radiographs named in ``config_toml``; returns the summary written to ``radiography.json``."""
     config = load_config(config_toml, schema=RADIOGRAPHY_SCHEMA, required=RADIOGRAPHY_REQUIRED)
-    where = config.directory / config.file
     files = _frame_files(config)
     times, steps = _times(config, len(files))
     frames, pristine, open_beam, dark = load_stack(
@@ -32,7 +31,7 @@ def run_radiography(config_toml: str | Path, output_dir: str | Path) -> dict:
     result = relative_li_profiles(frames, pristine, region, open_beam=open_beam, dark=dark, li_fraction=li_fraction,
                                   names=[str(f) for f in files])
     if np.all(np.isnan(result.c_norm)):
-        raise InputError(f"{where}: no usable pixel in the region (transmissions outside (0, 1)?)")
+        raise InputError(f"{config.toml_path}: no usable pixel in the region (transmissions outside (0, 1)?)")
     out = Path(output_dir)
     write_profiles(out / "profiles.csv", times, steps, result.y_um, result.c_norm)
     plot_map(out / "radiography_map.png", times, result.y_um, result.c_norm,
@@ -60,20 +59,19 @@ def _frame_files(config: Case) -> list[Path]:
     if isinstance(frames, str):
         files = sorted(config.directory.glob(frames))
         if not files:
-            raise InputError(f"{config.directory / config.file}: images.frames {frames!r} matches no file")
+            raise InputError(f"{config.toml_path}: images.frames {frames!r} matches no file")
         return files
     if not frames or not all(isinstance(f, str) for f in frames):
-        raise InputError(f"{config.directory / config.file}: images.frames must be a glob or a list of file names")
+        raise InputError(f"{config.toml_path}: images.frames must be a glob or a list of file names")
     return [(config.directory / f).resolve() for f in frames]
 
 
 def _times(config: Case, count: int) -> tuple[np.ndarray, np.ndarray]:
     """Frame times (and protocol step numbers, 1 when not given): ``times_s`` or a CSV ``time_s[, step]``."""
-    where = config.directory / config.file
     given, table = config.get("images", "times_s"), config.path("images", "times_csv")
     if (given is None) == (table is None):
-        raise InputError(f"{where}: give exactly one of images.times_s and images.times_csv")
-    source = f"{where}: images.times_s"
+        raise InputError(f"{config.toml_path}: give exactly one of images.times_s and images.times_csv")
+    source = f"{config.toml_path}: images.times_s"
     steps = None
     if table is not None:
         source = str(table)
@@ -100,7 +98,7 @@ def _times(config: Case, count: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _region(config: Case, shape: tuple[int, int]) -> Region:
-    where = config.directory / config.file
+    where = config.toml_path
     bounds = {}
     for key, default, size in (("cathode_rows", None, shape[0]), ("columns", [0, shape[1]], shape[1])):
         value = config.get("region", key, default)

@@ -1,6 +1,4 @@
-"""Run a grid of case variants (``twifli sweep``): in ``CASE/sweeps/NAME/`` one case directory per point,
-``sweep.json``, ``sweep.csv`` (the varied keys, then each point's numbers) and ``QUANTITY.png`` (filled contours
-over two varied keys as in paper 2, Figs 3d, 4e-g and 6b, or a curve over one). A point's ``case.toml`` is only
+"""Run a grid of case variants (``twifli sweep``; its outputs: README, "Sweeps"). A point's ``case.toml`` is only
 rewritten when its text changes, so its modification time tells whether an output next to it is older."""
 
 from __future__ import annotations
@@ -57,8 +55,7 @@ def run_sweep(
     case_dir: str | Path, axes: list[SweepAxis], *, name: str | None = None, jobs: int = 1, resume: bool = False,
     quantity: str | None = None, plots: bool = True,
 ) -> SweepResult:
-    """Run the points of the grid not complete yet; ``resume`` continues interrupted ones from their checkpoint.
-    Everything but the points' own values is checked first (:func:`check_base`)."""
+    """Run the points of the grid not complete yet, after :func:`check_base`; ``resume`` continues interrupted ones."""
     base = load_case(case_dir)
     if not axes:
         raise InputError("sweep: give at least one --vary KEY=V1,V2,...")
@@ -92,8 +89,7 @@ def run_sweep(
 
 
 def check_base(base: Case, quantity: str | None) -> None:
-    """Raise the base case's one-line error (as ``twifli run`` would), or an unknown ``quantity``'s: a multi-run
-    command fails on its own inputs, not once per point."""
+    """Raise the base case's one-line error (as ``twifli run`` would) or an unknown ``quantity``'s, once."""
     from twifli_fv.drivers.run import prepare  # the solver stack, loaded only by a command that runs cases
 
     run = prepare(base)
@@ -118,9 +114,8 @@ def reported_quantities(run) -> list[str]:  # noqa: ANN001 - a prepared TwifliRu
 
 
 def summary_row(summary: dict) -> dict[str, Any]:
-    """The numbers of a run's ``summary.json`` as one flat row: top-level numbers, each step's numbers, kind
-    and end reason (``stepN_...``), ``end_reason`` and ``end_mean_depletion`` (1 - mean c/c_sat after the
-    last step; the AM-weighted mean of the run summary). Values not known yet (None) are kept."""
+    """The numbers of a run's ``summary.json`` as one flat row (the columns: README, "Sweeps"); values not known
+    yet (None) are kept."""
     row = {key: value for key, value in summary.items() if value is None or number(value)}
     steps = summary.get("steps") or []
     for index, step in enumerate(steps, 1):
@@ -139,8 +134,7 @@ def number(value: Any) -> bool:
 
 
 def point_quantities(output: Path) -> dict[str, Any]:
-    """The numbers of a complete point: :func:`summary_row` of its ``summary.json`` (values known),
-    ``end_spread_c_norm`` (max - min of the last profile in ``profiles.csv``) and ``wall_time_s``."""
+    """The numbers of a complete point: :func:`summary_row` (values known), ``end_spread_c_norm``, ``wall_time_s``."""
     row = {key: value for key, value in summary_row(json.loads((output / "summary.json").read_text())).items()
            if value is not None}
     if (output / "profiles.csv").is_file():
@@ -224,8 +218,7 @@ def _plot(directory: Path, case: str, axes: list[SweepAxis], rows: tuple[dict, .
 
 
 def point_name(values: dict[str, Any]) -> str:
-    """A directory name from the point's values: ``tau_e=2__D_trace_cm2_s=1e-10`` (``table.key`` if a key repeats;
-    floats as repr: distinct values, distinct names)."""
+    """A directory name from the point's values: ``tau_e=2__D_trace_cm2_s=1e-10`` (``table.key`` if a key repeats)."""
     keys = [name.partition(".")[2] for name in values]
     labels = [key if keys.count(key) == 1 else name for name, key in zip(values, keys)]
     texts = [value if isinstance(value, str) else _value(value) for value in values.values()]
@@ -233,8 +226,7 @@ def point_name(values: dict[str, Any]) -> str:
 
 
 def write_point_case(base: Case, directory: Path, values: dict[str, Any], *, header: str) -> Case:
-    """Write ``directory/case.toml`` (base settings, ``values`` as ``{"table.key": value}``, input files named by a
-    relative path re-rooted to ``directory``); return it loaded."""
+    """Write ``directory/case.toml`` (the base settings, ``values``, relative inputs re-rooted); return it loaded."""
     directory = Path(directory).resolve()
     settings = copy.deepcopy(base.settings)
     for name, value in values.items():

@@ -1,6 +1,5 @@
-"""Sweep axes from ``--vary`` specifications, resolved against the case schema (``twifli_fv.case.SCHEMA``, read
-when called: models add tables), and their grid. Values are typed as the schema says; numeric ranges
-``start:stop:N`` are linear, ``start:stop:Nlog`` geometric (``1e-10:1e-8:5log``)."""
+"""Sweep axes from ``--vary`` specifications, typed by the case schema (``twifli_fv.case.SCHEMA``, read when
+called: models add tables), and their grid (README, "Sweeps")."""
 
 from __future__ import annotations
 
@@ -41,7 +40,6 @@ def parse_vary(spec: str) -> SweepAxis:
         raise InputError(f"--vary {spec!r}: write KEY=V1,V2,... or KEY=START:STOP:N[log], e.g. tau_e=2,3,4")
     table, key = resolve_key(name, option="--vary", spec=spec)
     kinds = case_file.SCHEMA[table][key]
-    kinds = kinds if isinstance(kinds, tuple) else (kinds,)
     if not {bool, int, float, str} & set(kinds):
         raise InputError(f"--vary {spec!r}: {table}.{key} is a {kinds[0].__name__}; it cannot be varied from here")
     match = _RANGE.fullmatch(text)

@@ -1,10 +1,8 @@
 """Generate a synthetic composite cathode: polydisperse AM particles in SE with a CBD fraction.
 
-Particles (discs in 2D, spheres in 3D) with log-normal radii are dropped at random positions,
-overlapping freely, until the AM volume fraction is reached; in-plane positions wrap around
-(the image is periodic in-plane, as the model assumes). The carbon-binder domain is then the
-top ``cbd_fraction`` of a smoothed random field over the remaining (SE) voxels. Seeded: the
-same arguments always give the same image.
+Particles (discs in 2D, spheres in 3D) with log-normal radii are dropped at random positions, overlapping
+freely and wrapping in-plane (periodic, as the model assumes), until the AM volume fraction is reached; the CBD
+is the top ``cbd_fraction`` of a smoothed random field over the SE voxels. Seeded: same arguments, same image.
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """Grain maps of dense cathodes: which oriented crystal (or pore/crack) fills each voxel (paper 2, Figs 3a-b, 5c).
 
 Tilt and azimuth as in :mod:`twifli_fv.model.anisotropy`; axes as in SPEC sect. 1, in-plane axes periodic.
-Generated columnar grains come from a periodic in-plane Voronoi tessellation (seeded).
 """
 
 from __future__ import annotations

@@ -1,17 +1,11 @@
 """The cathode|separator interface (paper 2, Fig 4): which surface cells touch the separator, and the true area
-of each. Both are per cell of the map's top surface (its in-plane shape).
+of each, per cell of the map's top surface (README, "Dense cathodes", Interface).
 
-Contact: the fraction ``A / A_t`` is in (0, 1]. Non-contact zones are either generated (the lowest
-``1 - A/A_t`` share of a smoothed, periodic random field over the surface, so patches are about
-``gap_width_um`` across and the fraction is exact to one cell; seeded) or given as intervals in um (2D).
-
+Contact: the fraction ``A / A_t`` in (0, 1]; non-contact zones generated (seeded) or given as intervals in um (2D).
 Roughness: the surface height ``h`` is a periodic Gaussian random field with RMS ``rms_um`` and Gaussian
-correlation ``<h(0) h(r)> = rms^2 exp(-r^2 / l^2)`` (``l`` = ``correlation_um``), sampled well below
-``l``; its slopes are taken spectrally. The true area over a projected patch is the mean of
-``sqrt(1 + |grad h|^2)``; each surface cell of the map gets the factor of its own patch (in 2D the
-patch spans ``depth`` = 20 l out of the plane, so a 2D run sees the area of a 3D surface). The
-geometry of the grid is not changed: the roughness is sub-grid and acts through the kinetics (more
-area, lower local current density), the mechanism paper 2 names.
+correlation ``<h(0) h(r)> = rms^2 exp(-r^2 / l^2)`` (``l`` = ``correlation_um``). The true area over a
+projected patch is the mean of ``sqrt(1 + |grad h|^2)``; each surface cell of the map gets the factor of its own
+patch (in 2D the patch spans 20 l out of the plane, so a 2D run sees the area of a 3D surface).
 """
 
 from __future__ import annotations

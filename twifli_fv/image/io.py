@@ -1,8 +1,5 @@
-"""Read images from PNG, TIFF (multi-page), NPY and raw files: integer label maps and grey-value radiographs.
-
-:func:`open_image` learns a file's shape from its header alone (NPY and raw are memory-mapped, a TIFF's pages
-counted), so that a rank under ``mpiexec`` can decode just the region of its own planes.
-"""
+"""Read images from PNG, TIFF (multi-page), NPY and raw files: integer label maps and grey-value radiographs;
+:func:`open_image` reads only the header, so a rank under ``mpiexec`` decodes just its own planes."""
 
 from __future__ import annotations
 
@@ -88,8 +85,7 @@ def open_image(path: str | Path, *, shape: tuple[int, ...] | None = None, dtype:
 
 @contextmanager
 def _decoding(path: Path) -> Iterator[None]:
-    """Any decoder failure is a bad file, reported in one line; so are Pillow's warnings on a damaged file (e.g.
-    "Corrupt EXIF data")."""
+    """Any decoder failure, or Pillow's warning on a damaged file ("Corrupt EXIF data"), is a one-line error."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")

@@ -1,13 +1,8 @@
 """Operando neutron radiographs -> through-thickness relative Li profiles (paper 1, Fig. 1 and 3a).
 
-Beer-Lambert per pixel: the transmission ``T = (I - dark) / (open - dark) = exp(-mu d)``, so
-``mu d = -ln T``. Dividing by the pristine image's ``mu_0 d`` cancels the unknown path length d
-(the cell is a cylinder seen side-on: d varies across the columns), leaving ``mu / mu_0``, the
-"ratio mode" of Fig. 1d. Li is taken to carry a fraction ``f`` of the pristine cathode's
-attenuation (``mu = mu_host + mu_Li c / c_0``, ``f = mu_Li / mu_0``), so
-``c / c_0 = 1 - (1 - mu / mu_0) / f``; ``f = 1`` reads the ratio as c / c_0 directly. The ratio
-is averaged over the in-plane columns of each cathode row (pixels where T or T_0 is not in
-(0, 1) are left out and counted).
+Beer-Lambert per pixel, ``T = (I - dark) / (open - dark) = exp(-mu d)``, over the pristine image's ``mu_0 d``
+("ratio mode", Fig. 1d), with Li carrying a fraction ``f`` of the pristine attenuation:
+``c / c_0 = 1 - (1 - mu / mu_0) / f``, averaged over each cathode row (README, "2. Radiographs").
 """
 
 from __future__ import annotations
@@ -66,8 +61,7 @@ def attenuation_ratio(frame: np.ndarray, pristine: np.ndarray) -> np.ndarray:
 def relative_li_profiles(frames: list[np.ndarray], pristine: np.ndarray, region: Region, *,
                          open_beam: np.ndarray | None = None, dark: np.ndarray | None = None,
                          li_fraction: float = 1.0, names: list[str]) -> RadiographProfiles:
-    """Row-averaged ``c / c_0`` of every frame over the cathode region (Beer-Lambert, see module doc); ``names``
-    the frames' (for messages)."""
+    """Row-averaged ``c / c_0`` of every frame over the cathode region; ``names`` the frames' (for messages)."""
     if not 0 < li_fraction <= 1:
         raise InputError(f"attenuation.li_fraction must be in (0, 1], got {li_fraction!r}")
     rows, cols = slice(*region.rows), slice(*region.columns)

@@ -94,15 +94,9 @@ def load_image(
     ranks: Ranks = ONE,
     balance: Phase | None = None,
 ) -> SegmentedImage:
-    """Read a segmented image file and orient it (SPEC sect. 1; the steps: :mod:`twifli_fv.image.reading`).
-
-    ``thickness_axis`` is the file axis through the thickness; ``collector_at_end``: the current collector touches its
-    last index. ``crop`` (``"0:128,0:128,:"`` in file axes) comes first, then ``coarsen`` (majority label of n^d
-    blocks, voxel n times larger) or ``refine`` (each voxel split into n^d). On several ``ranks`` each rank decodes
-    only the file region of its slab's planes and halo (the image's ``slab``), the labels checked over all ranks; with
-    ``balance`` each slab holds about as many voxels of that phase (the unknowns of a run) rather than as many planes,
-    the planes read a second time where that moves a cut.
-    """
+    """Read a segmented image file and orient it (SPEC sect. 1; the options: :mod:`twifli_fv.image.reading`). On
+    several ``ranks`` each decodes only its slab (and halo); with ``balance`` each slab holds about as many voxels of
+    that phase rather than as many planes."""
     source = str(path)
     image = open_labels(path, shape=shape, dtype=dtype)
     grid = Orientation.of(image.shape, crop=crop, thickness_axis=thickness_axis, collector_at_end=collector_at_end,

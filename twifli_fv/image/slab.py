@@ -1,10 +1,8 @@
 """Which planes of a voxel grid a rank owns (SPEC sect. 1: axis 0 runs through the thickness).
 
-Under ``mpiexec`` the grid is cut into slabs of whole planes along axis 0, one per rank, in rank order; each rank
-reads its own planes plus one halo plane on either side where one exists (:func:`with_halo` fills it from the
-neighbours), which is all a two-point face stencil needs. The in-plane axes are never cut, so periodic wrapping stays
-inside a rank. Cells are numbered in C order, so a rank's cells (and its active-material unknowns) are one
-contiguous block of the global numbering.
+Under ``mpiexec`` the grid is cut into slabs of whole planes along axis 0, one per rank, in rank order, each with
+one halo plane on either side where one exists (:func:`with_halo`): all a two-point face stencil needs, periodic
+in-plane wrapping stays inside a rank, and a rank's cells (in C order) are one contiguous block of the numbering.
 """
 
 from __future__ import annotations

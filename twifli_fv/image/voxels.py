@@ -11,8 +11,7 @@ import numpy as np
 
 
 class VoxelGrid:
-    """Base of the per-voxel maps (:class:`~twifli_fv.image.segmented.SegmentedImage`,
-    :class:`~twifli_fv.image.grains.GrainMap`): a subclass gives the grid's :attr:`shape` and ``voxel_size_m``."""
+    """Base of the per-voxel maps (``SegmentedImage``, ``GrainMap``); a subclass gives ``shape``, ``voxel_size_m``."""
 
     voxel_size_m: float
 

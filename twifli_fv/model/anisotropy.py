@@ -1,12 +1,9 @@
 """Per-grain diffusion tensors of layered LiCoO2 from D_fast, D_slow and an orientation (paper 2, Fig 2a-c, 4a).
 
-Li moves fast within the CoO2 layers and slowly across them (the c axis, normal to the Li-blocking
-(003) facets; SPEC sect. 6). With ``n`` the unit c axis, ``D = D_fast (I - n n) + D_slow n n``.
-Axes are image axes: axis 0 through the thickness, then the in-plane axes. The orientation is the
-tilt of the Li layers from the thickness direction: ``tilt = 0`` puts the layers (fast) through the
-thickness and the c axis in-plane (the oriented cathode of paper 2, Fig 3a-b); ``tilt = 90`` lays them
-parallel to the current collector (Li-blocking, paper 2, Fig S6). In 3D ``azimuth`` turns the c axis
-about the thickness axis.
+Li moves fast within the CoO2 layers and slowly across them (the unit c axis ``n``, normal to the Li-blocking
+(003) facets; SPEC sect. 6): ``D = D_fast (I - n n) + D_slow n n`` in image axes. ``tilt`` is the angle of the Li
+layers from the thickness direction: 0 puts them (fast) through the thickness (paper 2, Fig 3a-b), 90 parallel to
+the current collector (Li-blocking, Fig S6); in 3D ``azimuth`` turns the c axis about the thickness axis.
 """
 
 from __future__ import annotations

@@ -5,8 +5,7 @@ Current density positive when anodic (delithiation, charge)::
     i = i0(x) [exp(alpha_a f eta) - exp(-alpha_c f eta)],   f = F / (R T),   eta = phi_s - phi_e - U(x)
 
 with a constant exchange current density ``i0`` per true contact area (not Doyle-Newman's
-``i0 ~ sqrt(x (1 - x))``, README "Kinetics and voltage"). Small ``|eta|``: ``i ~ i0 (alpha_a + alpha_c) f eta``
-(linear limit); large: ``i ~ i0 exp(alpha_a f eta)`` (anodic Tafel) or ``-i0 exp(-alpha_c f |eta|)`` (cathodic).
+``i0 ~ sqrt(x (1 - x))``, README "Kinetics and voltage").
 """
 
 from __future__ import annotations

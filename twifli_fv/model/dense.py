@@ -8,10 +8,9 @@ resistance and counter electrode. Per backward-Euler step (:mod:`twifli_fv.solve
     V_cell = U + eta - i_cell R_sep - E_counter     (i_cell > 0 on discharge)
 
 ``L`` is the two-point anisotropic diffusion operator (:mod:`twifli_fv.solve.anisotropic_diffusion`),
-``c_s,f = c_f + N_f (h / 2) / (A_face D_00)`` the surface value (half a cell of diffusion), ``Phi`` the
-cathode potential against the electrolyte at the interface (one value: LiCoO2 conducts electrons well
-once partly delithiated, paper 2), ``R_sep = L_sep / kappa_sep`` and ``E_counter`` the counter
-electrode's potential vs Li (0.62 V for Li/In).
+``c_s,f = c_f + N_f (h / 2) / (A_face D_00)`` the surface value (half a cell of diffusion), ``Phi`` the one
+cathode potential against the electrolyte (README, "Dense cathodes"), ``R_sep = L_sep / kappa_sep`` and
+``E_counter`` the counter electrode's potential vs Li.
 """
 
 from __future__ import annotations

@@ -2,11 +2,7 @@
 
 Each law is a small frozen class, called on an array of concentrations [mol m^-3] and
 returning D [m^2 s^-1], always finite and positive; ``constant`` says whether D depends on c (a rest
-step with a constant D is linear: one solve). Reading a law from a file is the case loader's job.
-
-:func:`fit_anomalous` fits ``log D_i = log D_trace + log((c_max + c_i) / (c_max - c_i))`` (paper 1,
-eqn 5) by least squares; ``c_max`` is kept above the largest concentration by fitting
-``log(c_max - max c_i)``, both bounded (no overflow on points that follow no such law).
+step with a constant D is linear: one solve).
 """
 
 from __future__ import annotations
@@ -34,11 +30,8 @@ class ConstantDiffusivity:
 
 @dataclass(frozen=True)
 class AnomalousDiffusivity:
-    """Paper 1, eqn 5: ``D = D_trace (c_max + c) / (c_max - c)``, capped at ``D_cap_m2_s``.
-
-    The law diverges as c -> c_max; the cap is explicit and reported, and it fixes the
-    concentration above which D is constant: ``c_cap = c_max (D_cap - D_trace) / (D_cap + D_trace)``.
-    """
+    """Paper 1, eqn 5: ``D = D_trace (c_max + c) / (c_max - c)``, capped at ``D_cap_m2_s`` (constant above
+    :attr:`c_cap_mol_m3`)."""
 
     D_trace_m2_s: float
     c_max_mol_m3: float
@@ -105,7 +98,8 @@ class AnomalousFit:
 
 
 def fit_anomalous(c_mol_m3: np.ndarray, D_m2_s: np.ndarray, *, c_max_guess_mol_m3: float) -> AnomalousFit:
-    """Fit ``D_trace`` and ``c_max`` of eqn 5 to the points ``(c_i, D_i)`` by least squares in log D."""
+    """Fit ``D_trace`` and ``c_max`` of eqn 5 to the points ``(c_i, D_i)`` by least squares in log D, both bounded
+    (``c_max`` as ``log(c_max - max c_i)``, so it stays above the points)."""
     from scipy.optimize import least_squares
 
     c, d = np.asarray(c_mol_m3, float), np.asarray(D_m2_s, float)

@@ -1,17 +1,13 @@
 """Electrode-level energy density of a cathode of given composition (paper 2, Figs 1b and 7c-d).
 
-Per unit mass and volume of the cathode layer (pores count in the volume and weigh nothing; current
-collector, separator and anode excluded):
+Per unit mass and volume of the cathode layer (pores in the volume; current collector, separator, anode excluded):
 
-    rho_solid = 1 / sum_i (w_i / rho_i)        w_i: mass fractions of the solids (AM, SE, carbon, binder), sum 1
-    rho_el    = (1 - porosity) rho_solid       g/cm3 = kg/L
-    E_g       = w_AM q V                       Wh/kg; q: delivered capacity (mAh per g of AM), V: mean voltage (V)
-    E_v       = E_g rho_el                     Wh/L
+    rho_el = (1 - porosity) / sum_i (w_i / rho_i)    g/cm3 = kg/L; w_i: solid mass fractions (AM, SE, carbon, binder)
+    E_g    = w_AM q V                                Wh/kg; q: delivered capacity (mAh per g of AM), V: mean voltage (V)
+    E_v    = E_g rho_el                              Wh/L
 
-A dense cathode is AM only (w_AM = 1). Paper 2's idealised dense LCO cathode, 140 mAh/g -> 526 Wh/kg
-and 2521 Wh/L (Fig 7c-d), implies V = 526 / 140 = 3.757 V and rho_el = 2521 / 526 = 4.79 g/cm3.
-The areal numbers follow from one of AM loading, thickness or nominal areal capacity
-(AM loading x theoretical specific capacity): E_g and E_v do not depend on it.
+A dense cathode is AM only (w_AM = 1). Paper 2's numbers and the areal ones: README, "Energy density at
+electrode level".
 """
 
 from __future__ import annotations

@@ -1,21 +1,15 @@
 """GITT analysis: pulses and rests found in (time, current, voltage) data, one Weppner-Huggins
 estimate of D per pulse in both of its forms, and the average concentration of each pulse
-(SPEC sect. 5; paper 1, eqn 5 and SI S3); the model-based analysis is in model/gitt_model.py.
+(SPEC sect. 5; paper 1, eqn 5 and SI S3; README, "From raw GITT and radiographs to a compared run").
 
-For a pulse of length ``t_p`` at constant current between two rests (ref. Weppner & Huggins,
-J. Electrochem. Soc. 124 (1977) 1569)::
+Weppner & Huggins, J. Electrochem. Soc. 124 (1977) 1569, with L = m V_m / (M S) (film thickness; r / 3 for spheres)::
 
-    D = 4 / (pi t_p) * (m V_m / (M S))^2 * (dE_s / dE_t)^2                  (transient form)
-    D = 4 / pi * (m V_m / (M S))^2 * (dE_s / (t_p dE/dsqrt(t)))^2          (sqrt(t) form)
+    D = 4 / (pi t_p) * L^2 * (dE_s / dE_t)^2                  (transient form)
+    D = 4 / pi * L^2 * (dE_s / (t_p dE/dsqrt(t)))^2          (sqrt(t) form)
 
-``m V_m / (M S)`` is the diffusion length L: the film thickness for a dense electrode of area S,
-``r / 3`` for spheres of radius r. Both hold while ``t_p << L^2 / D``; each pulse reports
-``t_p D / L^2`` and is flagged beyond a limit.
-
-Sample convention: the current logged at sample k flowed during (t_{k-1}, t_k]. A pulse runs
-from the last rest sample before it (``t_on``, voltage E_0) to its last sample; ``dE_t`` runs
-from its first sample (after the IR jump) to its last; ``dE_s`` from E_0 to the last sample of
-the following rest; ``dE/dsqrt(t)`` is the least-squares slope of E against ``sqrt(t - t_on)``.
+The current logged at sample k flowed during (t_{k-1}, t_k]: a pulse runs from the last rest sample before it
+(``t_on``, E_0) to its last; ``dE_t`` from its first sample to its last, ``dE_s`` from E_0 to the end of the
+following rest; ``dE/dsqrt(t)`` is the least-squares slope of E against ``sqrt(t - t_on)``.
 """
 
 from __future__ import annotations
@@ -120,10 +114,7 @@ def read_gitt_csv(path: str | Path) -> GittData:
 
 
 def find_pulses(data: GittData, *, threshold_A: float | None = None) -> list[tuple[int, int]]:
-    """``(first, last)`` sample indices of each pulse: a run of samples of one sign with
-    ``|I| > threshold`` that has rest samples on both sides. The default threshold is the larger of
-    0.1 % of the largest |I| and 10 times the current noise (robust spread of the sample-to-sample
-    changes), so a record of rests with a noisy current has no pulses."""
+    """``(first, last)`` sample indices of each pulse: samples of one sign above the threshold, rests on both sides."""
     current = data.current_A
     if threshold_A is None:
         noise = 1.4826 * float(np.median(np.abs(np.diff(current)))) / math.sqrt(2.0)
@@ -154,8 +145,7 @@ def concentration(data: GittData, sample: GittSample) -> np.ndarray:
 
 
 def check_current_sign(data: GittData, sample: GittSample, pulses: list[tuple[int, int]]) -> None:
-    """Refuse a record whose voltage falls while Li is taken out (and rises while it is put in)
-    in most pulses: the current's sign contradicts ``charge_current_positive``."""
+    """Refuse a record whose voltage moves against the current in most pulses (``charge_current_positive``)."""
     sign = 1.0 if sample.charge_current_positive else -1.0
     against = sum(np.sign(data.voltage_V[last] - data.voltage_V[first - 1]) * np.sign(data.current_A[first]) * sign < 0
                   for first, last in pulses)
@@ -169,8 +159,7 @@ def check_current_sign(data: GittData, sample: GittSample, pulses: list[tuple[in
 
 def analyse_pulses(data: GittData, sample: GittSample, *, threshold_A: float | None = None,
                    short_time_ratio_max: float = 0.1) -> list[Pulse]:
-    """Weppner-Huggins D (both forms) and average concentration of every pulse; refuses a record
-    whose current's sign contradicts the sample (:func:`check_current_sign`)."""
+    """Weppner-Huggins D (both forms) and average concentration of every pulse."""
     pulses = find_pulses(data, threshold_A=threshold_A)
     check_current_sign(data, sample, pulses)
     t, current, voltage = data.time_s, data.current_A, data.voltage_V

@@ -5,13 +5,10 @@ piecewise-constant flux through the surface, and the surface concentration at ch
     dc/dt = r^-k d/dr (r^k D(c) dc/dr),   k = 2 (sphere) or 0 (film),
     dc/dr = 0 at r = 0,   -D dc/dr = j(t) at r = R (j > 0 takes Li out).
 
-Cells are graded geometrically towards the surface (the diffusion layer of a short pulse is a
-few per cent of R). Time stepping is variable-step BDF2, restarted with one backward Euler step at
-every switch of the flux, on steps that grow geometrically after each switch and land on every
-output time; D(c) at a face is the mean-concentration value extrapolated from the two previous
-steps (second order, no inner iteration). Each step is one tridiagonal solve with LAPACK's ``gtsv``
-(without ``solve_banded``'s per-call checks, which cost more than the solve): a one-dimensional
-kernel called ~10^5 times per record, too small for the PETSc solve layer.
+Cells are graded geometrically towards the surface. Time stepping is variable-step BDF2, restarted with one
+backward Euler step at every switch of the flux (the steps: :func:`step_times`); D(c) at a face is extrapolated
+from the two previous steps (second order, no inner iteration). Each step is one tridiagonal solve with LAPACK's
+``gtsv`` (``solve_banded``'s per-call checks cost more than the solve), too small for the PETSc solve layer.
 """
 
 from __future__ import annotations

@@ -1,16 +1,8 @@
 """Model-based GITT analysis: the record fitted with the diffusion problem in the sample's own
 geometry (model/gitt_diffusion.py) instead of the Weppner-Huggins short-time limit (SPEC sect. 5;
-paper 1, eqn 5 and SI S3). Per pulse (:func:`fit_pulse`), ln D is fitted by bounded least squares on
-
-    E(t) = a + b (U(c_s(t)) - U(c_start)) + V_IR [current on]
-
-over the end of the rest before the pulse, the pulse and the rest after it, the rest voltage ``a``,
-OCV-slope scale ``b`` and IR drop ``V_IR`` projected out (variable projection). The whole record
-(:func:`fit_record`) is fitted with eqn 5, ``D = D_trace (c_max + c) / (c_max - c)`` (SPEC sect. 2),
-on ``E(t) = U(c_s(t)) + R I(t)``, the ohmic resistance ``R`` projected out. ``c_s`` is the simulated
-surface concentration, ``U`` the OCV through the relaxed rest voltages (:class:`Ocv`); samples whose
-``c_s`` (at the start values) leaves the rests' range have no known OCV and are left out. Standard
-errors are the Jacobian's, scaled by the residual variance.
+paper 1, eqn 5 and SI S3). Per pulse, ln D is fitted on ``E(t) = a + b (U(c_s(t)) - U(c_start)) + V_IR
+[current on]``, the whole record on ``E(t) = U(c_s(t)) + R I(t)`` with eqn-5 D(c), the linear
+parameters projected out (README, "Model-based fit per pulse" and "Whole-record fit").
 """
 
 from __future__ import annotations
@@ -64,8 +56,7 @@ def sample_geometry(sample: GittSample) -> tuple[Grid, float]:
 
 
 def rest_ocv(data: GittData, c: np.ndarray, pulses: list[tuple[int, int]]) -> Ocv:
-    """The OCV through the relaxed voltage (the mean over the last 2 % of a rest: noise averaged)
-    before the first pulse and at the end of every rest."""
+    """The OCV through the relaxed voltages before the first pulse and after each (means over a rest's last 2 %)."""
     t, points = data.time_s, {}
     starts = [0] + [last + 1 for _, last in pulses]
     for start, end in zip(starts, [pulses[0][0] - 1] + rest_ends(pulses, c.size)):
@@ -76,8 +67,7 @@ def rest_ocv(data: GittData, c: np.ndarray, pulses: list[tuple[int, int]]) -> Oc
 
 
 def window(data: GittData, first: int, last: int, end: int, *, points: int = WINDOW_POINTS) -> np.ndarray:
-    """Sample indices fitted for one pulse: a few rest samples before it, the pulse (at most
-    ``points`` evenly), the rest after it (``points`` spaced evenly in log time and in time)."""
+    """Sample indices fitted for one pulse: a few before it, the pulse and the rest after it, thinned by ``points``."""
     t = data.time_s
     before = np.arange(max(first - 5, 0), first)
     pulse = np.unique(np.linspace(first, last, min(points, last - first + 1)).round().astype(int))
@@ -155,9 +145,7 @@ def fit_pulse(data: GittData, sample: GittSample, c: np.ndarray, ocv: Ocv, *, fi
 
 def fit_pulses(data: GittData, sample: GittSample, c: np.ndarray, pulses: list[tuple[int, int]],
                D_start_m2_s: list[float], *, shape_law: Diffusivity | None = None) -> list[PulseFit]:
-    """Every pulse fitted (:func:`fit_pulse`); with ``shape_law`` D varies inside a pulse as
-    ``D * shape_law(c) / shape_law(c_avg)``, so D is the value at the pulse's average concentration
-    (the second pass of ``twifli gitt``, with the eqn-5 law fitted to the first pass)."""
+    """Every pulse fitted (:func:`fit_pulse`, ``shape_law`` as its ``shape``: the refits of ``twifli gitt``)."""
     ocv = rest_ocv(data, c, pulses)
     return [fit_pulse(data, sample, c, ocv, first=first, last=last, end=end, D_start_m2_s=start, shape=shape_law)
             for (first, last), end, start in zip(pulses, rest_ends(pulses, c.size), D_start_m2_s)]

@@ -1,9 +1,8 @@
 """Interfacial kinetics laws on the active (AM|SE) interfaces, one small class each, and the TWIF-Li
 weighting factors (paper 1, eqns 2-4; SPEC sect. 3).
 
-A law gives the dimensionless weight ``W(c)`` of SPEC sect. 3 and its slope ``dW/dc``, finite (that at
-``FLOOR``) near the bound (c = 0 on charge, c = c_sat on discharge); the solver linearises ``W ~ p + q c``
-about the latest iterate ``c*`` by Newton's tangent (:func:`linearise`), exact once the sweeps converge.
+A law gives the dimensionless weight ``W(c)`` of SPEC sect. 3 and its slope ``dW/dc`` for :func:`linearise`,
+finite (that at ``FLOOR``) near the bound (c = 0 on charge, c = c_sat on discharge).
 """
 
 from __future__ import annotations
@@ -59,9 +58,7 @@ class TwifliDischarge:
 
 
 def linearise(law: TwifliCharge | TwifliDischarge, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Newton's tangent ``W ~ p + q c`` at ``c``: ``(p, q)``, exact at ``c`` also at or past a bound by round-off.
-
-    ``law.sign * q <= 0``: the implicit part of the flux always damps (an M-matrix system).
-    """
+    """Newton's tangent ``W ~ p + q c`` at ``c``: ``(p, q)``; ``law.sign * q <= 0``, so the implicit part of the
+    flux always damps (an M-matrix system)."""
     q = law.slope(c)
     return law.weight(c) - q * c, q

@@ -4,15 +4,13 @@ Small-strain linear elasticity, tension positive. Tensors are 6-vectors / 6 x 6 
 image axes, ``(00, 11, 22, 12, 02, 01)``, with engineering shear strains (``gamma_ij = 2 eps_ij``); axis 0 runs
 through the thickness (SPEC sect. 1). In 2D (plane strain) axis 2 is the out-of-plane direction.
 
-The crystal frame of a grain has its c axis (normal to the CoO2 layers) along the unit vector ``n`` of
-:func:`twifli_fv.model.anisotropy.c_axis`. With ``Omega_a``, ``Omega_c`` the a- and c-axis strains per unit
-change of ``x = c / c_max`` (Vegard coefficients; the defaults, -0.050 and +0.005, from the lattice constants of
-Reimers and Dahn, J. Electrochem. Soc. 139 (1992) 2091: README, "Chemo-mechanics"),
+The crystal frame's c axis (normal to the CoO2 layers) is the unit vector ``n`` of
+:func:`twifli_fv.model.anisotropy.c_axis`; with the Vegard coefficients ``Omega_a``, ``Omega_c`` (a- and c-axis
+strain per unit ``x = c / c_max``; their defaults: README, "Chemo-mechanics"),
 
     eps_ch = (Omega_a (I - n n) + Omega_c n n) (c - c_ref) / c_max
 
-The stiffness of a grain is isotropic (``E``, ``nu``) by default or transversely isotropic about ``n``
-(``C11, C12, C13, C33, C44`` in the crystal frame, c axis = crystal axis 3), rotated into image axes.
+A grain's stiffness is isotropic or transversely isotropic about ``n``, rotated into image axes.
 """
 
 from __future__ import annotations

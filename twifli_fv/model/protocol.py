@@ -5,13 +5,11 @@ Grammar (case-insensitive)::
     Charge|Discharge [at RATE] [for DURATION] [or] [until mean SOC X | until V volts]
     Rest for DURATION
 
-RATE is ``C/10``, ``0.1C``, ``2C``, ``0.5 mA/cm2`` or ``5 A/m2``; DURATION a number with
-s, min or h (and their long forms). "Mean SOC" is the AM-averaged state of lithiation
-``mean(c) / c_sat`` (``mean c_norm`` is accepted too): a charge ends when it falls to X, a
-discharge when it rises to X. ``until 3.0 V`` is a cell-voltage cut-off (dense-cathode model): a
-charge ends when the voltage rises to it, a discharge when it falls to it. A step needs a duration,
-a target, or both (whichever comes first). A step without ``at RATE`` runs at ``default_c_rate``
-(the case's ``[protocol] c_rate``).
+RATE is ``C/10``, ``0.1C``, ``2C``, ``0.5 mA/cm2`` or ``5 A/m2``; DURATION a number with s, min or h (and their
+long forms). "Mean SOC" is ``mean(c) / c_sat`` (``mean c_norm`` too; README, "Choices the papers leave open"),
+``until 3.0 V`` a cell-voltage cut-off (dense model): a charge ends when the SOC falls or the voltage rises to
+its target, a discharge the reverse. A step needs a duration, a target, or both (whichever comes first);
+without ``at RATE`` it runs at ``default_c_rate`` (the case's ``[protocol] c_rate``).
 """
 
 from __future__ import annotations

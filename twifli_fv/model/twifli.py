@@ -1,18 +1,14 @@
 """The TWIF-Li model (paper 1, eqns 1-5; SPEC sect. 2-3): what the transient solve needs, and its equation.
 
-In the active material (AM)::
+In the active material (AM), with the interfacial flux on the AM|SE faces as the source of each AM cell ij
+(:func:`interfacial_source`; ``sign`` -1 on charge, Li leaving the AM, and +1 on discharge)::
 
     dc/dt = div(D(c) grad c) + q                                       (eqn 1, D(c) of eqn 5)
-
-with the tortuosity-weighted interfacial flux on the AM|SE faces entering each AM cell ij as the
-volumetric source :func:`interfacial_source`::
-
     q_ij = sign * J0 * W_ij * s_ij / V * f            J0 = i_app A_cc / (F S)          (eqns 1-2)
     W = w1(y) w2(c) on charge (eqns 3-4), sqrt(1 - c / c_sat) on discharge
     f = S / sum(W s) ("conserve", SPEC sect. 3) or 1 ("literal")
 
-``sign`` is -1 on charge (Li leaves the AM) and +1 on discharge. :mod:`twifli_fv.solve.twifli`
-solves it implicitly (Newton sweeps, PETSc); :mod:`twifli_fv.solve.fipy_reference` states it as FiPy terms.
+:mod:`twifli_fv.solve.twifli` solves it implicitly; :mod:`twifli_fv.solve.fipy_reference` states it as FiPy terms.
 """
 
 from __future__ import annotations

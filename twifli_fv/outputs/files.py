@@ -12,11 +12,8 @@ from pathlib import Path
 
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path with the same suffix; rename it to ``path`` only if the block succeeds.
-
-    A failed write (permission, read-only file system, disk full) removes the temporary file and is raised as
-    an :class:`OSError` naming ``path``; a previous ``path`` is left intact.
-    """
+    """Yield a temporary path with the same suffix; rename it to ``path`` only if the block succeeds. A failed
+    write removes the temporary file and is raised as an :class:`OSError` naming ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")

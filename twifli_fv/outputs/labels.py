@@ -1,7 +1,4 @@
-"""Axis labels from key names: a physical name and its unit, never the raw key (``D_trace (cm^2/s)``).
-
-Keys carry their unit in the name (SPEC units rule); the few dimensionless keys get a named meaning.
-"""
+"""Axis labels from key names, which carry their unit (SPEC units rule): a name and its unit (``D_trace (cm^2/s)``)."""
 
 from __future__ import annotations
 

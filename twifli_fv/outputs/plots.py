@@ -1,7 +1,4 @@
-"""PNG plots of a run: the c_norm(y, t) map (paper 1, Figs 3-5), profiles, mean SOC vs time.
-
-matplotlib is imported lazily, with the non-interactive Agg backend.
-"""
+"""PNG plots: a run's c_norm(y, t) map (paper 1, Figs 3-5), profiles and mean SOC, and the studies' figures."""
 
 from __future__ import annotations
 
@@ -101,12 +98,37 @@ def plot_gitt(path: str | Path, c_mol_m3: np.ndarray, estimates: dict[str, np.nd
     return save_figure(figure, path)
 
 
+def plot_fit(path: str | Path, x: np.ndarray, observed: np.ndarray, model: np.ndarray, groups: dict[str, np.ndarray],
+             *, xlabel: str, ylabel: str, title: str = "") -> Path:
+    """``twifli fit``'s data (points) and model (lines), one colour per group (a label -> the indices of its rows)."""
+    figure, ax = pyplot().subplots(figsize=(5.5, 3.8))
+    for number, (label, rows) in enumerate(groups.items()):
+        order = rows[np.argsort(x[rows])]
+        color = f"C{number % 10}"
+        ax.plot(x[order], observed[order], "o", color=color, ms=4, label=label or None)
+        ax.plot(x[order], model[order], "-", color=color, lw=1.2)
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    ax.set_title(f"{title} (points: data, lines: fitted model)", fontsize=9)
+    if any(groups):
+        ax.legend(fontsize=7)
+    return save_figure(figure, path)
+
+
+def plot_voltage_curves(path: str | Path, curves: dict[str, tuple[np.ndarray, np.ndarray]], *, title: str = "") -> Path:
+    """Cell voltage against capacity (mAh/g), one line per label."""
+    figure, ax = pyplot().subplots(figsize=(5.5, 3.8))
+    for label, (capacity, voltage) in curves.items():
+        ax.plot(capacity, voltage, label=label)
+    ax.set(xlabel="capacity (mAh g$^{-1}$ LiCoO$_2$)", ylabel="cell voltage (V)")
+    ax.set_title(title, fontsize=10)
+    if len(curves) > 1:
+        ax.legend(fontsize=8)
+    return save_figure(figure, path)
+
+
 def plot_study(path: str | Path, axes: list[tuple[str, list]], z: np.ndarray, *, zlabel: str, title: str = "") -> Path:
     """``z`` over the ``(label, values)`` of one varied key of a study (a curve) or two (filled contours of
-    ``z[len(x), len(y)]``, paper 2, Figs 3d, 4e-g, 6b), points marked.
-
-    Numeric axes spanning two decades or more are logarithmic; text values are placed evenly and named.
-    """
+    ``z[len(x), len(y)]``, paper 2, Figs 3d, 4e-g, 6b), points marked."""
     figure, ax = pyplot().subplots(figsize=(5.5, 3.6) if len(axes) == 1 else (5.8, 4.4))
     positions = [_study_axis(ax, which, label, values) for which, (label, values) in zip("xy", axes)]
     if len(axes) == 1:
@@ -138,8 +160,7 @@ def plot_bars(path: str | Path, names: list[str], panels: dict[str, list[float]]
 
 
 def _study_axis(ax, which: str, label: str, values: list) -> np.ndarray:  # noqa: ANN001
-    """Label the ``which`` axis; the values' positions: numbers (log scale over two decades or more) or text
-    values placed evenly and named."""
+    """Label the ``which`` axis; the values' positions (log scale over two decades or more; text placed evenly)."""
     getattr(ax, f"set_{which}label")(label)
     if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
         positions = np.asarray(values, dtype=float)

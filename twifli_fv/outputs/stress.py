@@ -2,9 +2,7 @@
 
 Names follow the VTK axes of :mod:`twifli_fv.outputs.vtk`: in 2D x in-plane (image axis 1) and y through the
 thickness (axis 0), z out of plane (plane strain); in 3D x, y in-plane (axes 2, 1) and z through the thickness.
-A hotspot is a cell with a large tensile maximum principal stress; its feature is what lies within
-``FEATURE_REACH`` voxels, first match of: crack tip, contact edge, interfacial void, void edge (pore or crack
-flank), grain boundary, else grain interior (README, "Chemo-mechanics").
+Hotspots (large tensile maximum principal stress) and their features: README, "Chemo-mechanics".
 """
 
 from __future__ import annotations
@@ -33,7 +31,7 @@ def stress_fields(stress_Pa: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def feature_map(grains: GrainMap, contact: np.ndarray) -> np.ndarray:
-    """The feature name (str array of the grain map's shape) each cathode cell sits next to (module docstring)."""
+    """The feature name (str array of the grain map's shape) each cathode cell sits next to; later masks win."""
     void, top = ~grains.solid, np.zeros(grains.shape, dtype=bool)
     top[-1] = True
     plane = np.asarray(contact, dtype=bool).reshape(grains.shape[1:])

@@ -1,16 +1,9 @@
 """VTK image data (``.vti``) of voxel data and time series of them, for ParaView and PyVista (``pyvista.read``).
 
-Coordinates match the FiPy mesh, in metres: x (and y in 3D) in-plane, the thickness along y in 2D and z in 3D. The
-grid is XML ImageData: origin 0, spacing the voxel size, point extent ``0 nx 0 ny 0 nz`` (``nz = 0`` in 2D); VTK
-orders cells with x fastest, the C order of an image indexed [thickness, ..., x]. Each cell array is inline
-``binary`` (base64), zlib-compressed in blocks after a UInt64 block header, as VTK's own XML writers do. Named
-constants (e.g. the phase codes ``phase_AM = 1``) are one-tuple arrays of a ``<FieldData>`` block, which ParaView
-lists as field data and PyVista reads as ``grid.field_data``.
-
-A field frame is one ``.vti``, listed with its time in a ``.pvd`` collection. Under ``mpiexec`` it is parallel image
-data, as ParaView writes it: each rank writes the planes it owns as a piece ``frame_XXXX/frame_XXXX_R.vti`` (its
-extent along the thickness covers only those planes), then rank 0 ``frame_XXXX.pvti`` (PImageData) listing the arrays
-and the pieces, so no rank ever holds the whole field and the frame still opens as one grid.
+Coordinates match the FiPy mesh, in metres: x (and y in 3D) in-plane, the thickness along y in 2D and z in 3D;
+VTK orders cells with x fastest, the C order of an image indexed [thickness, ..., x]. Cell arrays are inline
+zlib-compressed ``binary``, as VTK's own XML writers do; named constants go to ``<FieldData>``. Frames, their
+``.pvd`` and the parallel pieces under ``mpiexec``: README, "TWIF-Li: from an image to the lithium map".
 """
 
 from __future__ import annotations
@@ -33,12 +26,8 @@ _ZLIB_LEVEL = 1  # fastest; zlib's default level 6 takes ~2x the time for files 
 
 def write_vti(path: str | Path, shape: tuple[int, ...], voxel_size_m: float, cell_data: dict[str, np.ndarray],
               *, field_data: dict[str, int] | None = None, slab: Slab | None = None) -> Path:
-    """Write the voxel grid of ``shape`` with ``cell_data`` (each of ``shape`` or flat) to ``path``.
-
-    Arrays are written as :func:`_written_as` says (NaN kept); ``field_data`` as one-value Int64 arrays of the whole
-    grid. With ``slab`` the file is that piece of the grid: ``cell_data`` holds the slab's own planes
-    (``slab.local_shape``) and the extent covers only them.
-    """
+    """Write the voxel grid of ``shape`` with ``cell_data`` (each of ``shape`` or flat) to ``path``; with ``slab``
+    the file is that piece of the grid (``cell_data`` of ``slab.local_shape``, the extent covering only it)."""
     if len(shape) not in (2, 3):
         raise ValueError(f"a voxel grid is 2D or 3D, not of shape {shape}")
     slab = slab or Slab.whole(shape)
@@ -92,8 +81,7 @@ def frame_name(index: int, *, ranks: Ranks = ONE) -> str:
 
 def write_frame(directory: Path, index: int, *, grid: VoxelGrid, cell_data: dict[str, np.ndarray],
                 field_data: dict[str, int], ranks: Ranks = ONE) -> str:
-    """Field frame ``index`` of ``cell_data`` (this rank's own cells) in ``directory``; its file name. Collective on
-    several ranks: a piece that fails on any rank fails the frame on all, and the ``.pvti`` comes after every piece."""
+    """Field frame ``index`` of ``cell_data`` (this rank's own cells) in ``directory``; its file name (collective)."""
     name = frame_name(index, ranks=ranks)
     if ranks.size == 1:
         write_vti(directory / name, grid.shape, grid.voxel_size_m, cell_data, field_data=field_data)
@@ -140,8 +128,7 @@ def _field_data(constants: dict[str, int]) -> str:
 
 
 def _written_as(dtype: np.dtype) -> tuple[np.dtype, str]:
-    """The little-endian type of a ``dtype`` array in a file (Float64 for floats, UInt8 for booleans, integers
-    unchanged) and its VTK name."""
+    """The little-endian type of a ``dtype`` array in a file and its VTK name."""
     if dtype.kind not in "fbiu":
         raise TypeError(f"cannot write a {dtype} array as VTK cell data")
     written = {"f": np.dtype("<f8"), "b": np.dtype("u1")}.get(dtype.kind, dtype.newbyteorder("<"))
