@@ -26,7 +26,7 @@ import numpy as np
 
 from twifli_fv.errors import NumericalError
 from twifli_fv.solve.fv import aij_matrix, split_blocks
-from twifli_fv.solve.petsc_env import petsc, user_options, world
+from twifli_fv.solve.petsc_env import krylov, petsc, user_options, world
 
 OPTIONS_PREFIX = "twifli_"
 FILL_LEVELS = {2: 4, 3: 1}  # ICC fill levels by dimension (measured by benchmarks/transient.py, README)
@@ -106,19 +106,16 @@ class CellSystem:
         self._ghost_values = PETSc.Vec().createSeq(self.ghosts.size, comm=PETSc.COMM_SELF)
         ghost_index = PETSc.IS().createGeneral(self.ghosts.astype(PETSc.IntType), comm=PETSc.COMM_SELF)
         self._to_ghosts = PETSc.Scatter().create(self.x, ghost_index, self._ghost_values, None)
-        self.ksp = PETSc.KSP().create(comm=self.comm)
-        self.ksp.setOptionsPrefix(OPTIONS_PREFIX)
-        self.ksp.setOperators(self.matrix)
-        self.ksp.setType("cg")
+        blocks = self.comm.getSize() > 1  # ICC on each rank's rows, grown by OVERLAP layers (symmetric ASM) or not
+        self.ksp = krylov(self.matrix, comm=self.comm, prefix=OPTIONS_PREFIX, method="cg",
+                          preconditioner=("asm" if OVERLAP[ndim] else "bjacobi") if blocks else "icc")
         self.ksp.setNormType(PETSc.KSP.NormType.UNPRECONDITIONED)
         self.rtol = rtol
         self.ksp.setTolerances(rtol=0.0, atol=0.0, max_it=10000)
         self.ksp.setInitialGuessNonzero(True)
         with user_options("the TWIF-Li linear solve"):
             pc = self.ksp.getPC()
-            blocks = self.comm.getSize() > 1
-            if blocks:  # ICC on each rank's rows, grown by OVERLAP layers (symmetric additive Schwarz) or not
-                pc.setType("asm" if OVERLAP[ndim] else "bjacobi")
+            if blocks:
                 if OVERLAP[ndim]:
                     pc.setASMOverlap(OVERLAP[ndim])
                 self.fill(np.ones(self.stop - self.start), np.zeros(self.first.size))  # A = I: values to set up on
@@ -127,7 +124,7 @@ class CellSystem:
                     pc.setASMType(PETSc.PC.ASMType.BASIC)  # symmetric, as CG needs (PETSc's default is not)
                 self.ksp.setUp()
                 pc = _block(pc)
-            pc.setType("icc")
+                pc.setType("icc")
             option = f"{OPTIONS_PREFIX}{'sub_' if blocks else ''}pc_factor_levels"
             self.fill_levels = PETSc.Options().getInt(option, FILL_LEVELS[ndim])
             pc.setFactorLevels(self.fill_levels)

@@ -141,7 +141,11 @@ class DenseSolver:
         starts = [total * self._area / np.sum(self._area)]
         if self.flow is not None and np.sum(self.flow) * total > 0:
             starts.insert(0, self.flow * (total / np.sum(self.flow)))
-        return next((s for s in (self._newton_from(f, base, green, total) for f in starts) if s is not None), None)
+        for flow in starts:
+            solved = self._newton_from(flow, base, green, total)
+            if solved is not None:
+                return solved
+        return None
 
     def _newton_from(self, flow: np.ndarray, base: np.ndarray, green: np.ndarray, total: float):  # noqa: ANN202
         n = base.size
